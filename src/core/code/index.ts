@@ -1,0 +1,2 @@
+export * from './grammar.ts'
+export * from './check-character.ts'

@@ -1,0 +1,99 @@
+import { createPrivateKey, createPublicKey, randomBytes, sign as nodeSign, verify as nodeVerify } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
+import { MalformedRecordError } from '../errors.ts'
+
+/**
+ * Domain separation: every signature covers `"citycode-" + domain + ":v1\0" || body`, so a
+ * signature made for one kind of object can never be replayed as another (SPEC "Signatures").
+ */
+export type SignatureDomain =
+  | 'record'
+  | 'cert'
+  | 'revocation'
+  | 'rotation'
+  | 'tree-head'
+  | 'cosignature'
+  | 'absence'
+  | 'application'
+  | 'bundle'
+
+export const ED25519_PUBLIC_KEY_BYTES = 32
+export const ED25519_SIGNATURE_BYTES = 64
+
+const encoder = new TextEncoder()
+const prefixes = new Map<SignatureDomain, Uint8Array>()
+
+export function signingPayload (domain: SignatureDomain, body: Uint8Array): Uint8Array {
+  let prefix = prefixes.get(domain)
+  if (prefix === undefined) {
+    prefix = encoder.encode(`citycode-${domain}:v1\0`)
+    prefixes.set(domain, prefix)
+  }
+  const out = new Uint8Array(prefix.length + body.length)
+  out.set(prefix, 0)
+  out.set(body, prefix.length)
+  return out
+}
+
+// DER prefixes of SubjectPublicKeyInfo / PKCS#8 for Ed25519 (RFC 8410), so raw 32-byte keys can be
+// handed to node:crypto without a round trip through another key library.
+const SPKI_PREFIX = Uint8Array.from([0x30, 0x2a, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x03, 0x21, 0x00])
+const PKCS8_PREFIX = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20])
+
+/**
+ * Building a KeyObject costs about as much as a verify; a resolver sees the same few authority keys
+ * over and over, so they are kept (bounded, oldest dropped first).
+ */
+const KEY_CACHE_MAX = 4096
+const keyCache = new Map<string, KeyObject>()
+
+function publicKeyObject (publicKey: Uint8Array): KeyObject {
+  const id = Buffer.from(publicKey.buffer, publicKey.byteOffset, publicKey.byteLength).toString('latin1')
+  let key = keyCache.get(id)
+  if (key === undefined) {
+    if (publicKey.length !== ED25519_PUBLIC_KEY_BYTES) {
+      throw new MalformedRecordError(`Ed25519 public key must be ${ED25519_PUBLIC_KEY_BYTES} bytes, got ${publicKey.length}`, { field: 'key' })
+    }
+    const der = new Uint8Array(SPKI_PREFIX.length + publicKey.length)
+    der.set(SPKI_PREFIX, 0)
+    der.set(publicKey, SPKI_PREFIX.length)
+    key = createPublicKey({ key: Buffer.from(der), format: 'der', type: 'spki' })
+    if (keyCache.size >= KEY_CACHE_MAX) {
+      const oldest = keyCache.keys().next().value
+      if (oldest !== undefined) keyCache.delete(oldest)
+    }
+    keyCache.set(id, key)
+  }
+  return key
+}
+
+/** Verifies a domain-separated Ed25519 signature; false (never a throw) for a wrong-length signature. */
+export function verifySignature (domain: SignatureDomain, body: Uint8Array, signature: Uint8Array, publicKey: Uint8Array): boolean {
+  if (signature.length !== ED25519_SIGNATURE_BYTES) return false
+  return nodeVerify(null, signingPayload(domain, body), publicKeyObject(publicKey), signature)
+}
+
+/** Something that can sign for one Ed25519 key: an authority key, kept apart from the libp2p peer id. */
+export interface Signer {
+  readonly publicKey: Uint8Array
+  sign(domain: SignatureDomain, body: Uint8Array): Uint8Array
+}
+
+/** A signer from a 32-byte Ed25519 seed (the private key as RFC 8032 defines it). */
+export function signerFromSeed (seed: Uint8Array): Signer {
+  if (seed.length !== 32) throw new MalformedRecordError(`Ed25519 seed must be 32 bytes, got ${seed.length}`, { field: 'seed' })
+  const der = new Uint8Array(PKCS8_PREFIX.length + 32)
+  der.set(PKCS8_PREFIX, 0)
+  der.set(seed, PKCS8_PREFIX.length)
+  const privateKey = createPrivateKey({ key: Buffer.from(der), format: 'der', type: 'pkcs8' })
+  const spki = createPublicKey(privateKey).export({ format: 'der', type: 'spki' })
+  const publicKey = new Uint8Array(spki.subarray(spki.length - 32))
+  return {
+    publicKey,
+    sign: (domain, body) => new Uint8Array(nodeSign(null, signingPayload(domain, body), privateKey))
+  }
+}
+
+export function generateSeed (): Uint8Array {
+  return new Uint8Array(randomBytes(32))
+}

@@ -1,0 +1,105 @@
+/**
+ * Every way a code, record, certificate or chain can be wrong has its own error class with a
+ * stable `name` and `code`, so callers (DHT validator, gossip validator, resolver, gateway, CLI)
+ * branch on data, never on message text. `details` carries structured metadata for logs and
+ * HTTP problem responses.
+ */
+export type ErrorDetails = Record<string, string | number | boolean | null | undefined>
+
+export class CitycodeError extends Error {
+  static readonly code: string = 'ERR_CITYCODE'
+  readonly code: string
+  readonly details: ErrorDetails
+
+  constructor (message: string, details: ErrorDetails = {}) {
+    super(message)
+    this.name = new.target.name
+    this.code = (new.target as typeof CitycodeError).code
+    this.details = details
+  }
+}
+
+/** A code's text does not match the grammar; `details.position` is the 0-based offending index. */
+export class MalformedCodeError extends CitycodeError {
+  static override readonly code = 'ERR_MALFORMED_CODE'
+}
+
+/** The printed form's check character does not match the code. */
+export class CheckCharacterError extends CitycodeError {
+  static override readonly code = 'ERR_CHECK_CHARACTER'
+}
+
+/** Bytes that are not a well-formed, canonical DAG-CBOR object of the expected shape. */
+export class MalformedRecordError extends CitycodeError {
+  static override readonly code = 'ERR_MALFORMED_RECORD'
+}
+
+export class RecordTooLargeError extends CitycodeError {
+  static override readonly code = 'ERR_RECORD_TOO_LARGE'
+}
+
+/** The DHT key under which a record was found is not the key derived from the record's code. */
+export class KeyMismatchError extends CitycodeError {
+  static override readonly code = 'ERR_KEY_MISMATCH'
+}
+
+export class BadSignatureError extends CitycodeError {
+  static override readonly code = 'ERR_BAD_SIGNATURE'
+}
+
+/** The chain does not start at a configured trust anchor (or not enough anchor signatures). */
+export class UnknownAnchorError extends CitycodeError {
+  static override readonly code = 'ERR_UNKNOWN_ANCHOR'
+}
+
+/** A certificate or record claims a code outside the namespace its signer was delegated. */
+export class NamespaceViolationError extends CitycodeError {
+  static override readonly code = 'ERR_NAMESPACE_VIOLATION'
+}
+
+/** A code that the unified allocation rule does not allow (unknown country, not a GB/T 2260 division). */
+export class AllocationRuleError extends CitycodeError {
+  static override readonly code = 'ERR_ALLOCATION_RULE'
+}
+
+export class ExpiredError extends CitycodeError {
+  static override readonly code = 'ERR_EXPIRED'
+}
+
+/** A certificate or record whose validity starts in the future. */
+export class NotYetValidError extends CitycodeError {
+  static override readonly code = 'ERR_NOT_YET_VALID'
+}
+
+export class RevokedError extends CitycodeError {
+  static override readonly code = 'ERR_REVOKED'
+}
+
+/** A certificate lacks the permission its use needs (e.g. signing further delegations). */
+export class PermissionError extends CitycodeError {
+  static override readonly code = 'ERR_PERMISSION'
+}
+
+/** The chain is broken: a link is not signed by the previous link's subject, too long, or empty. */
+export class BrokenChainError extends CitycodeError {
+  static override readonly code = 'ERR_BROKEN_CHAIN'
+}
+
+/** The record's signing key is not the subject of the last certificate of its chain. */
+export class WrongKeyError extends CitycodeError {
+  static override readonly code = 'ERR_WRONG_KEY'
+}
+
+/** A record's `prev` hash does not link to the record it claims to follow. */
+export class BrokenHistoryError extends CitycodeError {
+  static override readonly code = 'ERR_BROKEN_HISTORY'
+}
+
+/** A code that could not be allocated (namespace full, duplicate, bad application). */
+export class AllocationError extends CitycodeError {
+  static override readonly code = 'ERR_ALLOCATION'
+}
+
+export function isCitycodeError (err: unknown): err is CitycodeError {
+  return err instanceof CitycodeError
+}

@@ -1,0 +1,5 @@
+export * from './record.ts'
+export * from './values.ts'
+export * from './verify.ts'
+export * from './select.ts'
+export * from './dht-key.ts'

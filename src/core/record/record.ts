@@ -1,0 +1,93 @@
+import { decodeCanonical, encodeCbor, FieldReader } from '../codec/cbor.ts'
+import { sha256 } from '../crypto/hash.ts'
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES } from '../crypto/signature.ts'
+import type { Signer } from '../crypto/signature.ts'
+import { parseCode } from '../code/grammar.ts'
+import { MAX_CHAIN_LENGTH } from '../trust/chain.ts'
+import { decodeValue, encodeValue, MAX_VALUES } from './values.ts'
+import type { RecordValue } from './values.ts'
+
+/** Like IPNS: a record and its chain must fit in one DHT value. */
+export const RECORD_MAX_BYTES = 10 * 1024
+
+export interface RecordBody {
+  readonly v: 1
+  readonly type: 'record'
+  readonly code: string
+  readonly seq: number
+  readonly issuedAt: number
+  readonly expiresAt: number
+  /** How long a resolver may cache the record, in ms. */
+  readonly ttl: number
+  /** SHA-256 of the previous version's signed bytes: versions form a hash chain. */
+  readonly prev: Uint8Array | null
+  /** The Ed25519 key that signs this record: the subject of the chain's last certificate. */
+  readonly key: Uint8Array
+  readonly values: readonly RecordValue[]
+}
+
+/** A decoded (not yet verified) signed record. */
+export interface SignedRecord {
+  readonly body: RecordBody
+  readonly bodyBytes: Uint8Array
+  readonly sig: Uint8Array
+  /** Certificate bytes, anchor side first. */
+  readonly chain: readonly Uint8Array[]
+  readonly bytes: Uint8Array
+}
+
+export type RecordFields = Omit<RecordBody, 'v' | 'type' | 'key' | 'prev'> & { prev?: Uint8Array | null }
+
+export function encodeRecordBody (fields: RecordFields, key: Uint8Array): Uint8Array {
+  return encodeCbor({
+    v: 1,
+    type: 'record',
+    code: parseCode(fields.code).text,
+    seq: fields.seq,
+    issuedAt: fields.issuedAt,
+    expiresAt: fields.expiresAt,
+    ttl: fields.ttl,
+    prev: fields.prev ?? null,
+    key,
+    values: fields.values.map(encodeValue)
+  })
+}
+
+/** Signs a record with `signer` and attaches `chain`; the result is not verified here. */
+export function createRecord (fields: RecordFields, signer: Signer, chain: readonly Uint8Array[]): SignedRecord {
+  const bodyBytes = encodeRecordBody(fields, signer.publicKey)
+  const bytes = encodeCbor({ body: bodyBytes, sig: signer.sign('record', bodyBytes), chain: [...chain] })
+  return decodeRecord(bytes)
+}
+
+export function decodeRecord (bytes: Uint8Array): SignedRecord {
+  const env = new FieldReader(decodeCanonical(bytes, RECORD_MAX_BYTES, 'record'), 'record', ['body', 'sig', 'chain'])
+  const bodyBytes = env.bytes('body')
+  const sig = env.bytes('sig', ED25519_SIGNATURE_BYTES)
+  const chain = env.bytesArray('chain', MAX_CHAIN_LENGTH)
+  return { body: decodeRecordBody(bodyBytes), bodyBytes, sig, chain, bytes }
+}
+
+function decodeRecordBody (bytes: Uint8Array): RecordBody {
+  const r = new FieldReader(decodeCanonical(bytes, RECORD_MAX_BYTES, 'record body'), 'record body',
+    ['v', 'type', 'code', 'seq', 'issuedAt', 'expiresAt', 'ttl', 'prev', 'key', 'values'])
+  r.literal('v', 1)
+  r.literal('type', 'record')
+  return {
+    v: 1,
+    type: 'record',
+    code: r.string('code', 64),
+    seq: r.uint('seq'),
+    issuedAt: r.uint('issuedAt'),
+    expiresAt: r.uint('expiresAt'),
+    ttl: r.uint('ttl'),
+    prev: r.bytesOrNull('prev', 32),
+    key: r.bytes('key', ED25519_PUBLIC_KEY_BYTES),
+    values: r.array('values', MAX_VALUES).map(decodeValue)
+  }
+}
+
+/** The record's identity: SHA-256 of its signed bytes (what `prev` of the next version names). */
+export function recordHash (record: SignedRecord): Uint8Array {
+  return sha256(record.bytes)
+}

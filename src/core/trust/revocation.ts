@@ -1,0 +1,92 @@
+import { decodeCanonical, encodeCbor, FieldReader } from '../codec/cbor.ts'
+import { equalBytes, sha256, toHex } from '../crypto/hash.ts'
+import { ED25519_PUBLIC_KEY_BYTES, ED25519_SIGNATURE_BYTES, verifySignature } from '../crypto/signature.ts'
+import type { Signer } from '../crypto/signature.ts'
+import { BadSignatureError, MalformedRecordError, PermissionError } from '../errors.ts'
+import type { Certificate } from './certificate.ts'
+
+export const REVOCATION_MAX_BYTES = 1024
+
+/**
+ * A signed statement that a certificate (by hash) is no longer valid from `revokedAt`. Valid when
+ * signed by one of the certificate's issuers or by its subject (a holder may retire its own key,
+ * e.g. after a rotation or a compromise).
+ */
+export interface Revocation {
+  readonly target: Uint8Array
+  readonly namespace: string
+  readonly reason: string
+  readonly revokedAt: number
+  readonly key: Uint8Array
+  readonly bytes: Uint8Array
+  readonly bodyBytes: Uint8Array
+  readonly sig: Uint8Array
+}
+
+export function revoke (cert: Certificate, signer: Signer, reason: string, revokedAt: number): Revocation {
+  const bodyBytes = encodeCbor({ v: 1, type: 'revocation', target: cert.hash, namespace: cert.body.namespace, reason, revokedAt })
+  const bytes = encodeCbor({ body: bodyBytes, key: signer.publicKey, sig: signer.sign('revocation', bodyBytes) })
+  return decodeRevocation(bytes)
+}
+
+export function decodeRevocation (bytes: Uint8Array): Revocation {
+  const env = new FieldReader(decodeCanonical(bytes, REVOCATION_MAX_BYTES, 'revocation'), 'revocation', ['body', 'key', 'sig'])
+  const bodyBytes = env.bytes('body')
+  const body = new FieldReader(decodeCanonical(bodyBytes, REVOCATION_MAX_BYTES, 'revocation body'), 'revocation body', ['v', 'type', 'target', 'namespace', 'reason', 'revokedAt'])
+  body.literal('v', 1)
+  body.literal('type', 'revocation')
+  return {
+    target: body.bytes('target', 32),
+    namespace: body.string('namespace', 64),
+    reason: body.string('reason', 256),
+    revokedAt: body.uint('revokedAt'),
+    key: env.bytes('key', ED25519_PUBLIC_KEY_BYTES),
+    sig: env.bytes('sig', ED25519_SIGNATURE_BYTES),
+    bytes,
+    bodyBytes
+  }
+}
+
+/** Checks that `revocation` is a valid revocation of `cert`, by a key allowed to revoke it. */
+export function verifyRevocation (revocation: Revocation, cert: Certificate): void {
+  if (!equalBytes(revocation.target, cert.hash) || revocation.namespace !== cert.body.namespace) {
+    throw new MalformedRecordError('revocation does not name this certificate', { what: 'revocation', field: 'target' })
+  }
+  const allowed = equalBytes(revocation.key, cert.body.subject) || cert.sigs.some(s => equalBytes(s.key, revocation.key))
+  if (!allowed) throw new PermissionError(`revocation of ${cert.body.namespace} is signed by a key that neither issued nor holds the certificate`, { namespace: cert.body.namespace })
+  if (!verifySignature('revocation', revocation.bodyBytes, revocation.sig, revocation.key)) {
+    throw new BadSignatureError(`revocation of ${cert.body.namespace} has a bad signature`, { namespace: cert.body.namespace })
+  }
+}
+
+/** The revocations a validator honours, by certificate hash. Only verified revocations go in. */
+export class RevocationSet {
+  private readonly byTarget = new Map<string, Revocation>()
+
+  /** Verifies and adds; throws the revocation's typed error when it is not valid for `cert`. */
+  add (revocation: Revocation, cert: Certificate): void {
+    verifyRevocation(revocation, cert)
+    const id = toHex(revocation.target)
+    const existing = this.byTarget.get(id)
+    if (existing === undefined || revocation.revokedAt < existing.revokedAt) this.byTarget.set(id, revocation)
+  }
+
+  /** The revocation in force for `certHash` at `now`, if any. */
+  revoked (certHash: Uint8Array, now: number): Revocation | undefined {
+    if (this.byTarget.size === 0) return undefined
+    const r = this.byTarget.get(toHex(certHash))
+    return r !== undefined && r.revokedAt <= now ? r : undefined
+  }
+
+  get size (): number {
+    return this.byTarget.size
+  }
+
+  values (): IterableIterator<Revocation> {
+    return this.byTarget.values()
+  }
+}
+
+export function certificateHash (certBytes: Uint8Array): Uint8Array {
+  return sha256(certBytes)
+}

@@ -1,0 +1,196 @@
+/**
+ * Writes the language-neutral test vectors in this folder. Everything is deterministic (fixed seeds,
+ * a fixed clock, deterministic Ed25519), so regenerating reproduces the committed files byte for
+ * byte; test/unit/core/vectors.test.ts checks that. Run: `npm run vectors`.
+ */
+import { writeFileSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted } from '../../src/core/index.ts'
+import { cityRecord, hierarchy, NOW, DAY_MS, YEAR_MS, seededSigner, sampleValues } from '../utils/fixtures.ts'
+import type { TrustAnchor, SignedRecord } from '../../src/core/index.ts'
+
+const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
+const hex = toHex
+
+export function anchorsJson (anchors: TrustAnchor[]): unknown[] {
+  return anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(hex), threshold: a.threshold }))
+}
+
+function codes (): unknown {
+  const valid = ['MA.156.1301', 'MA.156.1301.01', 'MA.156.1301.02', 'MA', 'MA.156', 'MA.040.0001', 'MA.156.1101.10.123', 'MA.156.1301.99999999']
+  const invalid: Array<[string, number, string]> = [
+    ['', 0, 'empty'],
+    ['ma.156.1301', 0, 'lower-case agency'],
+    ['MA.156.1301.', 12, 'empty trailing segment'],
+    ['MA..1301', 3, 'empty segment'],
+    ['MA.15.1301', 5, 'country of 2 digits'],
+    ['MA.156.130', 10, 'division of 3 digits'],
+    ['MA.156.1301.1', 13, 'sub-code of one digit'],
+    ['MA.156.1301.001', 12, 'sub-code with a leading zero beyond two digits'],
+    ['MA.156.1301.00', 12, 'reserved sub-code 00'],
+    ['MA.000.1301', 3, 'country 000'],
+    ['MA.156.0000', 7, 'division 0000'],
+    ['MA.156.13O1', 9, 'letter O for zero'],
+    ['MA 156 1301', 2, 'spaces as separators'],
+    ['MAX.156.1301', 2, 'agency of 3 letters'],
+    ['MA.156.1301.01.01.01.01.01.01.01', 29, 'seven sub-code segments: the separator before the seventh']
+  ]
+  return {
+    description: 'Code grammar (SPEC "Codes"): canonical codes parse; anything else fails with MalformedCodeError at the given 0-based position. printed = code "-" ISO/IEC 7064 MOD 37-2 check character.',
+    valid: valid.map(code => ({ code, checkCharacter: checkCharacter(code), printed: toPrinted(code) })),
+    invalid: invalid.map(([code, position, why]) => ({ code, error: 'MalformedCodeError', position, why })),
+    mistyped: [
+      { printed: toPrinted('MA.156.1301').replace('1301', '1310'), error: 'CheckCharacterError', why: 'adjacent transposition' },
+      { printed: toPrinted('MA.156.1301').replace('156', '165'), error: 'CheckCharacterError', why: 'adjacent transposition' },
+      { printed: toPrinted('MA.156.1301.02').replace('.02-', '.03-'), error: 'CheckCharacterError', why: 'single substitution' }
+    ]
+  }
+}
+
+function allocation (): unknown {
+  return {
+    description: 'Unified allocation rule (SPEC "Allocation"): checkAllocationRule(code) passes or fails with the error named.',
+    cases: [
+      { code: 'MA.156', valid: true, why: 'China, ISO 3166-1 numeric 156' },
+      { code: 'MA.156.1301', valid: true, why: 'Shijiazhuang, GB/T 2260 130100' },
+      { code: 'MA.156.1101', valid: true, why: 'Beijing municipality, urban districts 110100' },
+      { code: 'MA.156.1301.01', valid: true, why: 'a sub-code of Shijiazhuang' },
+      { code: 'MA.156.9901', valid: false, error: 'AllocationRuleError', why: 'not a GB/T 2260 division' },
+      { code: 'MA.156.1300', valid: false, error: 'AllocationRuleError', why: 'province-level code is not a city division' },
+      { code: 'MA.999.0001', valid: false, error: 'AllocationRuleError', why: '999 is not an ISO 3166-1 country' },
+      { code: 'MA.276.0001', valid: true, why: 'Germany has no national scheme: serials' },
+      { code: 'MA.276.9999', valid: true, why: 'serial range' }
+    ]
+  }
+}
+
+interface RecordCase { name: string, record: string, expectedCode?: string, revocations?: Array<{ revocation: string, certificate: string }>, result: { valid: true, code: string, seq: number, namespace: string } | { valid: false, error: string } }
+
+function ok (name: string, r: SignedRecord, namespace: string): RecordCase {
+  return { name, record: hex(r.bytes), result: { valid: true, code: r.body.code, seq: r.body.seq, namespace } }
+}
+function bad (name: string, bytes: Uint8Array, error: string, extra: Partial<RecordCase> = {}): RecordCase {
+  return { name, record: hex(bytes), ...extra, result: { valid: false, error } }
+}
+
+function records (): unknown {
+  const h = hierarchy()
+  const good = cityRecord(h)
+  const flipped = Uint8Array.from(good.bytes)
+  flipped[flipped.length - 10] = (flipped[flipped.length - 10] as number) ^ 0x01
+  const sigFlip = (() => {
+    const env = { body: good.bodyBytes, sig: Uint8Array.from(good.sig), chain: [...good.chain] }
+    env.sig[0] = (env.sig[0] as number) ^ 0x80
+    return encodeCbor(env)
+  })()
+  const otherRoot = seededSigner(99)
+  const foreignCountry = issueCertificate({ namespace: 'MA.156', subject: h.country.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [otherRoot])
+  const badLink = issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [h.root])
+  const signOnlyCountry = issueCertificate({ namespace: 'MA.156', subject: h.country.publicKey, serial: 2, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.root])
+  const noSignCity = issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 2, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['delegate'] }, [h.country])
+  const expiredCity = issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 3, notBefore: NOW - YEAR_MS, notAfter: NOW - DAY_MS, perms: ['sign', 'delegate'] }, [h.country])
+  const futureCity = issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 4, notBefore: NOW + DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [h.country])
+  const escapingCity = issueCertificate({ namespace: 'MA.840.0001', subject: h.city.publicKey, serial: 5, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [h.country])
+  const nonGbCity = issueCertificate({ namespace: 'MA.156.9901', subject: h.city.publicKey, serial: 6, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [h.country])
+  const revocation = revoke(h.cityCert, h.country, 'key compromised', NOW - 1000)
+  const huge = encodeCbor({ body: new Uint8Array(11 * 1024), sig: new Uint8Array(64), chain: [] })
+  const unsorted = Uint8Array.from([0xa2, 0x63, 0x73, 0x69, 0x67, 0x40, 0x62, 0x69, 0x64, 0x40])
+  const sub = cityRecord(h, { code: 'MA.156.1301.02' })
+  const rootSigned = createRecord({ code: 'MA', seq: 1, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 60_000, values: [{ type: 'name', lang: 'en', value: 'Test root' }] }, h.root, [])
+  const malformedCode = createRecord({ code: 'MA.156.1301', seq: 1, issuedAt: NOW, expiresAt: NOW + DAY_MS, ttl: 1, values: [] }, h.city, h.chain)
+  const v2 = cityRecord(h, { seq: 2, prev: sha256(good.bytes) })
+  const malformedCodeBytes = (() => {
+    const body = encodeCbor({ v: 1, type: 'record', code: 'MA.156.1301.1', seq: 1, issuedAt: NOW, expiresAt: NOW + DAY_MS, ttl: 1, prev: null, key: h.city.publicKey, values: [] })
+    return encodeCbor({ body, sig: h.city.sign('record', body), chain: h.chain })
+  })()
+  void malformedCode
+  const cases: RecordCase[] = [
+    ok('Shijiazhuang city record, chain root -> MA.156 -> MA.156.1301', good, 'MA.156.1301'),
+    ok('second version, prev = SHA-256 of the first', v2, 'MA.156.1301'),
+    ok('sub-code MA.156.1301.02 signed by the city key', sub, 'MA.156.1301'),
+    ok('the root signing its own record with no chain', rootSigned, 'MA'),
+    bad('one byte flipped inside the signed body', flipped, 'BadSignatureError'),
+    bad('signature bit flipped', sigFlip, 'BadSignatureError'),
+    bad('truncated', good.bytes.subarray(0, 100), 'MalformedRecordError'),
+    bad('map keys not in canonical order', unsorted, 'MalformedRecordError'),
+    bad('larger than 10 KiB', huge, 'RecordTooLargeError'),
+    bad('found under another code\'s key', good.bytes, 'KeyMismatchError', { expectedCode: 'MA.156.1302' }),
+    bad('code that breaks the grammar', malformedCodeBytes, 'MalformedCodeError'),
+    bad('city not in GB/T 2260', cityRecord(h, { code: 'MA.156.9901' }, h.city, [h.countryCert.bytes, nonGbCity.bytes]).bytes, 'AllocationRuleError'),
+    bad('chain from an unknown root', cityRecord(h, {}, h.city, [foreignCountry.bytes, h.cityCert.bytes]).bytes, 'UnknownAnchorError'),
+    bad('city certificate signed by the root, not the country', cityRecord(h, {}, h.city, [h.countryCert.bytes, badLink.bytes]).bytes, 'BrokenChainError'),
+    bad('record for a neighbouring city', cityRecord(h, { code: 'MA.156.1302' }).bytes, 'NamespaceViolationError'),
+    bad('city certificate escaping its country', cityRecord(h, { code: 'MA.840.0001' }, h.city, [h.countryCert.bytes, escapingCity.bytes]).bytes, 'NamespaceViolationError'),
+    bad('record expired', cityRecord(h, { issuedAt: NOW - 2 * DAY_MS, expiresAt: NOW - DAY_MS }).bytes, 'ExpiredError'),
+    bad('city certificate expired', cityRecord(h, {}, h.city, [h.countryCert.bytes, expiredCity.bytes]).bytes, 'ExpiredError'),
+    bad('city certificate not yet valid', cityRecord(h, {}, h.city, [h.countryCert.bytes, futureCity.bytes]).bytes, 'NotYetValidError'),
+    bad('record issued in the future', cityRecord(h, { issuedAt: NOW + DAY_MS }).bytes, 'NotYetValidError'),
+    bad('signed by the country key with the city chain', cityRecord(h, {}, h.country).bytes, 'WrongKeyError'),
+    bad('country certificate without delegate permission', cityRecord(h, {}, h.city, [signOnlyCountry.bytes, h.cityCert.bytes]).bytes, 'PermissionError'),
+    bad('city certificate without sign permission', cityRecord(h, {}, h.city, [h.countryCert.bytes, noSignCity.bytes]).bytes, 'PermissionError'),
+    bad('city certificate revoked by the country', good.bytes, 'RevokedError', { revocations: [{ revocation: hex(revocation.bytes), certificate: hex(h.cityCert.bytes) }] })
+  ]
+  return {
+    description: 'Signed records (SPEC "Records", "Trust", "Validation order"). verify(record, anchors, now, {expectedCode, revocations}) gives the result; errors by name.',
+    anchors: anchorsJson(h.anchors),
+    now: NOW,
+    cases
+  }
+}
+
+function chains (): unknown {
+  const h = hierarchy({ cityNext: sha256(seededSigner(4).publicKey) })
+  const next = seededSigner(4)
+  const rotation = issueCertificate({ kind: 'rotation', namespace: 'MA.156.1301', subject: next.publicKey, serial: 2, notBefore: NOW - 1000, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], prev: h.cityCert.hash }, [next])
+  const wrongNext = seededSigner(5)
+  const badRotation = issueCertificate({ kind: 'rotation', namespace: 'MA.156.1301', subject: wrongNext.publicKey, serial: 2, notBefore: NOW - 1000, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], prev: h.cityCert.hash }, [wrongNext])
+  const roots = [seededSigner(11), seededSigner(12), seededSigner(13)]
+  const quorumAnchors: TrustAnchor[] = [{ name: 'quorum-root', namespace: 'MA', keys: roots.map(r => r.publicKey), threshold: 2 }]
+  const fields = { namespace: 'MA.156', subject: h.country.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] as Array<'sign' | 'delegate'> }
+  const two = issueCertificate(fields, [roots[0]!, roots[2]!])
+  const one = issueCertificate(fields, [roots[1]!])
+  const rec = (signer = h.city, chain: Uint8Array[]) => createRecord({ code: 'MA.156.1301', seq: 1, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 60_000, values: sampleValues() }, signer, chain)
+  return {
+    description: 'Delegation chains: pre-committed key rotation and m-of-n root quorums. Each case is a record to verify with the given anchors at now.',
+    now: NOW,
+    cases: [
+      { name: 'pre-committed rotation: new key signs, chain root -> country -> city -> rotation', anchors: anchorsJson(h.anchors), record: hex(rec(next, [...h.chain, rotation.bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
+      { name: 'rotation to a key that was not committed', anchors: anchorsJson(h.anchors), record: hex(rec(wrongNext, [...h.chain, badRotation.bytes]).bytes), result: { valid: false, error: 'BrokenChainError' } },
+      { name: 'old key after rotation is still signed by the chain without the rotation link (revoke it to retire it)', anchors: anchorsJson(h.anchors), record: hex(rec(h.city, h.chain).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
+      { name: '2-of-3 roots, two signatures', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [two.bytes, issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.country]).bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
+      { name: '2-of-3 roots, one signature (m-1)', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [one.bytes, h.cityCert.bytes]).bytes), result: { valid: false, error: 'UnknownAnchorError' } }
+    ]
+  }
+}
+
+function selection (): unknown {
+  const h = hierarchy()
+  const a = cityRecord(h, { seq: 1 })
+  const b = cityRecord(h, { seq: 2 })
+  const c = cityRecord(h, { seq: 2, expiresAt: NOW + 40 * DAY_MS })
+  const d1 = cityRecord(h, { seq: 3, issuedAt: NOW - 5 })
+  const d2 = cityRecord(h, { seq: 3, issuedAt: NOW - 6 })
+  const winner = toHex(sha256(d1.bytes)) > toHex(sha256(d2.bytes)) ? 0 : 1
+  return {
+    description: 'Selection rule (SPEC "Selection"): higher seq, then later expiresAt, then greater SHA-256 of the signed bytes. `best` is the index of the record every node must select.',
+    anchors: anchorsJson(h.anchors),
+    now: NOW,
+    cases: [
+      { name: 'higher seq wins', records: [hex(a.bytes), hex(b.bytes)], best: 1 },
+      { name: 'same seq: later expiry wins', records: [hex(c.bytes), hex(b.bytes)], best: 0 },
+      { name: 'same seq and expiry: greater hash wins', records: [hex(d1.bytes), hex(d2.bytes)], best: winner },
+      { name: 'replayed older version never wins', records: [hex(c.bytes), hex(a.bytes), hex(a.bytes)], best: 0 }
+    ]
+  }
+}
+
+export function generate (): Record<string, unknown> {
+  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection() }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  for (const [name, content] of Object.entries(generate())) {
+    writeFileSync(here(name), JSON.stringify(content, null, 2) + '\n')
+    console.log(`wrote test/vectors/${name}`)
+  }
+}
