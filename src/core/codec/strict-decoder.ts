@@ -89,17 +89,26 @@ class Reader {
 
   text (n: number): string {
     const at = this.pos
-    const bytes = this.take(n)
-    let ascii = true
-    for (let i = 0; i < bytes.length; i++) {
-      if ((bytes[i] as number) > 0x7f) { ascii = false; break }
+    const end = at + n
+    if (n > this.buf.length - at) this.fail('length runs past the end of input')
+    const b = this.buf
+    // Most text (keys, codes, Latin names) is ASCII: building it here is cheaper than a decoder call
+    // for strings this short.
+    let out = ''
+    for (let i = at; i < end; i++) {
+      const c = b[i] as number
+      if (c > 0x7f) {
+        try {
+          out = utf8.decode(b.subarray(at, end))
+        } catch {
+          return this.fail('text string is not valid UTF-8', at)
+        }
+        break
+      }
+      out += String.fromCharCode(c)
     }
-    if (ascii) return String.fromCharCode.apply(null, bytes as unknown as number[])
-    try {
-      return utf8.decode(bytes)
-    } catch {
-      return this.fail('text string is not valid UTF-8', at)
-    }
+    this.pos = end
+    return out
   }
 
   value (depth: number): CborValue {

@@ -19,43 +19,35 @@ export const MAX_VALUES = 64
 const TEXT_MAX = 1024
 const SHORT_MAX = 64
 
+const FIELDS: Record<RecordValue['type'], readonly string[]> = {
+  name: ['type', 'lang', 'value'],
+  geo: ['type', 'lat', 'lon'],
+  peer: ['type', 'id'],
+  addr: ['type', 'value'],
+  service: ['type', 'name', 'url'],
+  key: ['type', 'name', 'key'],
+  data: ['type', 'name', 'value']
+}
+
 export function decodeValue (value: CborValue, i: number): RecordValue {
   const what = `record body.values[${i}]`
-  const probe = new FieldReader(value, what, ['type', 'lang', 'value', 'lat', 'lon', 'id', 'name', 'url', 'key'])
-  const type = probe.string('type', SHORT_MAX)
+  const type = value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Uint8Array) ? value.type : undefined
+  if (typeof type !== 'string' || !Object.hasOwn(FIELDS, type)) {
+    throw new MalformedRecordError(`${what}.type ${typeof type === 'string' ? `"${type.slice(0, SHORT_MAX)}" is unknown` : 'is missing'}`, { what, field: 'type' })
+  }
+  const r = new FieldReader(value, what, FIELDS[type as RecordValue['type']])
   switch (type) {
-    case 'name': {
-      const r = new FieldReader(value, what, ['type', 'lang', 'value'])
-      return { type, lang: r.string('lang', 16), value: r.string('value', TEXT_MAX) }
-    }
-    case 'geo': {
-      const r = new FieldReader(value, what, ['type', 'lat', 'lon'])
-      return { type, lat: r.int('lat', -90_000_000, 90_000_000), lon: r.int('lon', -180_000_000, 180_000_000) }
-    }
-    case 'peer': {
-      const r = new FieldReader(value, what, ['type', 'id'])
-      return { type, id: r.string('id', 128) }
-    }
-    case 'addr': {
-      const r = new FieldReader(value, what, ['type', 'value'])
-      return { type, value: r.string('value', 256) }
-    }
-    case 'service': {
-      const r = new FieldReader(value, what, ['type', 'name', 'url'])
-      return { type, name: r.string('name', SHORT_MAX), url: r.string('url', TEXT_MAX) }
-    }
+    case 'name': return { type, lang: r.string('lang', 16), value: r.string('value', TEXT_MAX) }
+    case 'geo': return { type, lat: r.int('lat', -90_000_000, 90_000_000), lon: r.int('lon', -180_000_000, 180_000_000) }
+    case 'peer': return { type, id: r.string('id', 128) }
+    case 'addr': return { type, value: r.string('value', 256) }
+    case 'service': return { type, name: r.string('name', SHORT_MAX), url: r.string('url', TEXT_MAX) }
     case 'key': {
-      const r = new FieldReader(value, what, ['type', 'name', 'key'])
       const key = r.bytes('key')
       if (key.length > 256) throw new MalformedRecordError(`${what}.key is longer than 256 bytes`, { what, field: 'key' })
       return { type, name: r.string('name', SHORT_MAX), key }
     }
-    case 'data': {
-      const r = new FieldReader(value, what, ['type', 'name', 'value'])
-      return { type, name: r.string('name', SHORT_MAX), value: r.string('value', TEXT_MAX) }
-    }
-    default:
-      throw new MalformedRecordError(`${what}.type "${type}" is unknown`, { what, field: 'type' })
+    default: return { type: 'data', name: r.string('name', SHORT_MAX), value: r.string('value', TEXT_MAX) }
   }
 }
 

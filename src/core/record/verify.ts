@@ -1,5 +1,6 @@
 import { checkAllocationRule } from '../allocation/rule.ts'
 import { inNamespace, parseCode } from '../code/grammar.ts'
+import type { Code } from '../code/grammar.ts'
 import { equalBytes } from '../crypto/hash.ts'
 import { verifySignature } from '../crypto/signature.ts'
 import {
@@ -36,11 +37,10 @@ export interface VerifiedRecord {
 export function verifyRecord (bytes: Uint8Array | SignedRecord, chains: ChainVerifier, options: VerifyOptions): VerifiedRecord {
   const record = bytes instanceof Uint8Array ? decodeRecord(bytes) : bytes
   const body = record.body
-  const code = parseCode(body.code)
+  const code = checkedCode(body.code)
   if (options.expectedCode !== undefined && options.expectedCode !== code.text) {
     throw new KeyMismatchError(`record for ${code.text} was found under ${options.expectedCode}`, { code: code.text, expected: options.expectedCode })
   }
-  checkAllocationRule(code)
   const chain = chains.verify(record.chain, body.key, { now: options.now, revocations: options.revocations })
   if (!equalBytes(chain.subject, body.key)) throw new WrongKeyError(`record for ${code.text} is signed by a key its chain does not certify`, { code: code.text })
   if (!chain.perms.includes('sign')) throw new PermissionError(`the key certified for ${chain.namespace} may not sign records`, { code: code.text, namespace: chain.namespace })
@@ -51,6 +51,24 @@ export function verifyRecord (bytes: Uint8Array | SignedRecord, chains: ChainVer
   if (options.now >= body.expiresAt) throw new ExpiredError(`record for ${code.text} expired at ${new Date(body.expiresAt).toISOString()}`, { code: code.text })
   if (!verifySignature('record', record.bodyBytes, record.sig, body.key)) throw new BadSignatureError(`signature on the record for ${code.text} does not verify`, { code: code.text })
   return { record, chain }
+}
+
+/**
+ * Grammar and allocation rule are pure functions of the code text, and a resolver sees the same
+ * codes again and again: remember the ones that passed (bounded), so only new codes pay for parsing.
+ */
+const CHECKED_CODES_MAX = 10_000
+const checkedCodes = new Map<string, Code>()
+
+function checkedCode (text: string): Code {
+  let code = checkedCodes.get(text)
+  if (code === undefined) {
+    code = parseCode(text)
+    checkAllocationRule(code)
+    if (checkedCodes.size >= CHECKED_CODES_MAX) checkedCodes.clear()
+    checkedCodes.set(text, code)
+  }
+  return code
 }
 
 /** One-shot verification with no cache: `verify(record, anchors, now)`. */

@@ -73,11 +73,12 @@ export class ChainVerifier {
     let notAfter = Number.MAX_SAFE_INTEGER
     for (let i = 0; i < chain.length; i++) {
       const bytes = chain[i] as Uint8Array
-      // the bytes themselves key the cache: cheaper than hashing them, and collision-free
-      const id = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('latin1')
+      // The tail of a certificate is (part of) its last signature: a cheap, near-unique key. A hit
+      // is confirmed by comparing all bytes, so a collision costs a cache miss, never trust.
+      const id = cacheKey(bytes)
       const cached = this.cache.get(id)
       let cert: Certificate
-      if (cached !== undefined && cached.parentId === parentId) {
+      if (cached !== undefined && cached.parentId === parentId && equalBytes(cached.cert.bytes, bytes)) {
         cert = cached.cert
         if (parent === undefined) anchor = cached.anchor
         // refresh LRU position
@@ -168,6 +169,15 @@ export class ChainVerifier {
     }
     this.cache.set(id, link)
   }
+}
+
+const CACHE_KEY_BYTES = 24
+
+function cacheKey (bytes: Uint8Array): string {
+  const start = Math.max(0, bytes.length - CACHE_KEY_BYTES)
+  let key = String(bytes.length)
+  for (let i = start; i < bytes.length; i++) key += String.fromCharCode(bytes[i] as number)
+  return key
 }
 
 function checkValidity (body: CertificateBody, i: number, options: ChainVerifyOptions): void {

@@ -1,0 +1,137 @@
+import { countryCode, allocateCity, allocateSub } from '../../core/allocation/rule.ts'
+import { decodeApplication, verifyApplication } from '../../core/application/application.ts'
+import type { Application } from '../../core/application/application.ts'
+import { parseCode, AGENCY_DEPTH, COUNTRY_DEPTH } from '../../core/code/grammar.ts'
+import { sha256, toHex } from '../../core/crypto/hash.ts'
+import { AllocationError } from '../../core/errors.ts'
+import { issueCertificate } from '../../core/trust/certificate.ts'
+import type { Permission } from '../../core/trust/certificate.ts'
+import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS } from './index.ts'
+import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit } from './index.ts'
+import type { Logger } from '@libp2p/interface'
+
+export class AuthorityService implements Authority {
+  readonly namespace: string
+  private readonly components: AuthorityComponents
+  private readonly approval: 'auto' | 'manual'
+  private readonly validityMs: number
+  private readonly childPermissions: Permission[]
+  private readonly log: Logger
+  /** Allocation reads the table and then writes it: one at a time, so two applicants never get one code. */
+  private queue: Promise<unknown> = Promise.resolve()
+
+  constructor (init: AuthorityInit, components: AuthorityComponents) {
+    this.namespace = parseCode(components.namespace).text
+    this.components = components
+    this.approval = init.approval ?? 'auto'
+    this.validityMs = init.certificateValidityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS
+    this.childPermissions = init.childPermissions ?? ['sign', 'delegate']
+    this.log = components.logger.forComponent('citycode:authority')
+  }
+
+  async apply (bytes: Uint8Array): Promise<ApplyOutcome> {
+    const application = decodeApplication(bytes)
+    verifyApplication(application)
+    if (application.body.parent !== this.namespace) {
+      throw new AllocationError(`this authority holds ${this.namespace}, not ${application.body.parent}`, { namespace: this.namespace, parent: application.body.parent })
+    }
+    return await this.serialised(async () => {
+      const existing = await this.components.store.bySubject(application.body.subject)
+      if (existing !== undefined) return this.outcome(existing.code, existing.certificate, true)
+      if (this.approval === 'manual') {
+        const id = toHex(sha256(application.bytes)).slice(0, 16)
+        if (await this.components.store.getPending(id) === undefined) {
+          await this.components.store.putPending({ id, application: application.bytes, receivedAt: this.components.now() })
+          this.log('application %s from %s queued for approval', id, application.body.name)
+        }
+        return { status: 'pending', id }
+      }
+      return await this.allocate(application)
+    })
+  }
+
+  async approve (id: string): Promise<ApplyOutcome> {
+    return await this.serialised(async () => {
+      const pending = await this.components.store.getPending(id)
+      if (pending === undefined) throw new AllocationError(`no pending application ${id}`, { id })
+      const application = decodeApplication(pending.application)
+      const existing = await this.components.store.bySubject(application.body.subject)
+      const outcome = existing !== undefined ? this.outcome(existing.code, existing.certificate, true) : await this.allocate(application)
+      await this.components.store.deletePending(id)
+      return outcome
+    })
+  }
+
+  async reject (id: string): Promise<void> {
+    if (await this.components.store.getPending(id) === undefined) throw new AllocationError(`no pending application ${id}`, { id })
+    await this.components.store.deletePending(id)
+  }
+
+  async pending (): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>> {
+    const out = []
+    for await (const p of this.components.store.listPending()) {
+      const a = decodeApplication(p.application)
+      out.push({ id: p.id, name: a.body.name, officialCode: a.body.officialCode, receivedAt: p.receivedAt })
+    }
+    return out
+  }
+
+  async allocateOwn (name: string): Promise<string> {
+    return await this.serialised(async () => {
+      const code = allocateSub(this.namespace, await this.components.store.codes())
+      // An own sub-code is held by this authority's key under its own certificate (its chain's last link).
+      const certificate = this.components.chain.at(-1) ?? new Uint8Array(0)
+      await this.components.store.put({ code, subject: this.components.signer.publicKey, name, officialCode: null, certificate, allocatedAt: this.components.now() }, false)
+      await this.components.onAllocated?.({ code, certificate })
+      return code
+    })
+  }
+
+  async allocations (): Promise<Array<{ code: string, name: string, allocatedAt: number }>> {
+    const out = []
+    for await (const a of this.components.store.list()) out.push({ code: a.code, name: a.name, allocatedAt: a.allocatedAt })
+    return out.sort((a, b) => a.code < b.code ? -1 : 1)
+  }
+
+  private async allocate (application: Application): Promise<ApplyOutcome> {
+    const code = await this.chooseCode(application)
+    const now = this.components.now()
+    const certificate = issueCertificate({
+      namespace: code,
+      subject: application.body.subject,
+      serial: 1,
+      notBefore: now - CERTIFICATE_BACKDATE_MS,
+      notAfter: now + this.validityMs,
+      perms: this.childPermissions,
+      next: application.body.next
+    }, [this.components.signer])
+    await this.components.store.put({ code, subject: application.body.subject, name: application.body.name, officialCode: application.body.officialCode, certificate: certificate.bytes, allocatedAt: now })
+    await this.components.onAllocated?.({ code, certificate: certificate.bytes })
+    this.log('allocated %s to %s', code, application.body.name)
+    return this.outcome(code, certificate.bytes, false)
+  }
+
+  private async chooseCode (application: Application): Promise<string> {
+    const depth = parseCode(this.namespace).segments.length
+    const allocated = await this.components.store.codes()
+    const official = application.body.officialCode ?? undefined
+    if (depth === AGENCY_DEPTH) {
+      if (official === undefined) throw new AllocationError('a country application must name its ISO 3166-1 code', { namespace: this.namespace })
+      const code = countryCode(this.namespace, official)
+      if (allocated.has(code)) throw new AllocationError(`${code} is already allocated to another key`, { code })
+      return code
+    }
+    if (depth === COUNTRY_DEPTH) return allocateCity(this.namespace, allocated, official)
+    return allocateSub(this.namespace, allocated)
+  }
+
+  private outcome (code: string, certificate: Uint8Array, duplicate: boolean): ApplyOutcome {
+    return { status: 'allocated', code, certificate, chain: [...this.components.chain, certificate], duplicate }
+  }
+
+  private async serialised<T> (fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn)
+    this.queue = run.catch(() => undefined)
+    return await run
+  }
+}

@@ -1,0 +1,55 @@
+import type { ComponentLogger } from '@libp2p/interface'
+import type { Signer } from '../../core/crypto/signature.ts'
+import type { Permission } from '../../core/trust/certificate.ts'
+import type { AllocationStore } from '../../storage/allocation-store.ts'
+import { AuthorityService } from './authority.ts'
+
+export const DEFAULT_CERTIFICATE_VALIDITY_MS = 365 * 86_400_000
+/** Certificates start a little in the past so a child whose clock is behind can use them at once. */
+export const CERTIFICATE_BACKDATE_MS = 5 * 60_000
+
+export interface AuthorityInit {
+  /**
+   * `auto`: every valid application is allocated at once. `manual`: applications wait until the
+   * operator approves them (`citycode approve`).
+   * @default 'auto'
+   */
+  approval?: 'auto' | 'manual'
+  /** @default 1 year */
+  certificateValidityMs?: number
+  /** @default ['sign', 'delegate'] */
+  childPermissions?: Permission[]
+}
+
+export interface AuthorityComponents {
+  /** The namespace this authority holds, e.g. `MA` (root), `MA.156` (country), `MA.156.1301` (city). */
+  namespace: string
+  signer: Signer
+  /** This authority's own chain (anchor side first); empty for a root that is itself an anchor. */
+  chain: readonly Uint8Array[]
+  store: AllocationStore
+  now: () => number
+  logger: ComponentLogger
+  /** Called after every allocation is stored (the ledger appends it). */
+  onAllocated?: (allocation: { code: string, certificate: Uint8Array }) => Promise<void>
+}
+
+export type ApplyOutcome =
+  | { status: 'allocated', code: string, certificate: Uint8Array, chain: Uint8Array[], duplicate: boolean }
+  | { status: 'pending', id: string }
+
+export interface Authority {
+  readonly namespace: string
+  /** Handles an application (bytes as received): allocates, or queues it for manual approval. */
+  apply(application: Uint8Array): Promise<ApplyOutcome>
+  approve(id: string): Promise<ApplyOutcome>
+  reject(id: string): Promise<void>
+  pending(): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>>
+  /** Allocates the next sub-code under this authority's own namespace for something it registers itself. */
+  allocateOwn(name: string): Promise<string>
+  allocations(): Promise<Array<{ code: string, name: string, allocatedAt: number }>>
+}
+
+export function authority (init: AuthorityInit = {}): (components: AuthorityComponents) => Authority {
+  return (components) => new AuthorityService(init, components)
+}

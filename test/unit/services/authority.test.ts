@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict'
+import { defaultLogger } from '@libp2p/logger'
+import { MemoryDatastore } from 'datastore-core'
+import { ChainVerifier, createApplication, createRecord, verifyRecord, encodeCbor } from '../../../src/core/index.ts'
+import type { Signer } from '../../../src/core/index.ts'
+import { authority } from '../../../src/services/authority/index.ts'
+import type { Authority } from '../../../src/services/authority/index.ts'
+import { AllocationStore } from '../../../src/storage/allocation-store.ts'
+import { DAY_MS, NOW, seededSigner } from '../../utils/fixtures.ts'
+
+function rootAuthority (approval: 'auto' | 'manual' = 'auto'): { root: Authority, rootKey: Signer } {
+  const rootKey = seededSigner(1)
+  const root = authority({ approval })({ namespace: 'MA', signer: rootKey, chain: [], store: new AllocationStore(new MemoryDatastore()), now: () => NOW, logger: defaultLogger() })
+  return { root, rootKey }
+}
+
+function apply (parent: string, signer: Signer, name: string, officialCode: string | null): Uint8Array {
+  return createApplication({ parent, name, officialCode, peer: null, next: null, time: NOW }, signer).bytes
+}
+
+describe('authority', () => {
+  it('root -> country -> city: the returned chain verifies a record of the city', async () => {
+    const { root, rootKey } = rootAuthority()
+    const countryKey = seededSigner(2)
+    const c = await root.apply(apply('MA', countryKey, 'China', 'CN'))
+    assert.equal(c.status, 'allocated')
+    if (c.status !== 'allocated') return
+    assert.equal(c.code, 'MA.156')
+    const country = authority()({ namespace: c.code, signer: countryKey, chain: c.chain, store: new AllocationStore(new MemoryDatastore()), now: () => NOW, logger: defaultLogger() })
+    const cityKey = seededSigner(3)
+    const s = await country.apply(apply('MA.156', cityKey, 'Shijiazhuang', '130100'))
+    assert.ok(s.status === 'allocated' && s.code === 'MA.156.1301')
+    const record = createRecord({ code: 'MA.156.1301', seq: 1, issuedAt: NOW, expiresAt: NOW + DAY_MS, ttl: 1, values: [] }, cityKey, s.chain)
+    const v = verifyRecord(record.bytes, new ChainVerifier([{ name: 'root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]), { now: NOW })
+    assert.equal(v.chain.namespace, 'MA.156.1301')
+  })
+
+  it('a duplicate application returns the existing allocation; a second key never gets the same code', async () => {
+    const { root } = rootAuthority()
+    const key = seededSigner(2)
+    const first = await root.apply(apply('MA', key, 'China', 'CN'))
+    const again = await root.apply(apply('MA', key, 'China', 'CN'))
+    assert.ok(first.status === 'allocated' && again.status === 'allocated')
+    assert.equal(again.code, first.code)
+    assert.ok(again.duplicate)
+    await assert.rejects(root.apply(apply('MA', seededSigner(9), 'Impostor', 'CN')), { name: 'AllocationError' })
+  })
+
+  it('concurrent applications for serial codes get distinct codes', async () => {
+    const store = new AllocationStore(new MemoryDatastore())
+    const de = authority()({ namespace: 'MA.276', signer: seededSigner(5), chain: [], store, now: () => NOW, logger: defaultLogger() })
+    const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => de.apply(apply('MA.276', seededSigner(100 + i), `City ${i}`, null))))
+    const codes = outcomes.map(o => o.status === 'allocated' ? o.code : '')
+    assert.equal(new Set(codes).size, 20)
+    assert.ok(codes.every(c => /^MA\.276\.00(0[1-9]|1\d|20)$/.test(c)), codes.join(' '))
+  })
+
+  it('manual approval queues, then allocates on approve', async () => {
+    const { root } = rootAuthority('manual')
+    const key = seededSigner(2)
+    const p = await root.apply(apply('MA', key, 'Germany', 'DE'))
+    assert.equal(p.status, 'pending')
+    if (p.status !== 'pending') return
+    assert.deepEqual((await root.pending()).map(x => x.name), ['Germany'])
+    assert.equal((await root.apply(apply('MA', key, 'Germany', 'DE'))).status, 'pending')
+    const done = await root.approve(p.id)
+    assert.ok(done.status === 'allocated' && done.code === 'MA.276')
+    assert.equal((await root.pending()).length, 0)
+    const later = await root.apply(apply('MA', key, 'Germany', 'DE'))
+    assert.ok(later.status === 'allocated' && later.duplicate)
+  })
+
+  it('refuses bad applications with typed errors', async () => {
+    const { root } = rootAuthority()
+    await assert.rejects(root.apply(apply('MA.156', seededSigner(2), 'x', 'CN')), { name: 'AllocationError' })
+    await assert.rejects(root.apply(new Uint8Array([1, 2, 3])), { name: 'MalformedRecordError' })
+    const good = createApplication({ parent: 'MA', name: 'x', officialCode: 'CN', peer: null, next: null, time: NOW }, seededSigner(2))
+    const forged = encodeCbor({ body: good.bodyBytes, sig: seededSigner(3).sign('application', good.bodyBytes) })
+    await assert.rejects(root.apply(forged), { name: 'BadSignatureError' })
+    await assert.rejects(root.apply(apply('MA', seededSigner(4), 'Nowhere', 'XX')), { name: 'AllocationRuleError' })
+  })
+})
