@@ -1,0 +1,47 @@
+import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.ts'
+import { parseCode } from '../../core/code/grammar.ts'
+import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
+import { errorFromWire, errorToWire } from './wire-errors.ts'
+
+/**
+ * `/citycode/resolve/1.0.0`: ask a node that holds a code's record (its holder, or the parent
+ * authority, which keeps its children's latest records) for it directly: one request, one response,
+ * no DHT walk. The asker verifies the answer like any other.
+ */
+export const RESOLVE_PROTOCOL = '/citycode/resolve/1.0.0'
+export const RESOLVE_REQUEST_MAX_BYTES = 256
+export const RESOLVE_RESPONSE_MAX_BYTES = RECORD_MAX_BYTES + 1024
+
+export function encodeResolveRequest (code: string): Uint8Array {
+  return encodeCbor({ v: 1, code: parseCode(code).text })
+}
+
+export function decodeResolveRequest (bytes: Uint8Array): string {
+  const r = new FieldReader(decodeCanonical(bytes, RESOLVE_REQUEST_MAX_BYTES, 'resolve request'), 'resolve request', ['v', 'code'])
+  r.literal('v', 1)
+  return parseCode(r.string('code', 64)).text
+}
+
+export type ResolveResponse =
+  | { status: 'found', record: Uint8Array }
+  | { status: 'not-found' }
+  | { status: 'refused', error: Error }
+
+export function encodeResolveResponse (response: { status: 'found', record: Uint8Array } | { status: 'not-found' } | { status: 'refused', error: unknown }): Uint8Array {
+  if (response.status === 'found') return encodeCbor({ v: 1, status: 'found', record: response.record })
+  if (response.status === 'not-found') return encodeCbor({ v: 1, status: 'not-found' })
+  return encodeCbor({ v: 1, status: 'refused', error: errorToWire(response.error) })
+}
+
+export function decodeResolveResponse (bytes: Uint8Array): ResolveResponse {
+  const value = decodeCanonical(bytes, RESOLVE_RESPONSE_MAX_BYTES, 'resolve response')
+  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error']).string('status', 16)
+  if (status === 'found') return { status, record: new FieldReader(value, 'resolve response', ['v', 'status', 'record']).bytes('record') }
+  if (status === 'not-found') {
+    new FieldReader(value, 'resolve response', ['v', 'status']).literal('v', 1)
+    return { status }
+  }
+  const r = new FieldReader(value, 'resolve response', ['v', 'status', 'error'])
+  r.literal('status', 'refused')
+  return { status: 'refused', error: errorFromWire(r.raw('error')) }
+}

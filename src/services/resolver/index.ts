@@ -1,0 +1,82 @@
+import type { AbortOptions, ComponentLogger } from '@libp2p/interface'
+import type { VerifiedRecord } from '../../core/record/verify.ts'
+import { ResolverService } from './resolver.ts'
+import type { RecordValidator } from '../../core/record/validator.ts'
+
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 10_000
+/** How long one direct question to a known holder or authority may take before trying the next. */
+export const DEFAULT_DIRECT_TIMEOUT_MS = 2_000
+export const DEFAULT_CACHE_ENTRIES = 50_000
+/** A record is never cached longer than this, whatever TTL it asks for. */
+export const MAX_CACHE_TTL_MS = 24 * 3_600_000
+
+export type ResolutionSource = 'local' | 'cache' | 'direct' | 'dht'
+
+export interface Resolution {
+  readonly code: string
+  readonly verified: VerifiedRecord
+  readonly source: ResolutionSource
+  /** Which peer answered, for `direct` and `dht`. */
+  readonly from?: string
+  readonly elapsedMs: number
+}
+
+/** Where a record can be asked for directly: a peer id and the addresses it published. */
+export interface PeerRef {
+  readonly id: string
+  readonly addrs: readonly string[]
+}
+
+/** The network, as the resolver sees it: interchangeable record sources (routing backends). */
+export interface ResolverRouting {
+  /** Asks one peer for the record of `code` over the resolve protocol; null when it has none. */
+  askPeer(peer: PeerRef, code: string, options: AbortOptions): Promise<Uint8Array | null>
+  /** Walks the DHT for values under the code's key; yields each value with the peer it came from. */
+  dhtValues(code: string, options: AbortOptions): AsyncIterable<{ value: Uint8Array, from: string }>
+  /** This node's own peer id (never asked). */
+  readonly selfId: string
+}
+
+/** Records this node holds itself (its own, and what it serves for others). */
+export interface LocalRecords {
+  get(code: string): Promise<Uint8Array | undefined>
+}
+
+export interface ResolverInit {
+  /** @default 10 s */
+  timeoutMs?: number
+  /** @default 2 s */
+  directTimeoutMs?: number
+  /** @default 50,000 */
+  cacheEntries?: number
+  /** Authorities to ask when nothing closer is known (e.g. the root and country nodes from config). */
+  authorities?: Array<{ namespace: string, peer: PeerRef }>
+}
+
+export interface ResolverComponents {
+  validator: RecordValidator
+  routing: ResolverRouting
+  local: LocalRecords
+  now: () => number
+  logger: ComponentLogger
+}
+
+export interface ResolveOptions extends AbortOptions {
+  /** Skip the cache (still updates it). */
+  fresh?: boolean
+  /** Skip direct questions: the DHT only (tests of the fallback path). */
+  dhtOnly?: boolean
+}
+
+export interface Resolver {
+  resolve(code: string, options?: ResolveOptions): Promise<Resolution>
+  /** Offers a record learnt elsewhere (gossip): verified, and cached when it is newer. Returns whether it was taken. */
+  offer(bytes: Uint8Array): boolean
+  /** The freshest verified record in the cache, or undefined. */
+  cached(code: string): VerifiedRecord | undefined
+  readonly cacheSize: number
+}
+
+export function resolver (init: ResolverInit = {}): (components: ResolverComponents) => Resolver {
+  return (components) => new ResolverService(init, components)
+}

@@ -1,0 +1,99 @@
+import assert from 'node:assert/strict'
+import { defaultLogger } from '@libp2p/logger'
+import { RecordValidator, createRecord } from '../../../src/core/index.ts'
+import { resolver } from '../../../src/services/resolver/index.ts'
+import type { PeerRef, ResolverRouting } from '../../../src/services/resolver/index.ts'
+import { cityRecord, hierarchy, NOW, DAY_MS } from '../../utils/fixtures.ts'
+
+const h = hierarchy()
+const countryRecord = createRecord({ code: 'MA.156', seq: 1, issuedAt: NOW, expiresAt: NOW + DAY_MS, ttl: 3_600_000, values: [{ type: 'name', lang: 'en', value: 'China' }, { type: 'peer', id: 'country-peer' }] }, h.country, [h.countryCert.bytes])
+const v1 = cityRecord(h, { seq: 1 })
+const v2 = cityRecord(h, { seq: 2 })
+
+class FakeRouting implements ResolverRouting {
+  readonly selfId = 'me'
+  peers = new Map<string, Uint8Array | null | 'hang'>()
+  dht: Array<{ value: Uint8Array, from: string }> = []
+  asked: string[] = []
+  async askPeer (peer: PeerRef, code: string, options: { signal?: AbortSignal }): Promise<Uint8Array | null> {
+    this.asked.push(`${peer.id}:${code}`)
+    const answer = this.peers.get(peer.id)
+    if (answer === 'hang') {
+      return await new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => { reject(new Error('aborted')) }))
+    }
+    if (answer === undefined) throw new Error('unreachable')
+    return answer
+  }
+
+  async * dhtValues (): AsyncGenerator<{ value: Uint8Array, from: string }> {
+    yield * this.dht
+  }
+}
+
+function make (routing: FakeRouting, init = {}): ReturnType<ReturnType<typeof resolver>> {
+  return resolver({ directTimeoutMs: 50, timeoutMs: 500, ...init })({
+    validator: new RecordValidator(h.anchors, { now: () => NOW }),
+    routing,
+    local: { get: async () => undefined },
+    now: () => NOW,
+    logger: defaultLogger()
+  })
+}
+
+describe('resolver', () => {
+  it('asks the nearest known authority directly, then answers from the cache', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('country-peer', v1.bytes)
+    const r = make(routing)
+    assert.ok(r.offer(countryRecord.bytes), 'country records form the directory')
+    const first = await r.resolve('MA.156.1301')
+    assert.equal(first.source, 'direct')
+    assert.equal(first.from, 'country-peer')
+    const second = await r.resolve('MA.156.1301')
+    assert.equal(second.source, 'cache')
+    assert.equal(second.verified.record.body.seq, 1)
+  })
+
+  it('a forged direct answer is never returned: it falls back to the DHT and picks the newest valid value', async () => {
+    const routing = new FakeRouting()
+    const forged = Uint8Array.from(v2.bytes)
+    forged[forged.length - 3] = (forged[forged.length - 3] as number) ^ 1
+    routing.peers.set('country-peer', forged)
+    routing.dht = [{ value: v1.bytes, from: 'a' }, { value: forged, from: 'liar' }, { value: v2.bytes, from: 'b' }, { value: new Uint8Array([0]), from: 'junk' }]
+    const r = make(routing)
+    r.offer(countryRecord.bytes)
+    const res = await r.resolve('MA.156.1301')
+    assert.equal(res.source, 'dht')
+    assert.equal(res.verified.record.body.seq, 2)
+    assert.equal(res.from, 'b')
+  })
+
+  it('gossiped updates replace cached records at once, older ones are ignored', async () => {
+    const routing = new FakeRouting()
+    routing.dht = [{ value: v1.bytes, from: 'a' }]
+    const r = make(routing)
+    assert.equal((await r.resolve('MA.156.1301')).verified.record.body.seq, 1)
+    assert.equal(r.offer(v2.bytes), true)
+    assert.equal((await r.resolve('MA.156.1301')).verified.record.body.seq, 2)
+    assert.equal(r.offer(v1.bytes), false, 'a replayed older version is not taken')
+    assert.equal(r.cached('MA.156.1301')?.record.body.seq, 2)
+    assert.equal(r.offer(cityRecord(h, { code: 'MA.156.1301.05' }).bytes), false, 'uncached city-level codes are not pushed into the cache')
+  })
+
+  it('not found, and a hanging peer costs only the direct timeout', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('country-peer', 'hang')
+    const r = make(routing)
+    r.offer(countryRecord.bytes)
+    const t0 = performance.now()
+    await assert.rejects(r.resolve('MA.156.1302'), { name: 'NotFoundError' })
+    assert.ok(performance.now() - t0 < 400)
+    assert.deepEqual(routing.asked, ['country-peer:MA.156.1302'])
+  })
+
+  it('malformed codes are refused before any network work', async () => {
+    const routing = new FakeRouting()
+    await assert.rejects(make(routing).resolve('MA.156.13'), { name: 'MalformedCodeError' })
+    assert.equal(routing.asked.length, 0)
+  })
+})
