@@ -72,6 +72,8 @@ export interface Resolver {
   resolve(code: string, options?: ResolveOptions): Promise<Resolution>
   /** Offers a record learnt elsewhere (gossip): verified, and cached when it is newer. Returns whether it was taken. */
   offer(bytes: Uint8Array): boolean
+  /** Adds a known authority node for a namespace (asked when nothing nearer is cached). */
+  addAuthority(namespace: string, peer: PeerRef): void
   /** The freshest verified record in the cache, or undefined. */
   cached(code: string): VerifiedRecord | undefined
   readonly cacheSize: number

@@ -1,7 +1,7 @@
 import { COUNTRY_DEPTH, inNamespace, lineage, parseCode } from '../../core/code/grammar.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { NotFoundError, ResolveTimeoutError } from '../errors.ts'
-import { deadlineSignal } from '../deadline.ts'
+import { deadlineSignal } from '../../network/deadline.ts'
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_RESOLVE_TIMEOUT_MS, MAX_CACHE_TTL_MS } from './index.ts'
 import type { PeerRef, Resolution, ResolutionSource, Resolver, ResolverComponents, ResolverInit, ResolveOptions } from './index.ts'
 import { TtlCache } from './ttl-cache.ts'
@@ -22,7 +22,7 @@ export class ResolverService implements Resolver {
   private readonly cache: TtlCache<VerifiedRecord>
   private readonly timeoutMs: number
   private readonly directTimeoutMs: number
-  private readonly authorities: Array<{ namespace: string, peer: PeerRef }>
+  private authorities: Array<{ namespace: string, peer: PeerRef }>
   private readonly log: Logger
 
   constructor (init: ResolverInit, components: ResolverComponents) {
@@ -36,6 +36,12 @@ export class ResolverService implements Resolver {
 
   get cacheSize (): number {
     return this.cache.size
+  }
+
+  addAuthority (namespace: string, peer: PeerRef): void {
+    const ns = parseCode(namespace).text
+    this.authorities = [...this.authorities.filter(a => a.namespace !== ns || a.peer.id !== peer.id), { namespace: ns, peer }]
+      .sort((a, b) => b.namespace.length - a.namespace.length)
   }
 
   cached (code: string): VerifiedRecord | undefined {
@@ -66,6 +72,7 @@ export class ResolverService implements Resolver {
     const deadline = deadlineSignal(this.timeoutMs, options.signal)
     try {
       if (options.dhtOnly !== true) {
+        await this.learnParent(code, deadline.signal)
         for (const peer of this.candidates(code)) {
           if (deadline.signal.aborted) break
           const ask = deadlineSignal(this.directTimeoutMs, deadline.signal)
@@ -114,6 +121,25 @@ export class ResolverService implements Resolver {
     const existing = this.cache.peek(body.code)
     if (existing !== undefined && this.c.validator.compare(verified.record, existing.value.record) < 0 && now < existing.expiresAt) return
     this.cache.set(body.code, verified, expiresAt)
+  }
+
+  /**
+   * Like a DNS resolver walking down from the root: when no authority of the code's own country (or
+   * nearer) is known, resolve the parent first (itself answered by its parent), so the question can
+   * then go straight to the node that holds the code.
+   */
+  private async learnParent (code: string, signal: AbortSignal): Promise<void> {
+    const parsed = parseCode(code)
+    if (parsed.segments.length <= COUNTRY_DEPTH) return
+    const parent = parsed.segments.slice(0, -1).join('.')
+    const known = lineage(parsed).slice(COUNTRY_DEPTH - 1, -1).some(a => this.cache.peek(a.text) !== undefined) ||
+      this.authorities.some(a => a.namespace === parent)
+    if (known) return
+    try {
+      await this.resolve(parent, { signal })
+    } catch (err) {
+      this.log('could not learn parent %s of %s: %s', parent, code, (err as Error).message)
+    }
   }
 
   /** Who to ask directly, nearest first: the holder (from a stale copy), then authorities above it. */

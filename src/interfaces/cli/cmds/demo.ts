@@ -1,0 +1,20 @@
+import type { Command } from 'commander'
+import { runDemo } from '../../demo/demo.ts'
+import { runHandler } from '../output.ts'
+import { untilSignal } from '../shutdown.ts'
+
+export function registerDemo (program: Command): void {
+  program.command('demo')
+    .description('start a local network on loopback (root, 3 countries, 15 real cities) that applies, publishes and resolves')
+    .option('--once', 'exit 0 when the demo is done instead of running until Ctrl-C')
+    .action(async (opts: { once?: boolean }) => {
+      await runHandler(async () => {
+        const stop = untilSignal()
+        try {
+          return await runDemo({ once: opts.once === true, print: (line) => { process.stdout.write(line + '\n') }, signal: stop.signal })
+        } finally {
+          stop.dispose()
+        }
+      })
+    })
+}

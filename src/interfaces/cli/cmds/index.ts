@@ -1,0 +1,21 @@
+import type { Command } from 'commander'
+import { registerDemo } from './demo.ts'
+import { registerInit } from './init.ts'
+import { registerNode } from './node.ts'
+import { registerApply } from './apply.ts'
+import { registerApprove } from './approve.ts'
+import { registerPublish } from './publish.ts'
+import { registerResolve } from './resolve.ts'
+import { registerInspect } from './inspect.ts'
+
+/** Every command, one module each: options declared there, work done by the services. */
+export function registerCommands (program: Command): void {
+  registerDemo(program)
+  registerInit(program)
+  registerNode(program)
+  registerApply(program)
+  registerApprove(program)
+  registerPublish(program)
+  registerResolve(program)
+  registerInspect(program)
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander'
+import { parseCodeInput } from '../../../core/code/check-character.ts'
+import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { recordText, recordView } from '../../present/record-view.ts'
+import { printJson, runHandler } from '../output.ts'
+import { configFrom, withConfig } from './common.ts'
+import type { ConfigOptions } from './common.ts'
+
+export function registerResolve (program: Command): void {
+  withConfig(program.command('resolve'))
+    .description('resolve a code through the network and print its verified record')
+    .argument('<code>', 'a code, e.g. MA.156.1301 (the printed form with its check character is accepted)')
+    .option('--json', 'machine-readable output')
+    .option('--timeout <ms>', 'deadline for the whole resolution', '10000')
+    .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string }) => {
+      await runHandler(async () => {
+        // checked before any network work: a malformed code is one clear line and exit 1
+        const code = parseCodeInput(input).text
+        const config = configFrom(opts)
+        const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
+        try {
+          const r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)) })
+          if (opts.json === true) printJson({ ...recordView(r.verified), source: r.source, elapsedMs: Number(r.elapsedMs.toFixed(2)) })
+          else process.stdout.write(recordText(r.verified, r.source, r.elapsedMs) + '\n')
+          return 0
+        } finally {
+          await closeNode(node)
+        }
+      })
+    })
+}

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from 'commander'
+import { registerCommands } from './cmds/index.ts'
+import { EXIT_USAGE, reportError } from './output.ts'
+
+/**
+ * `citycode`: one binary for operators (init, node start, apply, approve, publish), resolvers
+ * (resolve, inspect) and researchers (sim). Handlers are thin and call the services.
+ */
+const program = new Command('citycode')
+  .description('Peer-to-peer registry of global, hierarchical, tamper-evident city identification codes')
+  .showHelpAfterError('(run citycode --help for usage)')
+  .exitOverride()
+registerCommands(program)
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  if (err instanceof CommanderError) {
+    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE
+  } else {
+    process.exitCode = reportError(err)
+  }
+}

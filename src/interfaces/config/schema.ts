@@ -1,0 +1,54 @@
+import { z } from 'zod'
+import { isCode } from '../../core/code/grammar.ts'
+
+/**
+ * Node configuration (configs/*.json). Precedence, resolved in one place (load.ts): command-line
+ * flags > environment (CITYCODE_*) > config file > defaults. A bad config names the bad field.
+ */
+const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (a 32-byte Ed25519 key)')
+const code = z.string().refine(isCode, 'must be a canonical code such as MA.156.1301')
+
+export const anchorSchema = z.object({
+  name: z.string().min(1),
+  namespace: code,
+  keys: z.array(hex32).min(1),
+  threshold: z.number().int().min(1)
+}).strict().refine(a => a.threshold <= a.keys.length, { message: 'threshold must not exceed the number of keys', path: ['threshold'] })
+
+export const valueSchema = z.discriminatedUnion('type', [
+  z.object({ type: z.literal('name'), lang: z.string().max(16), value: z.string().max(1024) }).strict(),
+  z.object({ type: z.literal('geo'), lat: z.number().min(-90).max(90), lon: z.number().min(-180).max(180) }).strict(),
+  z.object({ type: z.literal('service'), name: z.string().max(64), url: z.string().max(1024) }).strict(),
+  z.object({ type: z.literal('data'), name: z.string().max(64), value: z.string().max(1024) }).strict()
+])
+
+export const configSchema = z.object({
+  /** root: holds the agency namespace (a trust anchor key); country / city: apply to a parent; resolver: DHT client only. */
+  role: z.enum(['root', 'country', 'city', 'resolver']),
+  /** Where LevelDB and the keychain live; omitted: memory only (nothing survives a restart). */
+  dataDir: z.string().min(1).optional(),
+  transport: z.enum(['tcp', 'memory']).default('tcp'),
+  listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
+  bootstrap: z.array(z.string()).default([]),
+  anchors: z.array(anchorSchema).default([]),
+  authority: z.object({
+    /** The namespace this node holds (root: the agency, e.g. MA) or will apply for under `parent`. */
+    namespace: code.optional(),
+    /** The parent authority to apply to: its namespace and multiaddr (with /p2p/<peer id>). */
+    parent: z.object({ namespace: code, addr: z.string().min(1) }).strict().optional(),
+    name: z.string().min(1).max(256).optional(),
+    /** ISO 3166-1 code for a country, national division code (GB/T 2260) for a Chinese city. */
+    officialCode: z.string().max(16).optional(),
+    approval: z.enum(['auto', 'manual']).default('auto')
+  }).strict().default({ approval: 'auto' }),
+  /** Authority nodes to ask directly (e.g. the root): namespace and multiaddr with /p2p/<peer id>. */
+  authorities: z.array(z.object({ namespace: code, addr: z.string().min(1) }).strict()).default([]),
+  /** Values published in this node's own record besides its peer id and addresses. */
+  values: z.array(valueSchema).default([]),
+  /** HTTP gateway address, e.g. 127.0.0.1:8080; omitted: no gateway. */
+  http: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT').optional(),
+  /** Environment variable that holds the keychain passphrase. */
+  passphraseEnv: z.string().default('CITYCODE_PASSPHRASE')
+}).strict()
+
+export type NodeConfig = z.infer<typeof configSchema>

@@ -1,0 +1,70 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { fromHex } from '../../core/crypto/hash.ts'
+import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
+import { toMicroDegrees } from '../../core/record/values.ts'
+import type { RecordValue } from '../../core/record/values.ts'
+import type { TrustAnchor } from '../../core/trust/anchors.ts'
+import { createCitycodeNode } from '../../services/node/index.ts'
+import type { CitycodeNode } from '../../services/node/index.ts'
+import { closeDatastore, openDatastore } from '../../storage/datastore.ts'
+import { KeyStore } from '../../storage/keys.ts'
+import { ConfigError } from '../config/load.ts'
+import type { NodeConfig } from '../config/schema.ts'
+
+export function anchorsOf (config: NodeConfig): TrustAnchor[] {
+  return config.anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(fromHex), threshold: a.threshold }))
+}
+
+export function valuesOf (config: NodeConfig): RecordValue[] {
+  return config.values.map((v): RecordValue => v.type === 'geo' ? { type: 'geo', lat: toMicroDegrees(v.lat), lon: toMicroDegrees(v.lon) } : v)
+}
+
+function passphrase (config: NodeConfig, env: NodeJS.ProcessEnv): string {
+  const value = env[config.passphraseEnv]
+  if (value === undefined || value.length === 0) {
+    throw new ConfigError(`set ${config.passphraseEnv} to the keychain passphrase (at least 20 characters) for a node with a dataDir`, { field: 'passphraseEnv' })
+  }
+  return value
+}
+
+/**
+ * Builds a node from a validated config: its datastore, its keys (from the encrypted keychain when
+ * it has a data directory, fresh ones otherwise), then the node itself. The caller stops it with
+ * `closeNode`.
+ */
+export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJS.ProcessEnv, listen?: string[] } = {}): Promise<CitycodeNode> {
+  const env = options.env ?? process.env
+  const datastore = await openDatastore(config.dataDir)
+  try {
+    let peerKey, authorityKey
+    if (config.dataDir !== undefined) {
+      const keys = new KeyStore(datastore, passphrase(config, env))
+      peerKey = await keys.peerKey()
+      authorityKey = config.role === 'resolver' ? undefined : await keys.authoritySigner('authority')
+    } else {
+      peerKey = await generateKeyPair('Ed25519')
+      authorityKey = config.role === 'resolver' ? undefined : signerFromSeed(generateSeed())
+    }
+    const node = await createCitycodeNode({
+      role: config.role,
+      anchors: anchorsOf(config),
+      datastore,
+      peerKey,
+      authorityKey,
+      rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
+      network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap },
+      authority: { approval: config.authority.approval },
+      values: valuesOf(config)
+    })
+    for (const a of config.authorities) await node.knowAuthority(a)
+    return node
+  } catch (err) {
+    await closeDatastore(datastore)
+    throw err
+  }
+}
+
+export async function closeNode (node: CitycodeNode): Promise<void> {
+  await node.stop()
+  await closeDatastore(node.datastore)
+}

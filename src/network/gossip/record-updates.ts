@@ -1,0 +1,70 @@
+import { TopicValidatorResult } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import type { Logger } from '@libp2p/interface'
+import type { RecordValidator } from '../../core/record/validator.ts'
+import type { VerifiedRecord } from '../../core/record/verify.ts'
+import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
+
+/** Every record update is announced here, so caches learn of changes at once. */
+export const RECORDS_TOPIC = '/citycode/records/1.0.0'
+
+export interface GossipCounters {
+  accepted: number
+  rejected: number
+}
+
+/**
+ * Subscribes to record updates. The topic validator runs the same verification as the DHT validator
+ * and the resolver, and *rejects* (not ignores) anything that fails: gossipsub then scores the
+ * sender down, so a peer spreading forged records is graylisted.
+ */
+export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordValidator, onRecord: (verified: VerifiedRecord, from: string) => void, log: Logger): GossipCounters {
+  const counters: GossipCounters = { accepted: 0, rejected: 0 }
+  const verifiedById = new Map<string, VerifiedRecord>()
+  pubsub.topicValidators.set(RECORDS_TOPIC, (_peer, message) => {
+    if (message.data.length > RECORD_MAX_BYTES) {
+      counters.rejected++
+      return TopicValidatorResult.Reject
+    }
+    try {
+      const verified = validator.validate(message.data)
+      // The message event follows validation; keep the result so the record is verified once.
+      verifiedById.set(keyOf(message.data), verified)
+      if (verifiedById.size > 1024) verifiedById.delete(verifiedById.keys().next().value as string)
+      counters.accepted++
+      return TopicValidatorResult.Accept
+    } catch (err) {
+      counters.rejected++
+      log('rejected gossip from %s: %s', _peer.toString(), (err as Error).name)
+      return TopicValidatorResult.Reject
+    }
+  })
+  pubsub.addEventListener('message', (evt) => {
+    const message = evt.detail
+    if (message.topic !== RECORDS_TOPIC) return
+    const id = keyOf(message.data)
+    let verified = verifiedById.get(id)
+    verifiedById.delete(id)
+    if (verified === undefined) {
+      try {
+        verified = validator.validate(message.data)
+      } catch {
+        return
+      }
+    }
+    onRecord(verified, message.type === 'signed' ? message.from.toString() : 'unknown')
+  })
+  pubsub.subscribe(RECORDS_TOPIC)
+  return counters
+}
+
+function keyOf (data: Uint8Array): string {
+  // the record's signature (last 64 bytes region) identifies it well enough for this short-lived map
+  const tail = data.subarray(Math.max(0, data.length - 48))
+  return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).toString('latin1') + data.length
+}
+
+export async function publishRecordUpdate (pubsub: GossipSub, bytes: Uint8Array): Promise<number> {
+  const result = await pubsub.publish(RECORDS_TOPIC, bytes)
+  return result.recipients.length
+}

@@ -1,0 +1,319 @@
+import { defaultLogger } from '@libp2p/logger'
+import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Logger, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { createApplication } from '../../core/application/application.ts'
+import { inNamespace, parseCode } from '../../core/code/grammar.ts'
+import { CitycodeError } from '../../core/errors.ts'
+import { RecordValidator } from '../../core/record/validator.ts'
+import type { VerifiedRecord } from '../../core/record/verify.ts'
+import type { RecordValue } from '../../core/record/values.ts'
+import { decodeRecord } from '../../core/record/record.ts'
+import { compareRecords } from '../../core/record/select.ts'
+import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
+import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
+import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushResponse, encodePushRequest, encodePushResponse } from '../../network/protocols/push.ts'
+import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
+import type { GossipCounters } from '../../network/gossip/record-updates.ts'
+import { dhtPut, dhtValues } from '../../network/dht/record-routing.ts'
+import { createCitycodeLibp2p } from '../../network/node/index.ts'
+import type { CitycodeLibp2p } from '../../network/node/index.ts'
+import { handleRequests, sendRequest } from '../../network/rpc/index.ts'
+import { AllocationStore } from '../../storage/allocation-store.ts'
+import { RecordStore } from '../../storage/record-store.ts'
+import { authority } from '../authority/index.ts'
+import type { Authority } from '../authority/index.ts'
+import { publisher } from '../publisher/index.ts'
+import type { Publisher, PublishResult } from '../publisher/index.ts'
+import { resolver } from '../resolver/index.ts'
+import type { PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
+import { deadlineSignal } from '../../network/deadline.ts'
+import { loadIdentity, saveIdentity } from './identity-store.ts'
+import type { Identity } from './identity-store.ts'
+import type { CitycodeNodeInit, NodeRole } from './index.ts'
+
+export const APPLY_TIMEOUT_MS = 30_000
+/** While an application waits for manual approval, ask again this often. */
+export const APPLY_POLL_INTERVAL_MS = 1_000
+
+/** This node holds no code yet (it has not applied) but was asked to act as a holder. */
+export class NotAllocatedError extends CitycodeError {
+  static override readonly code = 'ERR_NOT_ALLOCATED'
+}
+
+/**
+ * One city node: libp2p (DHT, gossip, apply and resolve protocols) plus the services its role
+ * needs. Everything it verifies goes through one RecordValidator.
+ */
+export class CitycodeNode {
+  readonly role: NodeRole
+  readonly validator: RecordValidator
+  readonly records: RecordStore
+  readonly allocations: AllocationStore
+  readonly datastore: CitycodeNodeInit['datastore']
+  libp2p!: CitycodeLibp2p
+  resolver!: Resolver
+  publisher!: Publisher
+  authority: Authority | undefined
+  identity: Identity | undefined
+  gossip: GossipCounters = { accepted: 0, rejected: 0 }
+  private readonly init: CitycodeNodeInit
+  private readonly now: () => number
+  private readonly log: Logger
+
+  constructor (init: CitycodeNodeInit) {
+    this.init = init
+    this.role = init.role
+    this.now = init.now ?? Date.now
+    this.validator = new RecordValidator(init.anchors, { now: this.now })
+    this.records = new RecordStore(init.datastore)
+    this.allocations = new AllocationStore(init.datastore)
+    this.datastore = init.datastore
+    this.log = (init.logger ?? defaultLogger()).forComponent('citycode:node')
+  }
+
+  get peerId (): PeerId {
+    return this.libp2p.peerId
+  }
+
+  get addresses (): Multiaddr[] {
+    return this.libp2p.getMultiaddrs()
+  }
+
+  async start (): Promise<void> {
+    const logger = this.init.logger ?? defaultLogger()
+    this.libp2p = await createCitycodeLibp2p({
+      privateKey: this.init.peerKey,
+      datastore: this.init.datastore,
+      transport: this.init.network.transport,
+      listen: this.init.network.listen,
+      bootstrap: this.init.network.bootstrap,
+      encryption: this.init.network.encryption,
+      customTransport: this.init.network.customTransport,
+      clientMode: this.role === 'resolver',
+      dht: this.init.network.dht,
+      maxConnections: this.init.network.maxConnections,
+      validateRecord: async (key, value) => { this.validator.validateDhtRecord(key, value) },
+      selectRecord: (key, values) => this.validator.selectDhtRecord(key, values),
+      logger: this.init.logger
+    })
+    this.identity = await loadIdentity(this.init.datastore)
+    if (this.identity === undefined && this.role === 'root') {
+      const namespace = parseCode(this.init.rootNamespace ?? 'MA').text
+      this.identity = { namespace, chain: [] }
+      await saveIdentity(this.init.datastore, this.identity)
+    }
+    this.resolver = resolver(this.init.resolver)({
+      validator: this.validator,
+      routing: {
+        selfId: this.libp2p.peerId.toString(),
+        askPeer: async (peer, code, options) => await this.askPeer(peer, code, options.signal),
+        dhtValues: (code, options) => dhtValues(this.libp2p.services.dht, code, options)
+      },
+      local: { get: async (code) => (await this.records.get('own', code))?.bytes ?? (await this.records.get('held', code))?.bytes },
+      now: this.now,
+      logger
+    })
+    this.publisher = publisher(this.init.publisher)({
+      signer: () => this.signer(),
+      chain: () => this.requireIdentity().chain,
+      validator: this.validator,
+      store: this.records,
+      targets: {
+        dhtPut: async (code, bytes, options) => await dhtPut(this.libp2p.services.dht, code, bytes, options),
+        gossip: async (bytes) => { await publishRecordUpdate(this.libp2p.services.pubsub, bytes).catch(() => 0) },
+        push: async (bytes, options) => {
+          const parent = this.identity?.parent
+          if (parent === undefined) return
+          decodePushResponse(await sendRequest(this.libp2p, multiaddr(parent.addr), PUSH_PROTOCOL, encodePushRequest(bytes), { signal: options.signal }))
+        }
+      },
+      now: this.now,
+      logger
+    })
+    this.setUpAuthority()
+    this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log)
+    await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
+    if (this.role !== 'resolver') {
+      await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request) => await this.answerApply(request), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
+      await handleRequests(this.libp2p, PUSH_PROTOCOL, async (request) => await this.answerPush(request), { maxRequestBytes: PUSH_REQUEST_MAX_BYTES })
+    }
+    if (this.identity?.parent !== undefined) await this.knowAuthority(this.identity.parent)
+    await this.publisher.start()
+  }
+
+  async stop (): Promise<void> {
+    await this.publisher?.stop()
+    await this.libp2p?.stop()
+  }
+
+  /** Applies to the parent authority for a code under `parent.namespace`; returns the code. */
+  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<string> {
+    if (this.identity !== undefined && inNamespace(parent.namespace, this.identity.namespace)) return this.identity.namespace
+    const application = createApplication({
+      parent: parent.namespace,
+      name: fields.name,
+      officialCode: fields.officialCode ?? null,
+      peer: this.libp2p.peerId.toString(),
+      next: null,
+      time: this.now()
+    }, this.signer())
+    const deadline = deadlineSignal(options.timeoutMs ?? APPLY_TIMEOUT_MS, options.signal)
+    try {
+      while (true) {
+        const response = decodeApplyResponse(await sendRequest(this.libp2p, multiaddr(parent.addr), APPLY_PROTOCOL, application.bytes, { signal: deadline.signal }))
+        if (response.status === 'refused') throw response.error
+        if (response.status === 'allocated') {
+          // Check what we were given before keeping it: the chain must certify our key for the code.
+          const probe = this.validator.chains.verify(response.chain, this.signer().publicKey, { now: this.now() })
+          if (probe.namespace !== response.code) throw new NotAllocatedError(`parent returned a chain for ${probe.namespace}, not ${response.code}`, { code: response.code })
+          this.identity = { namespace: response.code, chain: response.chain, parent }
+          await saveIdentity(this.init.datastore, this.identity)
+          this.setUpAuthority()
+          await this.knowAuthority(parent)
+          return response.code
+        }
+        this.log('application %s pending approval', response.id)
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, APPLY_POLL_INTERVAL_MS)
+          deadline.signal.addEventListener('abort', () => { clearTimeout(t); reject(deadline.signal.reason) }, { once: true })
+        })
+      }
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  /** Publishes this node's own record: its values plus its peer id and addresses. */
+  async publishOwn (extra: RecordValue[] = [], options: { background?: boolean, signal?: AbortSignal } = {}): Promise<PublishResult> {
+    const identity = this.requireIdentity()
+    const values: RecordValue[] = [...(this.init.values ?? []), ...extra, { type: 'peer', id: this.libp2p.peerId.toString() }]
+    for (const addr of this.addresses.slice(0, 4)) values.push({ type: 'addr', value: addr.toString() })
+    return await this.publisher.publish(identity.namespace, values, options)
+  }
+
+  /** Publishes a record for a code in this node's namespace (a sub-code it registered). */
+  async publish (code: string, values: RecordValue[], options: { background?: boolean, signal?: AbortSignal } = {}): Promise<PublishResult> {
+    const identity = this.requireIdentity()
+    if (!inNamespace(identity.namespace, code)) throw new NotAllocatedError(`${code} is outside this node's namespace ${identity.namespace}`, { code })
+    return await this.publisher.publish(code, values, options)
+  }
+
+  async resolve (code: string, options?: ResolveOptions): Promise<Resolution> {
+    return await this.resolver.resolve(code, options)
+  }
+
+  /** The record of `code` this node holds (its own or one it serves), verified. */
+  async held (code: string): Promise<VerifiedRecord | undefined> {
+    const stored = (await this.records.get('own', code)) ?? (await this.records.get('held', code))
+    if (stored === undefined) return undefined
+    try {
+      return this.validator.validate(stored.bytes, code)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Remembers an authority's node (e.g. the parent this node applied to) for direct questions. */
+  async knowAuthority (authority: { namespace: string, addr: string }): Promise<void> {
+    const addr = multiaddr(authority.addr)
+    const id = addr.getComponents().findLast(c => c.name === 'p2p')?.value
+    if (id !== undefined) this.resolver.addAuthority(authority.namespace, { id, addrs: [authority.addr] })
+  }
+
+  private signer (): NonNullable<CitycodeNodeInit['authorityKey']> {
+    if (this.init.authorityKey === undefined) throw new NotAllocatedError('this node has no authority key (resolver-only)', {})
+    return this.init.authorityKey
+  }
+
+  private requireIdentity (): Identity {
+    if (this.identity === undefined) throw new NotAllocatedError('this node holds no code yet: apply first', {})
+    return this.identity
+  }
+
+  private setUpAuthority (): void {
+    if (this.identity === undefined || this.init.authorityKey === undefined || this.authority !== undefined) return
+    this.authority = authority(this.init.authority)({
+      namespace: this.identity.namespace,
+      signer: this.init.authorityKey,
+      chain: this.identity.chain,
+      store: this.allocations,
+      now: this.now,
+      logger: this.init.logger ?? defaultLogger()
+    })
+  }
+
+  private async onGossip (verified: VerifiedRecord): Promise<void> {
+    this.resolver.offer(verified.record.bytes)
+    await this.keepChildRecord(verified).catch(err => { this.log.error('could not keep record of %s: %s', verified.record.body.code, (err as Error).message) })
+  }
+
+  /**
+   * Keeps the newest record of each direct child of this node's namespace, so this node answers for
+   * them like a DNS parent zone answers for its delegations. Returns whether it was stored.
+   */
+  private async keepChildRecord (verified: VerifiedRecord): Promise<boolean> {
+    const code = verified.record.body.code
+    if (this.identity === undefined || !inNamespace(this.identity.namespace, code)) return false
+    if (parseCode(code).segments.length !== parseCode(this.identity.namespace).segments.length + 1) return false
+    const existing = await this.records.get('held', code)
+    if (existing !== undefined && compareRecords(verified.record, decodeRecord(existing.bytes)) <= 0) return false
+    await this.records.put('held', code, verified.record.bytes, this.now())
+    return true
+  }
+
+  private async answerPush (request: Uint8Array): Promise<Uint8Array> {
+    try {
+      const verified = this.validator.validate(decodePushRequest(request))
+      const code = verified.record.body.code
+      if (this.identity === undefined || parseCode(code).segments.length !== parseCode(this.identity.namespace).segments.length + 1 || !inNamespace(this.identity.namespace, code)) {
+        throw new NotAllocatedError(`${code} is not a direct child of ${this.identity?.namespace ?? 'this node'}`, { code })
+      }
+      const stored = await this.keepChildRecord(verified)
+      if (stored) this.resolver.offer(verified.record.bytes)
+      return encodePushResponse({ stored })
+    } catch (err) {
+      return encodePushResponse({ error: err })
+    }
+  }
+
+  private async answerResolve (request: Uint8Array): Promise<Uint8Array> {
+    let code: string
+    try {
+      code = decodeResolveRequest(request)
+    } catch (err) {
+      return encodeResolveResponse({ status: 'refused', error: err })
+    }
+    const held = await this.held(code) ?? this.resolver.cached(code)
+    return held === undefined ? encodeResolveResponse({ status: 'not-found' }) : encodeResolveResponse({ status: 'found', record: held.record.bytes })
+  }
+
+  private async answerApply (request: Uint8Array): Promise<Uint8Array> {
+    if (this.authority === undefined) return encodeApplyResponse({ status: 'refused', error: new NotAllocatedError('this node is not an authority yet', {}) })
+    try {
+      const outcome = await this.authority.apply(request)
+      return encodeApplyResponse(outcome.status === 'allocated' ? { status: 'allocated', code: outcome.code, certificate: outcome.certificate, chain: outcome.chain } : outcome)
+    } catch (err) {
+      return encodeApplyResponse({ status: 'refused', error: err })
+    }
+  }
+
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+    const target = peer.addrs.length > 0 ? multiaddr(peer.addrs[0] as string) : peerIdFromString(peer.id)
+    if (peer.addrs.length > 0) {
+      // add every published address so the dialler can pick a working one
+      await this.libp2p.peerStore.merge(peerIdFromString(peer.id), { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
+    }
+    const response = decodeResolveResponse(await sendRequest(this.libp2p, peer.addrs.length > 0 ? peerIdFromString(peer.id) : target, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal }))
+    if (response.status === 'refused') throw response.error
+    return response.status === 'found' ? response.record : null
+  }
+}
+
+export async function createCitycodeNode (init: CitycodeNodeInit): Promise<CitycodeNode> {
+  const node = new CitycodeNode(init)
+  await node.start()
+  return node
+}
+

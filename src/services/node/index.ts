@@ -1,0 +1,45 @@
+import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import type { Signer } from '../../core/crypto/signature.ts'
+import type { RecordValue } from '../../core/record/values.ts'
+import type { TrustAnchor } from '../../core/trust/anchors.ts'
+import type { AuthorityInit } from '../authority/index.ts'
+import type { PublisherInit } from '../publisher/index.ts'
+import type { ResolverInit } from '../resolver/index.ts'
+import type { Transport } from '@libp2p/interface'
+
+export type NodeRole = 'root' | 'country' | 'city' | 'resolver'
+
+export interface NetworkInit {
+  transport: 'tcp' | 'memory'
+  listen: string[]
+  bootstrap?: string[]
+  /** Large simulations only: skip noise (clearly not for production). */
+  encryption?: 'noise' | 'plaintext'
+  /** A transport to use instead of the stock ones (the simulator's link model). */
+  customTransport?: (components: never) => Transport
+  /** kad-dht tuning for lean simulated nodes. */
+  dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number }
+  maxConnections?: number
+}
+
+export interface CitycodeNodeInit {
+  role: NodeRole
+  anchors: TrustAnchor[]
+  datastore: Datastore
+  peerKey: PrivateKey
+  /** The authority signing key (not the libp2p key); absent for resolver-only nodes. */
+  authorityKey?: Signer
+  /** For a root: the agency namespace it holds as an anchor (e.g. MA). */
+  rootNamespace?: string
+  network: NetworkInit
+  authority?: AuthorityInit
+  resolver?: ResolverInit
+  publisher?: PublisherInit
+  /** Values of this node's own record besides its peer id and addresses (names, location, services). */
+  values?: RecordValue[]
+  now?: () => number
+  logger?: ComponentLogger
+}
+
+export { CitycodeNode, createCitycodeNode } from './citycode-node.ts'

@@ -1,0 +1,62 @@
+import type { AbortOptions, ComponentLogger, Startable } from '@libp2p/interface'
+import type { Signer } from '../../core/crypto/signature.ts'
+import type { RecordValidator } from '../../core/record/validator.ts'
+import type { RecordValue } from '../../core/record/values.ts'
+import type { SignedRecord } from '../../core/record/record.ts'
+import type { RecordStore } from '../../storage/record-store.ts'
+import { PublisherService } from './publisher.ts'
+
+/** How long a signed record stays valid; republishing re-signs well before. */
+export const DEFAULT_RECORD_VALIDITY_MS = 7 * 86_400_000
+/** How long resolvers may cache a record (like a DNS TTL): short, since gossip pushes updates anyway. */
+export const DEFAULT_RECORD_TTL_MS = 5 * 60_000
+/** kad-dht forgets records after 36 h; republish well within. */
+export const DEFAULT_REPUBLISH_INTERVAL_MS = 3_600_000
+
+export interface PublisherInit {
+  recordValidityMs?: number
+  ttlMs?: number
+  republishIntervalMs?: number
+}
+
+/** Where a signed record goes once it is stored: the DHT and the gossip topic. */
+export interface PublishTargets {
+  /** PUTs to the DHT; resolves with the number of peers that stored it. */
+  dhtPut(code: string, bytes: Uint8Array, options: AbortOptions): Promise<number>
+  gossip(bytes: Uint8Array): Promise<void>
+  /** Hands the record to the parent authority (which answers for its children). */
+  push?(bytes: Uint8Array, options: AbortOptions): Promise<void>
+}
+
+export interface PublisherComponents {
+  signer: () => Signer
+  /** The holder's current delegation chain (anchor side first). */
+  chain: () => readonly Uint8Array[]
+  validator: RecordValidator
+  store: RecordStore
+  targets: PublishTargets
+  now: () => number
+  logger: ComponentLogger
+}
+
+export interface PublishResult {
+  readonly record: SignedRecord
+  /** Peers that stored it in the DHT (0 when the DHT PUT failed or was skipped). */
+  readonly dhtPeers: number
+}
+
+export interface PublishOptions extends AbortOptions {
+  /** Return once stored and gossiped, leaving the DHT PUT to finish in the background. */
+  background?: boolean
+}
+
+export interface Publisher extends Startable {
+  /** Signs the next version of `code` with `values`, stores it, PUTs it to the DHT and gossips it. */
+  publish(code: string, values: RecordValue[], options?: PublishOptions): Promise<PublishResult>
+  /** Re-sends every own record (re-signed when close to expiry). */
+  republish(options?: AbortOptions): Promise<number>
+}
+
+export function publisher (init: PublisherInit = {}): (components: PublisherComponents) => Publisher {
+  return (components) => new PublisherService(init, components)
+}
