@@ -1,0 +1,80 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MemoryDatastore } from 'datastore-core'
+import type { Datastore } from 'interface-datastore'
+import { createCitycodeNode } from '../../src/services/node/index.ts'
+import type { CitycodeNode, CitycodeNodeInit } from '../../src/services/node/index.ts'
+import type { Signer, TrustAnchor } from '../../src/core/index.ts'
+import { seededSigner } from './fixtures.ts'
+
+let run = 0
+
+/** A root, one country and `cities` Chinese cities on the memory transport, every one applied and published. */
+export interface TestNetwork {
+  anchors: TrustAnchor[]
+  root: CitycodeNode
+  country: CitycodeNode
+  cities: CitycodeNode[]
+  all: CitycodeNode[]
+  /** Starts another node on the same network (stopped by `stop`). */
+  add(role: CitycodeNodeInit['role'], options?: Partial<CitycodeNodeInit>): Promise<CitycodeNode>
+  addrOf(node: CitycodeNode): string
+  stop(): Promise<void>
+}
+
+export const TEST_CITY_CODES = ['130100', '130200', '130300', '130400', '130500', '130600', '130700', '130800', '130900', '131000']
+
+export async function startTestNetwork (cities: number, options: { resolverInit?: CitycodeNodeInit['resolver'] } = {}): Promise<TestNetwork> {
+  const prefix = `citycode-test-${process.pid}-${run++}`
+  let n = 0
+  const rootKey: Signer = seededSigner(1)
+  const anchors: TrustAnchor[] = [{ name: 'test-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
+  const started: CitycodeNode[] = []
+  const addrOf = (node: CitycodeNode): string => (node.addresses[0] as { toString: () => string }).toString()
+  let bootstrap: string[] = []
+  const add = async (role: CitycodeNodeInit['role'], extra: Partial<CitycodeNodeInit> = {}): Promise<CitycodeNode> => {
+    const node = await createCitycodeNode({
+      role,
+      anchors,
+      datastore: extra.datastore ?? new MemoryDatastore() as Datastore,
+      peerKey: extra.peerKey ?? await generateKeyPair('Ed25519'),
+      authorityKey: extra.authorityKey ?? (role === 'resolver' ? undefined : seededSigner(1000 + run * 100 + n)),
+      rootNamespace: 'MA',
+      network: { transport: 'memory', listen: role === 'resolver' ? [] : [`/memory/${prefix}-${n++}`], bootstrap },
+      resolver: { directTimeoutMs: 2000, timeoutMs: 15_000, ...options.resolverInit },
+      ...extra
+    })
+    started.push(node)
+    return node
+  }
+  const stop = async (): Promise<void> => { await Promise.allSettled(started.map(async s => { await s.stop() })) }
+  try {
+    const root = await add('root', { authorityKey: rootKey })
+    bootstrap = [addrOf(root)]
+    await root.publishOwn([], { background: true })
+    const country = await add('country')
+    await country.apply({ namespace: 'MA', addr: addrOf(root) }, { name: 'China', officialCode: 'CN' })
+    await country.publishOwn([], { background: true })
+    bootstrap = [addrOf(root), addrOf(country)]
+    const cityNodes = await Promise.all(TEST_CITY_CODES.slice(0, cities).map(async (official) => {
+      const node = await add('city')
+      await node.apply({ namespace: 'MA.156', addr: addrOf(country) }, { name: `City ${official}`, officialCode: official })
+      return node
+    }))
+    await Promise.all(cityNodes.map(async c => await c.publishOwn([], { background: true })))
+    for (const node of [country, ...cityNodes]) await node.knowAuthority({ namespace: 'MA', addr: addrOf(root) })
+    return { anchors, root, country, cities: cityNodes, all: started, add, addrOf, stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+/** Polls `check` until it holds or `ms` pass; returns whether it held. */
+export async function eventually (check: () => boolean | Promise<boolean>, ms: number, stepMs = 50): Promise<boolean> {
+  const until = Date.now() + ms
+  while (Date.now() < until) {
+    if (await check()) return true
+    await new Promise(resolve => setTimeout(resolve, stepMs))
+  }
+  return await check()
+}
