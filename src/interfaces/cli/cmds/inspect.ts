@@ -2,7 +2,9 @@ import { existsSync, readFileSync } from 'node:fs'
 import type { Command } from 'commander'
 import { RecordValidator } from '../../../core/record/validator.ts'
 import { ConfigError } from '../../config/load.ts'
-import { anchorsOf } from '../../runtime/node-from-config.ts'
+import { anchorsOf, closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { isCode } from '../../../core/code/grammar.ts'
+import { parseCodeInput } from '../../../core/code/check-character.ts'
 import { recordText, recordView } from '../../present/record-view.ts'
 import { printJson, runHandler } from '../output.ts'
 import { configFrom, withConfig } from './common.ts'
@@ -17,14 +19,25 @@ function readRecordFile (path: string): Uint8Array {
 
 export function registerInspect (program: Command): void {
   withConfig(program.command('inspect'))
-    .description('decode and verify a record file offline against the configured anchors and show its chain')
-    .argument('<record-file>', 'signed record bytes (binary or hex)')
+    .description('decode and verify a record (a file, verified offline, or a code, resolved first) and show its chain')
+    .argument('<code|record-file>', 'a code, or a file of signed record bytes (binary or hex)')
     .option('--json', 'machine-readable output')
-    .action(async (file: string, opts: ConfigOptions & { json?: boolean }) => {
+    .action(async (target: string, opts: ConfigOptions & { json?: boolean }) => {
       await runHandler(async () => {
-        if (!existsSync(file)) throw new ConfigError(`no such record file: ${file} (to look up a code, use citycode resolve)`, { field: 'record-file' })
         const config = configFrom(opts)
-        const verified = new RecordValidator(anchorsOf(config)).validate(readRecordFile(file))
+        let verified
+        if (existsSync(target)) {
+          verified = new RecordValidator(anchorsOf(config)).validate(readRecordFile(target))
+        } else if (isCode(target.trim().toUpperCase().replace(/-.$/, ''))) {
+          const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
+          try {
+            verified = (await node.resolve(parseCodeInput(target).text)).verified
+          } finally {
+            await closeNode(node)
+          }
+        } else {
+          throw new ConfigError(`${target} is neither a record file nor a code`, { field: 'code|record-file' })
+        }
         if (opts.json === true) printJson(recordView(verified))
         else process.stdout.write(recordText(verified) + '\n')
         return 0
