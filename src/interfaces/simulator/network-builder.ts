@@ -13,6 +13,8 @@ import type { ResolverInit } from '../../services/resolver/index.ts'
 import { countryName } from '../gazetteer/cities.ts'
 import type { City } from '../gazetteer/cities.ts'
 import { Rng } from './rng.ts'
+import { adversarialDhtPolicy } from './adversaries.ts'
+import type { Behaviour } from './adversaries.ts'
 
 /** A place in the simulated network: coordinates are optional (latency models need them). */
 export interface SimCity {
@@ -41,6 +43,8 @@ export interface NetworkSpec {
   /** Unique per run so memory-transport addresses never collide. */
   prefix: string
   onProgress?: (done: number, total: number) => void
+  /** City indices that run as adversaries, and how their DHT storage misbehaves. */
+  adversaries?: { indices: ReadonlySet<number>, behaviour: Behaviour }
 }
 
 export interface SimNode {
@@ -49,6 +53,7 @@ export interface SimNode {
   code?: string
   city?: SimCity
   addr: string
+  behaviour?: Behaviour
 }
 
 export interface SimNetwork {
@@ -103,8 +108,9 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
       }
     }
   }
-  const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[]): Promise<SimNode> => {
+  const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour): Promise<SimNode> => {
     const net = network(bootstrap)
+    if (behaviour !== undefined) net.init.dhtPolicyOverride = adversarialDhtPolicy(behaviour)
     const node = await createCitycodeNode({
       role,
       anchors,
@@ -117,7 +123,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
       values
     })
     const addr = node.addresses[0]?.toString() ?? ''
-    const sim: SimNode = { node, role, addr }
+    const sim: SimNode = { node, role, addr, behaviour }
     nodes.push(sim)
     return sim
   }
@@ -140,7 +146,8 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
     const cities: SimNode[] = new Array(spec.cities.length)
     await inBatches(spec.cities, spec.concurrency, async (city, i) => {
       const country = countries.get(city.country) as SimNode
-      const sim = await start('city', `city ${i} ${city.name}`, [root.addr, country.addr], valuesOf(city))
+      const behaviour = spec.adversaries?.indices.has(i) === true ? spec.adversaries.behaviour : undefined
+      const sim = await start('city', `city ${i} ${city.name}`, [root.addr, country.addr], valuesOf(city), behaviour)
       sim.city = city
       sim.code = await sim.node.apply({ namespace: country.code as string, addr: country.addr }, { name: city.name, officialCode: city.officialCode })
       await sim.node.knowAuthority({ namespace: 'MA', addr: root.addr })

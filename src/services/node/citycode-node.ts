@@ -94,8 +94,8 @@ export class CitycodeNode {
       clientMode: this.role === 'resolver',
       dht: this.init.network.dht,
       maxConnections: this.init.network.maxConnections,
-      validateRecord: async (key, value) => { this.validator.validateDhtRecord(key, value) },
-      selectRecord: (key, values) => this.validator.selectDhtRecord(key, values),
+      validateRecord: this.init.network.dhtPolicyOverride?.validate ?? (async (key, value) => { this.validator.validateDhtRecord(key, value) }),
+      selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
       logger: this.init.logger
     })
     this.identity = await loadIdentity(this.init.datastore)

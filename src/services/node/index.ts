@@ -21,6 +21,11 @@ export interface NetworkInit {
   /** kad-dht tuning for lean simulated nodes. */
   dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number }
   maxConnections?: number
+  /**
+   * Simulation only: replaces this node's DHT validator and selector, so the simulator can make a
+   * node behave as a Sybil that stores and serves stale or forged values. Never set in production.
+   */
+  dhtPolicyOverride?: { validate: (key: Uint8Array, value: Uint8Array) => Promise<void>, select: (key: Uint8Array, values: Uint8Array[]) => number }
 }
 
 export interface CitycodeNodeInit {

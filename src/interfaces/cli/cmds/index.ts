@@ -7,6 +7,7 @@ import { registerApprove } from './approve.ts'
 import { registerPublish } from './publish.ts'
 import { registerResolve } from './resolve.ts'
 import { registerInspect } from './inspect.ts'
+import { registerSim } from './sim.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -18,4 +19,5 @@ export function registerCommands (program: Command): void {
   registerPublish(program)
   registerResolve(program)
   registerInspect(program)
+  registerSim(program)
 }

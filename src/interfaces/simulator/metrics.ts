@@ -1,0 +1,76 @@
+import type { LookupOp, RunResult, UpdateOp } from './runner.ts'
+
+/** A figure with its unit, and its ratio to the plain kad-dht baseline where one applies. */
+export interface Figure {
+  value: number
+  unit: string
+  baseline?: number
+  ratio?: number
+}
+
+export type Metrics = Record<string, Figure>
+
+function quantile (values: readonly number[], q: number): number {
+  if (values.length === 0) return Number.NaN
+  const s = [...values].sort((a, b) => a - b)
+  return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number
+}
+
+const round = (x: number, digits = 3): number => Number.isFinite(x) ? Number(x.toFixed(digits)) : x
+
+function withBaseline (value: number, unit: string, baseline?: number): Figure {
+  if (baseline === undefined || !Number.isFinite(baseline)) return { value: round(value), unit }
+  return { value: round(value), unit, baseline: round(baseline), ratio: baseline === 0 ? Number.NaN : round(value / baseline) }
+}
+
+function successRate (ops: readonly LookupOp[]): number {
+  return ops.length === 0 ? Number.NaN : ops.filter(o => o.ok).length / ops.length
+}
+
+function newestShare (ops: readonly LookupOp[]): number {
+  const ok = ops.filter(o => o.ok)
+  return ok.length === 0 ? Number.NaN : ok.filter(o => o.seq >= o.newestSeq).length / ok.length
+}
+
+/** Time until `share` of the nodes received an update by gossip, per update (ms). */
+function gossipReach (updates: readonly UpdateOp[], nodes: number, share: number): number[] {
+  const need = Math.ceil(share * (nodes - 1))
+  return updates.map(u => {
+    const r = [...u.gossipReceiptsMs].sort((a, b) => a - b)
+    return r.length >= need && need > 0 ? r[need - 1] as number : Number.NaN
+  }).filter(Number.isFinite)
+}
+
+export function computeMetrics (r: RunResult): Metrics {
+  const ok = r.lookups.filter(o => o.ok).map(o => o.latencyMs)
+  const base = r.baselineLookups
+  const baseOk = base.filter(o => o.ok).map(o => o.latencyMs)
+  const hasBase = base.length > 0
+  const m: Metrics = {
+    nodes: { value: r.nodes, unit: 'nodes' },
+    cityNodes: { value: r.cityNodes, unit: 'nodes' },
+    adversaries: { value: r.adversaries, unit: 'nodes' },
+    setupTime: { value: round(r.setupMs / 1000, 1), unit: 's' },
+    lookups: { value: r.lookups.length, unit: 'lookups' },
+    lookupSuccessRate: withBaseline(successRate(r.lookups), 'share', hasBase ? successRate(base) : undefined),
+    latencyP50: withBaseline(quantile(ok, 0.5), 'ms', hasBase ? quantile(baseOk, 0.5) : undefined),
+    latencyP95: withBaseline(quantile(ok, 0.95), 'ms', hasBase ? quantile(baseOk, 0.95) : undefined),
+    latencyP99: withBaseline(quantile(ok, 0.99), 'ms', hasBase ? quantile(baseOk, 0.99) : undefined),
+    newestRecordShare: withBaseline(newestShare(r.lookups), 'share', hasBase ? newestShare(base) : undefined),
+    staleAnswerShare: withBaseline(1 - newestShare(r.lookups), 'share', hasBase ? 1 - newestShare(base) : undefined),
+    updates: { value: r.updates.length, unit: 'updates' },
+    gossipTo50pct: { value: round(quantile(gossipReach(r.updates, r.nodes, 0.5), 0.5)), unit: 'ms (median over updates)' },
+    gossipTo90pct: { value: round(quantile(gossipReach(r.updates, r.nodes, 0.9), 0.5)), unit: 'ms (median over updates)' },
+    gossipTo99pct: withBaseline(quantile(gossipReach(r.updates, r.nodes, 0.99), 0.5), 'ms (median over updates)',
+      r.baselineUpdates.length > 0 ? quantile(r.baselineUpdates.map(u => u.latencyMs), 0.5) : undefined),
+    gossipRejected: { value: r.gossipRejected, unit: 'messages' },
+    churnEvents: { value: r.churn.length, unit: 'nodes left' },
+    memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
+    cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
+  }
+  const bySource: Record<string, number> = {}
+  for (const o of r.lookups) if (o.ok) bySource[o.source] = (bySource[o.source] ?? 0) + 1
+  for (const [source, n] of Object.entries(bySource)) m[`answeredFrom_${source}`] = { value: n, unit: 'lookups' }
+  if (m.gossipTo99pct !== undefined) m.gossipTo99pct.unit = 'ms (median over updates; baseline: plain PUT)'
+  return m
+}

@@ -1,0 +1,78 @@
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { computeMetrics } from './metrics.ts'
+import type { Metrics } from './metrics.ts'
+import { gossipReachPlot, latencyCdf, successOverTime } from './plots.ts'
+import type { RunResult } from './runner.ts'
+
+export interface ReportFiles { metrics: string, csv: string, plots: string[], summary: string }
+
+function csvOf (r: RunResult): string {
+  const rows = ['kind,start_ms,asker,code,ok,latency_ms,source,seq,newest_seq,error,dht_peers,gossip_receipts']
+  for (const o of [...r.lookups, ...r.baselineLookups]) {
+    rows.push([o.kind, o.startMs.toFixed(1), o.asker, o.code, o.ok, o.latencyMs.toFixed(3), o.source, o.seq, o.newestSeq, o.error, '', ''].join(','))
+  }
+  for (const u of [...r.updates, ...r.baselineUpdates]) {
+    rows.push([u.kind, u.startMs.toFixed(1), '', u.code, u.seq > 0, u.latencyMs.toFixed(3), '', u.seq, '', '', u.dhtPeers, u.gossipReceiptsMs.length].join(','))
+  }
+  return rows.join('\n') + '\n'
+}
+
+function fmt (f: Metrics[string] | undefined): string {
+  if (f === undefined) return '-'
+  const v = (x: number): string => Number.isFinite(x) ? String(x) : 'n/a'
+  return `${v(f.value)}`
+}
+
+export function summaryOf (r: RunResult, m: Metrics): string {
+  const row = (label: string, key: string): string => {
+    const f = m[key]
+    return `| ${label} | ${fmt(f)} ${f?.unit ?? ''} | ${f?.baseline !== undefined ? `${f.baseline}` : '-'} | ${f?.ratio !== undefined && Number.isFinite(f.ratio) ? `${f.ratio}x` : '-'} |`
+  }
+  return [
+    `# Simulation: ${r.scenario.name}`,
+    '',
+    r.scenario.description,
+    '',
+    `${r.nodes} nodes (${r.cityNodes} cities, ${r.adversaries} adversaries), transport ${r.scenario.transport}, ${r.scenario.encryption}, latency ${r.scenario.latency.model}, seed ${r.scenario.seed}; ${m.lookups?.value} lookups, ${m.updates?.value} updates over ${r.scenario.workload.durationMs / 1000} s; setup ${m.setupTime?.value} s.`,
+    '',
+    '| figure | citycode | plain kad-dht baseline | ratio |',
+    '|---|---|---|---|',
+    row('lookup success', 'lookupSuccessRate'),
+    row('latency p50', 'latencyP50'),
+    row('latency p95', 'latencyP95'),
+    row('latency p99', 'latencyP99'),
+    row('newest-record answers', 'newestRecordShare'),
+    row('stale answers', 'staleAnswerShare'),
+    row('gossip to 50% of nodes', 'gossipTo50pct'),
+    row('gossip to 90% of nodes', 'gossipTo90pct'),
+    row('gossip to 99% of nodes (baseline: plain PUT)', 'gossipTo99pct'),
+    row('gossip messages rejected', 'gossipRejected'),
+    row('nodes that left (churn)', 'churnEvents'),
+    row('memory per node', 'memoryPerNode'),
+    row('CPU per node', 'cpuPerNode'),
+    '',
+    'Answers by path: ' + Object.entries(m).filter(([k]) => k.startsWith('answeredFrom_')).map(([k, f]) => `${k.slice('answeredFrom_'.length)} ${f.value}`).join(', '),
+    '',
+    'Files: `metrics.json` (every figure with its unit), `operations.csv` (one row per operation), `latency-cdf.svg`, `gossip-reach.svg`, `success-over-time.svg`.',
+    ''
+  ].join('\n')
+}
+
+export async function writeReport (r: RunResult, dir: string): Promise<ReportFiles> {
+  mkdirSync(dir, { recursive: true })
+  const m = computeMetrics(r)
+  const metrics = join(dir, 'metrics.json')
+  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m }, null, 2) + '\n')
+  const csv = join(dir, 'operations.csv')
+  writeFileSync(csv, csvOf(r))
+  const plots: string[] = []
+  for (const [name, render] of [['latency-cdf.svg', latencyCdf], ['gossip-reach.svg', gossipReachPlot], ['success-over-time.svg', successOverTime]] as const) {
+    const file = join(dir, name)
+    writeFileSync(file, await render(r))
+    plots.push(file)
+  }
+  const summary = join(dir, 'summary.md')
+  writeFileSync(summary, summaryOf(r, m))
+  return { metrics, csv, plots, summary }
+}

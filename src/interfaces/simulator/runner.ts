@@ -1,0 +1,310 @@
+import { recordKey } from '../../core/record/dht-key.ts'
+import { decodeRecord } from '../../core/record/record.ts'
+import { RECORDS_TOPIC } from '../../network/gossip/record-updates.ts'
+import { chineseCities, largestCities } from '../gazetteer/cities.ts'
+import { makeAdversary } from './adversaries.ts'
+import { buildNetwork, fromGazetteer, registerCities } from './network-builder.ts'
+import type { SimCity, SimNetwork, SimNode } from './network-builder.ts'
+import { Rng } from './rng.ts'
+import type { Scenario } from './scenario.ts'
+import type { LinkModelFactory } from './link-model.ts'
+
+/** One lookup as it happened. */
+export interface LookupOp {
+  kind: 'lookup' | 'baseline-get'
+  startMs: number
+  asker: number
+  code: string
+  ok: boolean
+  latencyMs: number
+  source: string
+  seq: number
+  /** Newest seq published for the code before the lookup started. */
+  newestSeq: number
+  error: string
+}
+
+export interface UpdateOp {
+  kind: 'update' | 'baseline-put'
+  startMs: number
+  code: string
+  seq: number
+  latencyMs: number
+  /** ms after publication at which each node received it by gossip (update only). */
+  gossipReceiptsMs: number[]
+  dhtPeers: number
+}
+
+export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' }
+
+export interface RunResult {
+  scenario: Scenario
+  nodes: number
+  cityNodes: number
+  adversaries: number
+  setupMs: number
+  lookups: LookupOp[]
+  updates: UpdateOp[]
+  baselineLookups: LookupOp[]
+  baselineUpdates: UpdateOp[]
+  churn: ChurnEvent[]
+  aliveOverTime: Array<{ atMs: number, alive: number }>
+  memory: { rssBytes: number, heapBytes: number }
+  cpu: { userMs: number, systemMs: number, wallMs: number }
+  gossipRejected: number
+}
+
+export interface RunOptions {
+  out?: (line: string) => void
+  progress?: (phase: string, done: number, total: number) => void
+  linkModel?: LinkModelFactory
+}
+
+function citiesFor (s: Scenario): SimCity[] {
+  if (s.cities.source === 'register') return registerCities(s.cities.count)
+  const out: SimCity[] = []
+  const per = Math.ceil(s.cities.count / s.cities.countries.length)
+  for (const alpha2 of s.cities.countries) {
+    const list = alpha2 === 'CN' ? chineseCities() : largestCities(alpha2, per, s.cities.minPopulation)
+    out.push(...fromGazetteer(list.filter(c => c.population >= s.cities.minPopulation).slice(0, per)))
+  }
+  // top up from the first country when some had fewer cities than asked for
+  if (out.length < s.cities.count) {
+    const first = s.cities.countries[0] as string
+    const have = new Set(out.map(c => c.name + c.country))
+    out.push(...fromGazetteer(largestCities(first, s.cities.count * 2)).filter(c => !have.has(c.name + c.country)))
+  }
+  return out.slice(0, s.cities.count)
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/**
+ * Runs a scenario: builds the network from the same node factory as `citycode node start`, runs the
+ * workload with churn and adversaries, then replays the same operations as plain kad-dht GET/PUT on
+ * the same nodes (the baseline). Returns every operation; metrics and reports are computed from them.
+ */
+export async function runScenario (s: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  const out = options.out ?? (() => {})
+  const rng = new Rng(s.seed)
+  const cities = citiesFor(s)
+  const advCount = Math.round((s.adversaries?.share ?? 0) * cities.length)
+  const advIndices = new Set(rng.sample(cities.length, advCount))
+  // per-node memory is what the network adds to the process (the gazetteer and plotting libraries are not nodes)
+  globalThis.gc?.()
+  const rssBefore = process.memoryUsage().rss
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  const net: SimNetwork = await buildNetwork({
+    cities,
+    resolvers: s.resolvers,
+    transport: s.transport,
+    encryption: s.encryption,
+    customTransport: options.linkModel?.(s, cities),
+    dialsPerNode: s.dialsPerNode,
+    seed: s.seed,
+    lean: s.lean,
+    concurrency: s.concurrency,
+    prefix: `sim-${process.pid}-${Date.now()}`,
+    resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
+    adversaries: s.adversaries === undefined ? undefined : { indices: advIndices, behaviour: s.adversaries.behaviour },
+    onProgress: (done, total) => { options.progress?.('build', done, total) }
+  })
+  const setupMs = performance.now() - t0
+  out(`built ${net.nodes.length} nodes in ${(setupMs / 1000).toFixed(1)} s`)
+  const stopAdversaries: Array<() => void> = []
+  try {
+    const firstSeen = new Map<string, Uint8Array>()
+    for (const c of net.cities) {
+      const own = await c.node.held(c.code as string)
+      if (own !== undefined) firstSeen.set(c.code as string, own.record.bytes)
+    }
+    for (const c of net.cities) if (c.behaviour !== undefined) stopAdversaries.push(await makeAdversary(c, c.behaviour, firstSeen))
+    // let background DHT puts and gossip meshes settle before measuring
+    await sleep(2_000)
+
+    const honestCities = net.cities.filter(c => c.behaviour === undefined)
+    const askers: SimNode[] = [...honestCities, ...net.nodes.filter(n => n.role === 'resolver')]
+    const codes = net.cities.map(c => c.code as string)
+    const alive = new Set<SimNode>(net.nodes)
+    const newest = new Map<string, number>(codes.map(c => [c, 1]))
+    // gossip receipts by (code, seq), registered before publication so no early receipt is missed
+    const receipts = new Map<string, { at: number, times: number[] }>()
+    for (const n of net.nodes) {
+      n.node.libp2p.services.pubsub.addEventListener('message', (evt) => {
+        if (evt.detail.topic !== RECORDS_TOPIC) return
+        let key: string
+        try {
+          const body = decodeRecord(evt.detail.data).body
+          key = `${body.code}#${body.seq}`
+        } catch {
+          return
+        }
+        const entry = receipts.get(key)
+        if (entry !== undefined) entry.times.push(performance.now() - entry.at)
+      })
+    }
+
+    // churn schedule (seeded): which city nodes leave and when
+    const churn: ChurnEvent[] = []
+    const workloadStart = performance.now()
+    const elapsed = (): number => performance.now() - workloadStart
+    const timers: Array<ReturnType<typeof setTimeout>> = []
+    const kill = async (sim: SimNode, kind: ChurnEvent['kind']): Promise<void> => {
+      if (!alive.has(sim)) return
+      alive.delete(sim)
+      churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind })
+      // crash: connections just vanish; graceful: the publisher flushes first (both stop libp2p)
+      if (s.churn?.mode === 'graceful') await sim.node.publisher.stop()
+      try { await sim.node.libp2p.stop() } catch {}
+    }
+    if (s.churn !== undefined) {
+      for (const c of honestCities) {
+        if (rng.next() >= s.churn.rate) continue
+        const at = rng.exponential(s.churn.meanSessionMs)
+        if (at < s.workload.durationMs) timers.push(setTimeout(() => { void kill(c, 'leave') }, at))
+      }
+      if (s.churn.massKill !== undefined) {
+        const victims = rng.sample(honestCities.length, Math.round(s.churn.massKill.share * honestCities.length)).map(i => honestCities[i] as SimNode)
+        timers.push(setTimeout(() => { for (const v of victims) void kill(v, 'mass-kill') }, s.churn.massKill.atMs))
+      }
+    }
+    const aliveOverTime: RunResult['aliveOverTime'] = []
+    const sampler = setInterval(() => { aliveOverTime.push({ atMs: elapsed(), alive: alive.size }) }, 250)
+
+    // workload: Poisson arrivals of lookups and updates, Zipf-popular codes
+    const lookups: LookupOp[] = []
+    const updates: UpdateOp[] = []
+    const inflight = new Set<Promise<void>>()
+    const track = (p: Promise<void>): void => { inflight.add(p); void p.finally(() => inflight.delete(p)) }
+    let nextLookup = rng.exponential(1000 / s.workload.lookupsPerSecond)
+    let nextUpdate = s.workload.updatesPerSecond > 0 ? rng.exponential(1000 / s.workload.updatesPerSecond) : Infinity
+    const plan: Array<{ asker: number, code: string }> = []
+    let done = 0
+    const expected = Math.round(s.workload.lookupsPerSecond * s.workload.durationMs / 1000)
+    while (elapsed() < s.workload.durationMs) {
+      const now = elapsed()
+      if (now >= nextLookup) {
+        nextLookup += rng.exponential(1000 / s.workload.lookupsPerSecond)
+        const askerIdx = rng.int(askers.length)
+        const code = codes[rng.zipf(codes.length, s.workload.zipf)] as string
+        plan.push({ asker: askerIdx, code })
+        const asker = askers[askerIdx] as SimNode
+        if (!alive.has(asker)) continue
+        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, ok: false, latencyMs: 0, source: '', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        lookups.push(op)
+        track((async () => {
+          const t = performance.now()
+          try {
+            const r = await asker.node.resolve(code, { signal: AbortSignal.timeout(s.workload.timeoutMs) })
+            op.ok = true
+            op.source = r.source
+            op.seq = r.verified.record.body.seq
+          } catch (err) {
+            op.error = (err as Error).name
+          }
+          op.latencyMs = performance.now() - t
+          options.progress?.('workload', ++done, expected)
+        })())
+        continue
+      }
+      if (now >= nextUpdate) {
+        nextUpdate += rng.exponential(1000 / s.workload.updatesPerSecond)
+        const holder = rng.pick(honestCities)
+        if (!alive.has(holder)) continue
+        const code = holder.code as string
+        const op: UpdateOp = { kind: 'update', startMs: now, code, seq: 0, latencyMs: 0, gossipReceiptsMs: [], dhtPeers: 0 }
+        updates.push(op)
+        track((async () => {
+          const t = performance.now()
+          try {
+            const current = await holder.node.held(code)
+            const nextSeq = (current?.record.body.seq ?? 0) + 1
+            receipts.set(`${code}#${nextSeq}`, { at: t, times: op.gossipReceiptsMs })
+            const result = await holder.node.publishOwn([{ type: 'data', name: 'version', value: String(updates.length) }], { background: true })
+            op.seq = result.record.body.seq
+            newest.set(code, op.seq)
+          } catch {}
+          op.latencyMs = performance.now() - t
+        })())
+        continue
+      }
+      await sleep(Math.max(0, Math.min(nextLookup, nextUpdate) - elapsed()))
+    }
+    await Promise.allSettled([...inflight])
+    await sleep(1_000)
+    clearInterval(sampler)
+    for (const t of timers) clearTimeout(t)
+
+    // the baseline: the same lookups and updates as plain kad-dht GET/PUT on the same nodes
+    const baselineLookups: LookupOp[] = []
+    const baselineUpdates: UpdateOp[] = []
+    if (s.baseline) {
+      let bdone = 0
+      const concurrency = 8
+      for (let i = 0; i < plan.length; i += concurrency) {
+        await Promise.all(plan.slice(i, i + concurrency).map(async ({ asker: idx, code }) => {
+          const asker = askers[idx] as SimNode
+          if (!alive.has(asker)) return
+          const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+          const t = performance.now()
+          try {
+            for await (const e of asker.node.libp2p.services.dht.get(recordKey(code), { signal: AbortSignal.timeout(s.workload.timeoutMs) })) {
+              if (e.name === 'VALUE') {
+                try {
+                  const v = asker.node.validator.validate(e.value, code)
+                  op.ok = true
+                  op.seq = Math.max(op.seq, v.record.body.seq)
+                } catch {}
+              }
+            }
+          } catch (err) {
+            op.error = (err as Error).name
+          }
+          op.latencyMs = performance.now() - t
+          baselineLookups.push(op)
+          options.progress?.('baseline', ++bdone, plan.length)
+        }))
+      }
+      for (const u of updates.slice(0, 20)) {
+        const holder = net.cities.find(c => c.code === u.code)
+        if (holder === undefined || !alive.has(holder)) continue
+        const own = await holder.node.held(u.code)
+        if (own === undefined) continue
+        const op: UpdateOp = { kind: 'baseline-put', startMs: elapsed(), code: u.code, seq: own.record.body.seq, latencyMs: 0, gossipReceiptsMs: [], dhtPeers: 0 }
+        const t = performance.now()
+        try {
+          for await (const e of holder.node.libp2p.services.dht.put(recordKey(u.code), own.record.bytes, { signal: AbortSignal.timeout(s.workload.timeoutMs) })) {
+            if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE') op.dhtPeers++
+          }
+        } catch {}
+        op.latencyMs = performance.now() - t
+        baselineUpdates.push(op)
+      }
+    }
+    const cpu = process.cpuUsage(cpu0)
+    globalThis.gc?.()
+    const mem = process.memoryUsage()
+    return {
+      scenario: s,
+      nodes: net.nodes.length,
+      cityNodes: net.cities.length,
+      adversaries: advIndices.size,
+      setupMs,
+      lookups,
+      updates,
+      baselineLookups,
+      baselineUpdates,
+      churn,
+      aliveOverTime,
+      memory: { rssBytes: mem.rss - rssBefore, heapBytes: mem.heapUsed },
+      cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: performance.now() - t0 },
+      gossipRejected: net.nodes.reduce((sum, n) => sum + n.node.gossip.rejected, 0)
+    }
+  } finally {
+    for (const stop of stopAdversaries) stop()
+    await net.stop()
+  }
+}
+
+

@@ -1,0 +1,96 @@
+import { readFileSync } from 'node:fs'
+import { z } from 'zod'
+import { CitycodeError } from '../../core/errors.ts'
+
+/** A scenario file that cannot be read or does not match the schema; `details.field` names the field. */
+export class ScenarioError extends CitycodeError {
+  static override readonly code = 'ERR_SCENARIO'
+}
+
+const share = z.number().min(0).max(1)
+
+/**
+ * A declarative simulation (simulations/*.json). A new scenario needs no code: everything the runner
+ * does is chosen here.
+ */
+export const scenarioSchema = z.object({
+  name: z.string().min(1),
+  description: z.string().default(''),
+  seed: z.number().int().min(0).default(1),
+  /** Which real cities: Chinese GB/T 2260 cities (with coordinates where known), then the largest cities of these countries. */
+  cities: z.object({
+    count: z.number().int().min(1).max(5000),
+    /** ISO 3166-1 alpha-2 countries to draw from, in order; `CN` uses GB/T 2260 codes. */
+    countries: z.array(z.string().regex(/^[A-Z]{2}$/)).min(1).default(['CN']),
+    minPopulation: z.number().int().min(0).default(0),
+    /** `register`: every GB/T 2260 division (no coordinates); `gazetteer`: GeoNames cities with coordinates. */
+    source: z.enum(['gazetteer', 'register']).default('gazetteer')
+  }).strict(),
+  resolvers: z.number().int().min(0).default(0),
+  transport: z.enum(['memory', 'tcp']).default('memory'),
+  /** `plaintext` is for scale runs only (shared/BASELINE.md: noise is about half the CPU). */
+  encryption: z.enum(['noise', 'plaintext']).default('noise'),
+  /** Lean simulated nodes: fewer connections, slower DHT self-queries (docs/SIMULATION.md). */
+  lean: z.boolean().default(false),
+  latency: z.discriminatedUnion('model', [
+    z.object({ model: z.literal('none') }).strict(),
+    z.object({ model: z.literal('fixed'), ms: z.number().min(0).max(5000), jitterMs: z.number().min(0).default(0) }).strict(),
+    z.object({ model: z.literal('geo'), msPer1000Km: z.number().min(0).default(5), baseMs: z.number().min(0).default(2), jitterMs: z.number().min(0).default(0) }).strict()
+  ]).default({ model: 'none' }),
+  packetLoss: share.default(0),
+  churn: z.object({
+    /** Share of city nodes that leave during the run. */
+    rate: share,
+    /** Mean session length before a node leaves, ms (exponential). */
+    meanSessionMs: z.number().min(100),
+    mode: z.enum(['crash', 'graceful']).default('crash'),
+    /** Nodes come back after this long (0: never). */
+    rejoinAfterMs: z.number().min(0).default(0),
+    /** Kill this share of nodes at once at `atMs` instead of a steady rate. */
+    massKill: z.object({ share, atMs: z.number().min(0) }).strict().optional()
+  }).strict().optional(),
+  adversaries: z.object({
+    share,
+    behaviour: z.enum(['drop', 'stale', 'forge', 'spam'])
+  }).strict().optional(),
+  workload: z.object({
+    lookupsPerSecond: z.number().min(0.1).max(10_000),
+    /** Zipf exponent of code popularity (0: uniform). */
+    zipf: z.number().min(0).max(3).default(1),
+    updatesPerSecond: z.number().min(0).default(0),
+    durationMs: z.number().int().min(100).max(3_600_000),
+    /** Deadline of one lookup. */
+    timeoutMs: z.number().int().min(100).default(10_000)
+  }).strict(),
+  /** Also run plain kad-dht GET/PUT of the same records on the same nodes and report ratios. */
+  baseline: z.boolean().default(true),
+  /** Build concurrency (nodes applying and publishing at once). */
+  concurrency: z.number().int().min(1).max(256).default(16),
+  dialsPerNode: z.number().int().min(1).max(32).default(4)
+}).strict()
+
+export type Scenario = z.infer<typeof scenarioSchema>
+
+export function parseScenario (raw: unknown, source: string): Scenario {
+  const result = scenarioSchema.safeParse(raw)
+  if (!result.success) {
+    const issue = result.error.issues[0] as z.core.$ZodIssue
+    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)'
+    throw new ScenarioError(`${source}: ${field}: ${issue.message}`, { field, source })
+  }
+  return result.data
+}
+
+export function loadScenario (path: string, overrides: { seed?: number, nodes?: number } = {}): Scenario {
+  let raw: unknown
+  try {
+    raw = JSON.parse(readFileSync(path, 'utf8'))
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException
+    throw new ScenarioError(`cannot read scenario ${path}: ${e.code ?? e.message}`, { field: '(file)', source: path })
+  }
+  const scenario = parseScenario(raw, path)
+  if (overrides.seed !== undefined) scenario.seed = overrides.seed
+  if (overrides.nodes !== undefined) scenario.cities.count = overrides.nodes
+  return parseScenario(scenario, path)
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { loadScenario, parseScenario } from '../../../src/interfaces/simulator/scenario.ts'
+import { runScenario } from '../../../src/interfaces/simulator/runner.ts'
+import type { RunResult } from '../../../src/interfaces/simulator/runner.ts'
+import { writeReport } from '../../../src/interfaces/simulator/report.ts'
+
+const smokeFile = fileURLToPath(new URL('../../../simulations/smoke.json', import.meta.url))
+
+describe('simulator', function () {
+  this.timeout(180_000)
+  const dir = mkdtempSync(join(tmpdir(), 'citycode-sim-'))
+  after(() => { rmSync(dir, { recursive: true, force: true }) })
+
+  it('refuses a bad scenario naming the field', () => {
+    assert.throws(() => parseScenario({ name: 'x', cities: { count: 0 }, workload: { lookupsPerSecond: 1, durationMs: 1000 } }, 'bad.json'), (err: Error) => {
+      assert.equal(err.name, 'ScenarioError')
+      assert.match(err.message, /bad\.json: cities\.count:/)
+      return true
+    })
+    assert.throws(() => parseScenario({ name: 'x', cities: { count: 3 }, workload: { lookupsPerSecond: 1, durationMs: 1000 }, latency: { model: 'warp' } }, 'bad.json'), /latency/)
+  })
+
+  it('smoke.json writes metrics, CSV, plots and a summary with real figures', async () => {
+    const result = await runScenario(loadScenario(smokeFile))
+    const files = await writeReport(result, dir)
+    const metrics = JSON.parse(readFileSync(files.metrics, 'utf8')) as { figures: Record<string, { value: number, unit: string, ratio?: number }> }
+    const f = metrics.figures
+    for (const key of ['lookupSuccessRate', 'latencyP50', 'latencyP95', 'latencyP99', 'newestRecordShare', 'gossipTo99pct', 'memoryPerNode', 'cpuPerNode']) {
+      assert.ok(f[key] !== undefined && typeof f[key]?.unit === 'string' && f[key]!.unit.length > 0, `${key} has a value and unit`)
+    }
+    assert.equal(f.nodes?.value, 12 + 2 + 1 + 2, 'cities + resolvers + root + two countries')
+    assert.ok((f.lookupSuccessRate?.value ?? 0) >= 0.95, `success ${f.lookupSuccessRate?.value}`)
+    assert.ok(f.latencyP50?.ratio !== undefined && f.latencyP50.ratio > 0, 'p50 has a baseline ratio')
+    assert.equal(f.lookups?.value, result.lookups.length)
+    const csv = readFileSync(files.csv, 'utf8').trim().split('\n')
+    assert.equal(csv.length, 1 + result.lookups.length + result.baselineLookups.length + result.updates.length + result.baselineUpdates.length)
+    assert.ok(csv.slice(1).some(row => row.startsWith('lookup,') && row.includes(',true,')))
+    assert.ok(csv.slice(1).some(row => row.startsWith('baseline-get,')))
+    assert.equal(files.plots.length, 3)
+    for (const plot of files.plots) {
+      const svg = readFileSync(plot, 'utf8')
+      assert.match(svg, /^<svg[\s\S]*<path[\s\S]*<\/svg>$/)
+    }
+    assert.match(readFileSync(files.plots[0] as string, 'utf8'), /plain kad-dht GET/)
+    const summary = readFileSync(files.summary, 'utf8')
+    assert.match(summary, /\| lookup success \| [01](\.\d+)? share \| [01](\.\d+)? \| [\d.]+x \|/)
+    assert.match(summary, /Answers by path: .*direct \d+/)
+  })
+
+  it('same seed, same scenario: same workload and same success figures', async () => {
+    const s = loadScenario(smokeFile)
+    const small = { ...s, baseline: false, workload: { ...s.workload, durationMs: 1500, updatesPerSecond: 0 } }
+    const runs: RunResult[] = []
+    for (let i = 0; i < 2; i++) runs.push(await runScenario(small))
+    const plan = (r: RunResult): string => r.lookups.map(o => `${o.asker}:${o.code}`).join(' ')
+    assert.ok(runs[0]!.lookups.length > 10)
+    assert.equal(plan(runs[0]!), plan(runs[1]!))
+    const success = (r: RunResult): number => r.lookups.filter(o => o.ok).length
+    assert.equal(success(runs[0]!), success(runs[1]!))
+    const other = await runScenario({ ...small, seed: small.seed + 1 })
+    assert.notEqual(plan(other), plan(runs[0]!), 'another seed gives another workload')
+  })
+})
