@@ -9,6 +9,9 @@ import { buildNetwork, registerCities } from '../src/interfaces/simulator/networ
 import type { SimNode } from '../src/interfaces/simulator/network-builder.ts'
 import { Rng } from '../src/interfaces/simulator/rng.ts'
 import { quantile, writeResults } from './harness.ts'
+import { tolerateStrayNetworkErrors } from '../src/network/stray-errors.ts'
+
+const stray = tolerateStrayNetworkErrors()
 
 const SIZES = (process.env.BENCH_SIZES ?? '50,200').split(',').map(Number)
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 30)
@@ -141,7 +144,8 @@ for (const size of SIZES) {
     publishTo16Replicas: { p50Ms: ms(quantile(reach, 0.5)), maxMs: ms(Math.max(...reach)) },
     plainPut: { p50Ms: ms(quantile(put, 0.5)), maxMs: ms(Math.max(...put)), peersMedian: quantile(putPeers, 0.5) },
     publishVsPlainPutP50: Number((quantile(reach, 0.5) / quantile(put, 0.5)).toFixed(3)),
-    rssMbPerNode: Number((rss / net.nodes.length).toFixed(1))
+    rssMbPerNode: Number((rss / net.nodes.length).toFixed(1)),
+    strayNetworkErrors: stray.count
   }
   results[`n${size}`] = fig
   console.log(`resolution, ${fig.nodes} nodes (memory transport, noise), setup ${fig.setupSeconds} s`)

@@ -2,6 +2,9 @@
 import { Command, CommanderError } from 'commander'
 import { registerCommands } from './cmds/index.ts'
 import { EXIT_USAGE, reportError } from './output.ts'
+import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
+
+tolerateStrayNetworkErrors()
 
 /**
  * `citycode`: one binary for operators (init, node start, apply, approve, publish), resolvers

@@ -31,7 +31,7 @@ export interface NetworkSpec {
   transport: 'memory' | 'tcp'
   encryption: 'noise' | 'plaintext'
   /** The simulator's link model, if any (replaces the stock transport). */
-  customTransport?: (addrName: string) => NetworkInit['customTransport']
+  customTransport?: (addrName: string, city?: SimCity) => NetworkInit['customTransport']
   /** Random peers each node dials at start (besides the root and its country). */
   dialsPerNode: number
   seed: number
@@ -93,7 +93,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
   const anchors: TrustAnchor[] = [{ name: 'sim-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
   const nodes: SimNode[] = []
   let counter = 0
-  const network = (bootstrap: string[]): { init: NetworkInit, addr: string } => {
+  const network = (bootstrap: string[], city?: SimCity): { init: NetworkInit, addr: string } => {
     const name = `${spec.prefix}-${counter++}`
     const addr = spec.transport === 'memory' ? `/memory/${name}` : '/ip4/127.0.0.1/tcp/0'
     return {
@@ -103,13 +103,13 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
         listen: [addr],
         bootstrap,
         encryption: spec.encryption,
-        customTransport: spec.customTransport?.(name),
+        customTransport: spec.customTransport?.(name, city),
         ...(spec.lean ? { maxConnections: 24, dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000 } } : {})
       }
     }
   }
-  const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour): Promise<SimNode> => {
-    const net = network(bootstrap)
+  const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity): Promise<SimNode> => {
+    const net = network(bootstrap, city)
     if (behaviour !== undefined) net.init.dhtPolicyOverride = adversarialDhtPolicy(behaviour)
     const node = await createCitycodeNode({
       role,
@@ -147,7 +147,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
     await inBatches(spec.cities, spec.concurrency, async (city, i) => {
       const country = countries.get(city.country) as SimNode
       const behaviour = spec.adversaries?.indices.has(i) === true ? spec.adversaries.behaviour : undefined
-      const sim = await start('city', `city ${i} ${city.name}`, [root.addr, country.addr], valuesOf(city), behaviour)
+      const sim = await start('city', `city ${i} ${city.name}`, [root.addr, country.addr], valuesOf(city), behaviour, city)
       sim.city = city
       sim.code = await sim.node.apply({ namespace: country.code as string, addr: country.addr }, { name: city.name, officialCode: city.officialCode })
       await sim.node.knowAuthority({ namespace: 'MA', addr: root.addr })

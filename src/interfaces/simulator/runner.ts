@@ -7,7 +7,9 @@ import { buildNetwork, fromGazetteer, registerCities } from './network-builder.t
 import type { SimCity, SimNetwork, SimNode } from './network-builder.ts'
 import { Rng } from './rng.ts'
 import type { Scenario } from './scenario.ts'
+import { scenarioLinkModel } from './link-model.ts'
 import type { LinkModelFactory } from './link-model.ts'
+import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 
 /** One lookup as it happened. */
 export interface LookupOp {
@@ -86,6 +88,7 @@ const sleep = async (ms: number): Promise<void> => { await new Promise(resolve =
  */
 export async function runScenario (s: Scenario, options: RunOptions = {}): Promise<RunResult> {
   const out = options.out ?? (() => {})
+  tolerateStrayNetworkErrors()
   const rng = new Rng(s.seed)
   const cities = citiesFor(s)
   const advCount = Math.round((s.adversaries?.share ?? 0) * cities.length)
@@ -100,7 +103,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     resolvers: s.resolvers,
     transport: s.transport,
     encryption: s.encryption,
-    customTransport: options.linkModel?.(s, cities),
+    customTransport: (options.linkModel ?? scenarioLinkModel)(s, cities),
     dialsPerNode: s.dialsPerNode,
     seed: s.seed,
     lean: s.lean,

@@ -1,0 +1,32 @@
+/**
+ * libp2p sometimes lets a failed dial's rejection go unhandled inside its dial queue (seen here:
+ * `EncryptionFailedError` when a peer hangs up mid-handshake while hundreds of nodes share one
+ * process). By default Node exits on an unhandled rejection, so one flaky peer would take a whole
+ * node, or a whole simulation, down. Connection-level failures are routine in a p2p network: they
+ * are counted and logged here; anything else is still fatal, so real bugs stay loud.
+ */
+const NETWORK_ERRORS = new Set([
+  'EncryptionFailedError', 'ConnectionFailedError', 'StreamResetError', 'StreamStateError', 'StreamClosedError',
+  'StreamAbortedError', 'UnexpectedEOFError', 'DialError', 'TimeoutError', 'AbortError', 'MuxerClosedError',
+  'ConnectionClosedError', 'UnsupportedProtocolError', 'ProtocolError', 'InvalidMessageError'
+])
+
+export interface StrayErrorCounter { count: number }
+
+let installed: StrayErrorCounter | undefined
+
+export function tolerateStrayNetworkErrors (log: (message: string) => void = () => {}): StrayErrorCounter {
+  if (installed !== undefined) return installed
+  const counter: StrayErrorCounter = { count: 0 }
+  process.on('unhandledRejection', (reason) => {
+    const name = (reason as Error | undefined)?.name ?? ''
+    if (NETWORK_ERRORS.has(name) || /ECONNRESET|EPIPE|stream that is closed/.test(String((reason as Error | undefined)?.message))) {
+      counter.count++
+      log(`ignored a stray network failure: ${name}: ${(reason as Error).message}`)
+      return
+    }
+    throw reason
+  })
+  installed = counter
+  return counter
+}
