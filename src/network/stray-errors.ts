@@ -18,14 +18,23 @@ let installed: StrayErrorCounter | undefined
 export function tolerateStrayNetworkErrors (log: (message: string) => void = () => {}): StrayErrorCounter {
   if (installed !== undefined) return installed
   const counter: StrayErrorCounter = { count: 0 }
-  process.on('unhandledRejection', (reason) => {
+  const isNetworkFailure = (reason: unknown): boolean => {
     const name = (reason as Error | undefined)?.name ?? ''
-    if (NETWORK_ERRORS.has(name) || /ECONNRESET|EPIPE|stream that is closed/.test(String((reason as Error | undefined)?.message))) {
+    return NETWORK_ERRORS.has(name) || /ECONNRESET|EPIPE|stream that is closed/.test(String((reason as Error | undefined)?.message))
+  }
+  process.on('unhandledRejection', (reason) => {
+    if (!isNetworkFailure(reason)) throw reason
+    counter.count++
+    log(`ignored a stray network failure: ${(reason as Error).name}: ${(reason as Error).message}`)
+  })
+  process.on('uncaughtException', (err, origin) => {
+    if (isNetworkFailure(err)) {
       counter.count++
-      log(`ignored a stray network failure: ${name}: ${(reason as Error).message}`)
+      log(`ignored a stray network failure (${origin}): ${err.name}: ${err.message}`)
       return
     }
-    throw reason
+    process.stderr.write(`fatal: ${err.stack ?? String(err)}\n`)
+    process.exit(70)
   })
   installed = counter
   return counter

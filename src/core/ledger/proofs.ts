@@ -103,6 +103,33 @@ export function consistencyProof (source: LeafHashSource, oldSize: number, newSi
   return path.reverse()
 }
 
+/**
+ * The number of hashes in the RFC 9162 consistency proof from oldSize to newSize (0 < oldSize < newSize);
+ * the explicit form has one more when oldSize is a power of two.
+ */
+export function consistencyProofLength (oldSize: number, newSize: number): number {
+  if (!isSize(oldSize) || !isSize(newSize) || oldSize > newSize) {
+    throw new InvalidProofError(`no consistency proof from ${oldSize} to ${newSize}`, { reason: 'size-out-of-range', oldSize, newSize })
+  }
+  if (oldSize === 0 || oldSize === newSize) return 0
+  let n = newSize
+  let m = oldSize
+  let complete = true
+  let length = 0
+  while (m !== n) {
+    const k = splitPoint(n)
+    length++
+    if (m <= k) {
+      n = k
+    } else {
+      n -= k
+      m -= k
+      complete = false
+    }
+  }
+  return complete ? length : length + 1
+}
+
 // ---------------------------------------------------------------------------------------------
 // Verification
 

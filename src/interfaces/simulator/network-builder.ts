@@ -93,7 +93,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
   const anchors: TrustAnchor[] = [{ name: 'sim-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
   const nodes: SimNode[] = []
   let counter = 0
-  const network = (bootstrap: string[], city?: SimCity): { init: NetworkInit, addr: string } => {
+  const network = (bootstrap: string[], city?: SimCity, authority = false): { init: NetworkInit, addr: string } => {
     const name = `${spec.prefix}-${counter++}`
     const addr = spec.transport === 'memory' ? `/memory/${name}` : '/ip4/127.0.0.1/tcp/0'
     return {
@@ -104,12 +104,12 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
         bootstrap,
         encryption: spec.encryption,
         customTransport: spec.customTransport?.(name, city),
-        ...(spec.lean ? { maxConnections: 24, dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000 } } : {})
+        ...(spec.lean ? { ...(authority ? {} : { maxConnections: 24 }), dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000 } } : {})
       }
     }
   }
   const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity): Promise<SimNode> => {
-    const net = network(bootstrap, city)
+    const net = network(bootstrap, city, role === 'root' || role === 'country')
     if (behaviour !== undefined) net.init.dhtPolicyOverride = adversarialDhtPolicy(behaviour)
     const node = await createCitycodeNode({
       role,

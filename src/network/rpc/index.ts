@@ -37,6 +37,25 @@ export async function handleRequests (libp2p: Libp2p, protocol: string, handler:
   }, { runOnLimitedConnection: false })
 }
 
+/** Settles with `promise`, or rejects as soon as `signal` aborts, whichever comes first. */
+export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    promise.catch(() => undefined)
+    throw signal.reason as Error
+  }
+  let onAbort: () => void = () => {}
+  const aborted = new Promise<never>((_resolve, reject) => {
+    onAbort = () => { reject(signal.reason as Error) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+  try {
+    return await Promise.race([promise, aborted])
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    promise.catch(() => undefined)
+  }
+}
+
 export interface RequestOptions {
   signal?: AbortSignal
   timeoutMs?: number
@@ -48,10 +67,12 @@ export async function sendRequest (libp2p: Libp2p, peer: PeerId | Multiaddr, pro
   const deadline = deadlineSignal(timeoutMs, options.signal)
   let stream: Stream | undefined
   try {
-    stream = await libp2p.dialProtocol(peer, protocol, { signal: deadline.signal })
+    // libp2p's dial queue can leave a dial unsettled after a failed handshake, ignoring the signal
+    // (seen with hundreds of nodes in one process): race every step against the deadline ourselves.
+    stream = await raceSignal(libp2p.dialProtocol(peer, protocol, { signal: deadline.signal }), deadline.signal)
     const lp = lpStream(stream, { maxDataLength: options.maxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
-    await lp.write(request, { signal: deadline.signal })
-    const response = (await lp.read({ signal: deadline.signal })).subarray()
+    await raceSignal(lp.write(request, { signal: deadline.signal }), deadline.signal)
+    const response = (await raceSignal(lp.read({ signal: deadline.signal }), deadline.signal)).subarray()
     await stream.close({ signal: deadline.signal }).catch(() => undefined)
     return response
   } catch (err) {

@@ -36,6 +36,16 @@ import type { CitycodeNodeInit, NodeRole } from './index.ts'
 export const APPLY_TIMEOUT_MS = 30_000
 /** While an application waits for manual approval, ask again this often. */
 export const APPLY_POLL_INTERVAL_MS = 1_000
+export const APPLY_ATTEMPT_TIMEOUT_MS = 10_000
+export const APPLY_RETRY_MS = 250
+
+async function sleepUnlessAborted (ms: number, signal: AbortSignal): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => { signal.removeEventListener('abort', onAbort); resolve() }, ms)
+    const onAbort = (): void => { clearTimeout(t); reject(signal.reason as Error) }
+    signal.addEventListener('abort', onAbort, { once: true })
+  })
+}
 
 /** This node holds no code yet (it has not applied) but was asked to act as a holder. */
 export class NotAllocatedError extends CitycodeError {
@@ -93,7 +103,8 @@ export class CitycodeNode {
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
       dht: this.init.network.dht,
-      maxConnections: this.init.network.maxConnections,
+      // authorities are dialled by every child and resolver: give them room
+      maxConnections: this.init.network.maxConnections ?? (this.role === 'root' || this.role === 'country' ? 1024 : undefined),
       validateRecord: this.init.network.dhtPolicyOverride?.validate ?? (async (key, value) => { this.validator.validateDhtRecord(key, value) }),
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
       logger: this.init.logger
@@ -162,7 +173,17 @@ export class CitycodeNode {
     const deadline = deadlineSignal(options.timeoutMs ?? APPLY_TIMEOUT_MS, options.signal)
     try {
       while (true) {
-        const response = decodeApplyResponse(await sendRequest(this.libp2p, multiaddr(parent.addr), APPLY_PROTOCOL, application.bytes, { signal: deadline.signal }))
+        let raw: Uint8Array
+        try {
+          raw = await sendRequest(this.libp2p, multiaddr(parent.addr), APPLY_PROTOCOL, application.bytes, { signal: deadline.signal, timeoutMs: APPLY_ATTEMPT_TIMEOUT_MS })
+        } catch (err) {
+          // a busy parent may drop a connection mid-handshake: try again until the deadline
+          if (deadline.signal.aborted) throw err
+          this.log('application to %s failed, retrying: %s', parent.namespace, (err as Error).message)
+          await sleepUnlessAborted(APPLY_RETRY_MS, deadline.signal)
+          continue
+        }
+        const response = decodeApplyResponse(raw)
         if (response.status === 'refused') throw response.error
         if (response.status === 'allocated') {
           // Check what we were given before keeping it: the chain must certify our key for the code.
@@ -175,10 +196,7 @@ export class CitycodeNode {
           return response.code
         }
         this.log('application %s pending approval', response.id)
-        await new Promise<void>((resolve, reject) => {
-          const t = setTimeout(resolve, APPLY_POLL_INTERVAL_MS)
-          deadline.signal.addEventListener('abort', () => { clearTimeout(t); reject(deadline.signal.reason) }, { once: true })
-        })
+        await sleepUnlessAborted(APPLY_POLL_INTERVAL_MS, deadline.signal)
       }
     } finally {
       deadline.clear()
