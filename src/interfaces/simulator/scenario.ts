@@ -44,8 +44,6 @@ export const scenarioSchema = z.object({
     /** Mean session length before a node leaves, ms (exponential). */
     meanSessionMs: z.number().min(100),
     mode: z.enum(['crash', 'graceful']).default('crash'),
-    /** Nodes come back after this long (0: never). */
-    rejoinAfterMs: z.number().min(0).default(0),
     /** Kill this share of nodes at once at `atMs` instead of a steady rate. */
     massKill: z.object({ share, atMs: z.number().min(0) }).strict().optional()
   }).strict().optional(),
