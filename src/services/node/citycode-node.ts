@@ -68,6 +68,8 @@ export class CitycodeNode {
   authority: Authority | undefined
   identity: Identity | undefined
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
+  /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
+  readonly rejections = new Map<string, number>()
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
@@ -105,7 +107,14 @@ export class CitycodeNode {
       dht: this.init.network.dht,
       // authorities are dialled by every child and resolver: give them room
       maxConnections: this.init.network.maxConnections ?? (this.role === 'root' || this.role === 'country' ? 1024 : undefined),
-      validateRecord: this.init.network.dhtPolicyOverride?.validate ?? (async (key, value) => { this.validator.validateDhtRecord(key, value) }),
+      validateRecord: this.init.network.dhtPolicyOverride?.validate ?? (async (key, value) => {
+        try {
+          this.validator.validateDhtRecord(key, value)
+        } catch (err) {
+          this.reject('dht', err)
+          throw err
+        }
+      }),
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
       logger: this.init.logger
     })
@@ -281,6 +290,11 @@ export class CitycodeNode {
     return true
   }
 
+  private reject (door: string, err: unknown): void {
+    const key = `${door}:${(err as Error | undefined)?.name ?? 'Error'}`
+    this.rejections.set(key, (this.rejections.get(key) ?? 0) + 1)
+  }
+
   private async answerPush (request: Uint8Array): Promise<Uint8Array> {
     try {
       const verified = this.validator.validate(decodePushRequest(request))
@@ -292,6 +306,7 @@ export class CitycodeNode {
       if (stored) this.resolver.offer(verified.record.bytes)
       return encodePushResponse({ stored })
     } catch (err) {
+      this.reject('push', err)
       return encodePushResponse({ error: err })
     }
   }
@@ -301,6 +316,7 @@ export class CitycodeNode {
     try {
       code = decodeResolveRequest(request)
     } catch (err) {
+      this.reject('resolve', err)
       return encodeResolveResponse({ status: 'refused', error: err })
     }
     const held = await this.held(code) ?? this.resolver.cached(code)
@@ -313,6 +329,7 @@ export class CitycodeNode {
       const outcome = await this.authority.apply(request)
       return encodeApplyResponse(outcome.status === 'allocated' ? { status: 'allocated', code: outcome.code, certificate: outcome.certificate, chain: outcome.chain } : outcome)
     } catch (err) {
+      this.reject('apply', err)
       return encodeApplyResponse({ status: 'refused', error: err })
     }
   }
