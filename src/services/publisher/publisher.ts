@@ -23,6 +23,8 @@ export class PublisherService implements Publisher {
   /** Versions of one code are signed one at a time, so two publishes never reuse a seq. */
   private queue: Promise<unknown> = Promise.resolve()
   private readonly background = new Set<Promise<unknown>>()
+  /** Aborted on stop: background DHT puts must not hold a stopping node for their full deadline. */
+  private stopping = new AbortController()
 
   constructor (init: PublisherInit, components: PublisherComponents) {
     this.c = components
@@ -33,6 +35,7 @@ export class PublisherService implements Publisher {
   }
 
   async start (): Promise<void> {
+    this.stopping = new AbortController()
     this.timer = setInterval(() => {
       this.republish().catch(err => { this.log.error('republish failed: %s', (err as Error).message) })
     }, this.republishIntervalMs)
@@ -42,6 +45,7 @@ export class PublisherService implements Publisher {
   async stop (): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
+    this.stopping.abort()
     await Promise.allSettled([...this.background])
   }
 
@@ -96,8 +100,8 @@ export class PublisherService implements Publisher {
         .catch(err => { this.log('push of %s to the parent failed: %s', record.body.code, (err as Error).message) })
         .finally(() => { deadline.clear() })
     }
-    const put = async (): Promise<number> => {
-      const deadline = deadlineSignal(DHT_PUT_TIMEOUT_MS, options.signal)
+    const put = async (signal = options.signal): Promise<number> => {
+      const deadline = deadlineSignal(DHT_PUT_TIMEOUT_MS, signal)
       try {
         return await this.c.targets.dhtPut(record.body.code, record.bytes, { signal: deadline.signal })
       } catch (err) {
@@ -108,7 +112,7 @@ export class PublisherService implements Publisher {
       }
     }
     if (options.background === true) {
-      const p = put()
+      const p = put(this.stopping.signal)
       this.background.add(p)
       void p.finally(() => this.background.delete(p))
       return { record, dhtPeers: 0 }
