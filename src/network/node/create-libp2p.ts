@@ -2,6 +2,8 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
+import { createTopicScoreParams } from '@libp2p/gossipsub/score'
+import { RECORDS_TOPIC } from '../gossip/record-updates.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
 import { memory } from '@libp2p/memory'
@@ -14,6 +16,41 @@ import type { Libp2pOptions } from 'libp2p'
 import { DHT_NAMESPACE } from '../../core/record/dht-key.ts'
 import { DHT_PROTOCOL } from './index.ts'
 import type { CitycodeLibp2p, CitycodeLibp2pInit } from './index.ts'
+
+/**
+ * Peer scoring for the records topic. Updates are rare, so the mesh-delivery-rate penalty (P3) is
+ * off: it would punish honest peers of a quiet topic. What counts is P4: every message the topic
+ * validator rejects (forged or junk records) costs its sender 10 x (invalid count)^2, so a flooding
+ * peer crosses the graylist threshold after a handful of junk messages, and its traffic is then
+ * ignored. IP colocation is not penalised: city nodes behind one NAT, and every node of a local
+ * network or simulation, share an address.
+ */
+export const RECORD_TOPIC_SCORING = {
+  IPColocationFactorWeight: 0,
+  topics: {
+    [RECORDS_TOPIC]: createTopicScoreParams({
+      topicWeight: 1,
+      timeInMeshWeight: 0.01,
+      timeInMeshQuantum: 1000,
+      timeInMeshCap: 3600,
+      firstMessageDeliveriesWeight: 1,
+      firstMessageDeliveriesDecay: 0.9,
+      firstMessageDeliveriesCap: 100,
+      meshMessageDeliveriesWeight: 0,
+      meshFailurePenaltyWeight: 0,
+      invalidMessageDeliveriesWeight: -10,
+      invalidMessageDeliveriesDecay: 0.9
+    })
+  }
+}
+
+export const SCORE_THRESHOLDS = {
+  gossipThreshold: -10,
+  publishThreshold: -50,
+  graylistThreshold: -80,
+  acceptPXThreshold: 10,
+  opportunisticGraftThreshold: 20
+}
 
 /**
  * Builds a citycode libp2p node. kad-dht keeps every peer address it learns (`passthroughMapper`):
@@ -52,6 +89,8 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
       }),
       pubsub: gossipsub({
         emitSelf: false,
+        scoreParams: RECORD_TOPIC_SCORING,
+        scoreThresholds: SCORE_THRESHOLDS,
         // the first records are published before the mesh forms; the DHT copy covers them
         allowPublishToZeroTopicPeers: true,
         globalSignaturePolicy: 'StrictSign'
