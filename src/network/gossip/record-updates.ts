@@ -68,3 +68,12 @@ export async function publishRecordUpdate (pubsub: GossipSub, bytes: Uint8Array)
   const result = await pubsub.publish(RECORDS_TOPIC, bytes)
   return result.recipients.length
 }
+
+/**
+ * A peer's gossipsub score as this node sees it. The implementation exposes `getScore` although the
+ * public interface does not; NaN when unavailable.
+ */
+export function peerScore (pubsub: GossipSub, peerId: string): number {
+  const impl = pubsub as unknown as { getScore?: (id: string) => number }
+  return typeof impl.getScore === 'function' ? impl.getScore(peerId) : Number.NaN
+}

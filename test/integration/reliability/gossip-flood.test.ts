@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { encodeCbor } from '../../../src/core/index.ts'
-import { RECORDS_TOPIC } from '../../../src/network/gossip/record-updates.ts'
+import { RECORDS_TOPIC, peerScore } from '../../../src/network/gossip/record-updates.ts'
 import { SCORE_THRESHOLDS } from '../../../src/network/node/create-libp2p.ts'
 import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
 import type { TestNetwork } from '../../utils/citycode-network.ts'
@@ -28,9 +28,9 @@ describe('gossip flood', function () {
       }
     }, 20)
     try {
-      const graylisted = await eventually(() => honest.some(h => h.libp2p.services.pubsub.getScore(spammerId) < SCORE_THRESHOLDS.graylistThreshold), 30_000, 100)
+      const graylisted = await eventually(() => honest.some(h => peerScore(h.libp2p.services.pubsub, spammerId) < SCORE_THRESHOLDS.graylistThreshold), 30_000, 100)
       const elapsed = performance.now() - t0
-      assert.ok(graylisted, `the spammer was graylisted (scores ${honest.map(h => h.libp2p.services.pubsub.getScore(spammerId).toFixed(1)).join(', ')})`)
+      assert.ok(graylisted, `the spammer was graylisted (scores ${honest.map(h => peerScore(h.libp2p.services.pubsub, spammerId).toFixed(1)).join(', ')})`)
       assert.ok(elapsed < 30_000)
       // an honest update during the flood still reaches the others
       const { record } = await net.cities[3]!.publishOwn([{ type: 'data', name: 'during', value: 'flood' }], { background: true })
