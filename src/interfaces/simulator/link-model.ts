@@ -9,7 +9,12 @@ import type { Scenario } from './scenario.ts'
  * Builds, for a scenario, the per-node transport factory that models link latency and loss.
  * Returns undefined when the scenario needs neither (the stock memory transport is used then).
  */
-export type LinkModelFactory = (scenario: Scenario, cities: SimCity[]) => ((addrName: string, city?: SimCity) => NetworkInit['customTransport']) | undefined
+export interface LinkModel {
+  network: LinkNetwork
+  transport: (addrName: string, city?: SimCity) => NetworkInit['customTransport']
+}
+
+export type LinkModelFactory = (scenario: Scenario, cities: SimCity[]) => LinkModel | undefined
 
 const EARTH_RADIUS_KM = 6371
 /** Nodes without coordinates (root, countries, resolvers) are taken to be this far from everyone. */
@@ -24,7 +29,7 @@ export function greatCircleKm (a: { lat: number, lon: number }, b: { lat: number
 }
 
 export const scenarioLinkModel: LinkModelFactory = (scenario) => {
-  if (scenario.latency.model === 'none' && scenario.packetLoss === 0) return undefined
+  if (scenario.latency.model === 'none' && scenario.packetLoss === 0 && scenario.partition === undefined) return undefined
   const rng = new Rng(scenario.seed ^ 0x5eed)
   const where = new Map<string, { lat: number, lon: number }>()
   const latency = scenario.latency
@@ -44,8 +49,11 @@ export const scenarioLinkModel: LinkModelFactory = (scenario) => {
     lossRate: scenario.packetLoss,
     random: () => rng.next()
   })
-  return (name, city) => {
-    if (city?.lat !== undefined && city.lon !== undefined) where.set(name, { lat: city.lat, lon: city.lon })
-    return linkTransport(net, name) as NetworkInit['customTransport']
+  return {
+    network: net,
+    transport: (name, city) => {
+      if (city?.lat !== undefined && city.lon !== undefined) where.set(name, { lat: city.lat, lon: city.lon })
+      return linkTransport(net, name) as NetworkInit['customTransport']
+    }
   }
 }

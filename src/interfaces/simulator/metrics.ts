@@ -10,6 +10,9 @@ export interface Figure {
 
 export type Metrics = Record<string, Figure>
 
+/** After a mass kill, lookups from this long after it count as "once the network settles". */
+export const SETTLE_MS = 5_000
+
 function quantile (values: readonly number[], q: number): number {
   if (values.length === 0) return Number.NaN
   const s = [...values].sort((a, b) => a - b)
@@ -67,6 +70,25 @@ export function computeMetrics (r: RunResult): Metrics {
     churnEvents: { value: r.churn.length, unit: 'nodes left' },
     memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
     cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
+  }
+  const window = (from: number, to: number): LookupOp[] => r.lookups.filter(o => o.startMs >= from && o.startMs < to)
+  const split = r.partitionEvents.find(e => e.kind === 'split')
+  const heal = r.partitionEvents.find(e => e.kind === 'heal')
+  if (split !== undefined && heal !== undefined) {
+    m.successDuringPartition = { value: round(successRate(window(split.atMs, heal.atMs))), unit: 'share' }
+    m.successAfterHeal = { value: round(successRate(window(heal.atMs, Infinity))), unit: 'share' }
+    m.newestShareAfterHeal = { value: round(newestShare(window(heal.atMs, Infinity))), unit: 'share' }
+    // convergence: first moment after the heal from which every answer is the newest record
+    const after = window(heal.atMs, Infinity).filter(o => o.ok).sort((a, b) => a.startMs - b.startMs)
+    let converged = heal.atMs
+    for (const o of after) if (o.seq < o.newestSeq) converged = o.startMs
+    m.convergenceAfterHeal = { value: round(converged - heal.atMs), unit: 'ms' }
+  }
+  const mass = r.churn.filter(c => c.kind === 'mass-kill')
+  if (mass.length > 0) {
+    const at = Math.max(...mass.map(c => c.atMs))
+    m.successAfterMassKill = { value: round(successRate(window(at, Infinity))), unit: 'share' }
+    m.successAfterMassKillSettled = { value: round(successRate(window(at + SETTLE_MS, Infinity))), unit: `share (lookups from ${SETTLE_MS / 1000} s after the kill)` }
   }
   const bySource: Record<string, number> = {}
   for (const o of r.lookups) if (o.ok) bySource[o.source] = (bySource[o.source] ?? 0) + 1

@@ -54,6 +54,8 @@ export interface SimNode {
   city?: SimCity
   addr: string
   behaviour?: Behaviour
+  /** The node's name on the link network (memory transport). */
+  name: string
 }
 
 export interface SimNetwork {
@@ -93,11 +95,12 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
   const anchors: TrustAnchor[] = [{ name: 'sim-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
   const nodes: SimNode[] = []
   let counter = 0
-  const network = (bootstrap: string[], city?: SimCity, authority = false): { init: NetworkInit, addr: string } => {
+  const network = (bootstrap: string[], city?: SimCity, authority = false): { init: NetworkInit, addr: string, name: string } => {
     const name = `${spec.prefix}-${counter++}`
     const addr = spec.transport === 'memory' ? `/memory/${name}` : '/ip4/127.0.0.1/tcp/0'
     return {
       addr,
+      name,
       init: {
         transport: spec.transport,
         listen: [addr],
@@ -123,7 +126,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
       values
     })
     const addr = node.addresses[0]?.toString() ?? ''
-    const sim: SimNode = { node, role, addr, behaviour }
+    const sim: SimNode = { node, role, addr, behaviour, name: net.name }
     nodes.push(sim)
     return sim
   }

@@ -50,6 +50,7 @@ export interface RunResult {
   baselineLookups: LookupOp[]
   baselineUpdates: UpdateOp[]
   churn: ChurnEvent[]
+  partitionEvents: Array<{ atMs: number, kind: 'split' | 'heal' }>
   aliveOverTime: Array<{ atMs: number, alive: number }>
   memory: { rssBytes: number, heapBytes: number }
   cpu: { userMs: number, systemMs: number, wallMs: number }
@@ -98,12 +99,13 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
   const rssBefore = process.memoryUsage().rss
   const t0 = performance.now()
   const cpu0 = process.cpuUsage()
+  const links = (options.linkModel ?? scenarioLinkModel)(s, cities)
   const net: SimNetwork = await buildNetwork({
     cities,
     resolvers: s.resolvers,
     transport: s.transport,
     encryption: s.encryption,
-    customTransport: (options.linkModel ?? scenarioLinkModel)(s, cities),
+    customTransport: links?.transport,
     dialsPerNode: s.dialsPerNode,
     seed: s.seed,
     lean: s.lean,
@@ -153,6 +155,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const workloadStart = performance.now()
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
+    const partitionEvents: RunResult['partitionEvents'] = []
     const kill = async (sim: SimNode, kind: ChurnEvent['kind']): Promise<void> => {
       if (!alive.has(sim)) return
       alive.delete(sim)
@@ -171,6 +174,14 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         const victims = rng.sample(honestCities.length, Math.round(s.churn.massKill.share * honestCities.length)).map(i => honestCities[i] as SimNode)
         timers.push(setTimeout(() => { for (const v of victims) void kill(v, 'mass-kill') }, s.churn.massKill.atMs))
       }
+    }
+    if (s.partition !== undefined && links !== undefined) {
+      const p = s.partition
+      const side = new Set(rng.sample(honestCities.length, Math.round(p.share * honestCities.length)).map(i => (honestCities[i] as SimNode).name))
+      const groupA = net.nodes.filter(n => side.has(n.name)).map(n => n.name)
+      const groupB = net.nodes.filter(n => !side.has(n.name)).map(n => n.name)
+      timers.push(setTimeout(() => { links.network.partition([groupA, groupB]); partitionEvents.push({ atMs: elapsed(), kind: 'split' }) }, p.atMs))
+      timers.push(setTimeout(() => { links.network.heal(); partitionEvents.push({ atMs: elapsed(), kind: 'heal' }) }, p.healAtMs))
     }
     const aliveOverTime: RunResult['aliveOverTime'] = []
     const sampler = setInterval(() => { aliveOverTime.push({ atMs: elapsed(), alive: alive.size }) }, 250)
@@ -299,6 +310,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       baselineLookups,
       baselineUpdates,
       churn,
+      partitionEvents,
       aliveOverTime,
       memory: { rssBytes: mem.rss - rssBefore, heapBytes: mem.heapUsed },
       cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: performance.now() - t0 },

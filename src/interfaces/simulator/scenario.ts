@@ -47,6 +47,9 @@ export const scenarioSchema = z.object({
     /** Kill this share of nodes at once at `atMs` instead of a steady rate. */
     massKill: z.object({ share, atMs: z.number().min(0) }).strict().optional()
   }).strict().optional(),
+  /** Split the city nodes in two groups at `atMs`, heal at `healAtMs` (needs the link model; used automatically). */
+  partition: z.object({ share, atMs: z.number().min(0), healAtMs: z.number().min(0) }).strict()
+    .refine(p => p.healAtMs > p.atMs, { message: 'healAtMs must be after atMs', path: ['healAtMs'] }).optional(),
   adversaries: z.object({
     share,
     behaviour: z.enum(['drop', 'stale', 'forge', 'spam'])
