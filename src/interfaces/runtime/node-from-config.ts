@@ -1,5 +1,5 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { fromHex } from '../../core/crypto/hash.ts'
+import { equalBytes, fromHex } from '../../core/crypto/hash.ts'
 import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
 import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
@@ -45,9 +45,14 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       peerKey = await generateKeyPair('Ed25519')
       authorityKey = config.role === 'resolver' ? undefined : signerFromSeed(generateSeed())
     }
+    const anchors = anchorsOf(config)
+    if (config.role === 'root' && authorityKey !== undefined && !anchors.some(a => a.keys.some(k => equalBytes(k, authorityKey.publicKey)))) {
+      // a root trusts itself: its own key anchors its namespace even when its config lists no anchors
+      anchors.push({ name: config.authority.name ?? 'root', namespace: config.authority.namespace ?? 'MA', keys: [authorityKey.publicKey], threshold: 1 })
+    }
     const node = await createCitycodeNode({
       role: config.role,
-      anchors: anchorsOf(config),
+      anchors,
       datastore,
       peerKey,
       authorityKey,

@@ -1,0 +1,92 @@
+import assert from 'node:assert/strict'
+import { spawn, spawnSync } from 'node:child_process'
+import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
+const env = { ...process.env, CITYCODE_PASSPHRASE: 'operator flow test passphrase', DEBUG: '' }
+
+function run (args: string[]): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 60_000, env })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+/** Starts `citycode node start` and resolves with its ready line. */
+async function startNode (config: string, children: ChildProcessWithoutNullStreams[]): Promise<{ code: string, addr: string }> {
+  const child = spawn(process.execPath, [main, 'node', 'start', '-c', config], { env })
+  children.push(child)
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`no ready line: ${err.slice(-500)}`)) }, 60_000)
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const m = /^ready \w+ (\S+) peer (\S+) listening (\S+)/m.exec(out)
+      if (m !== null) {
+        clearTimeout(timer)
+        resolve({ code: m[1] as string, addr: m[3] as string })
+      }
+    })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${String(code)}: ${err.slice(-500)}`)) })
+  })
+}
+
+describe('operator flow over TCP loopback (init, node start, apply, resolve)', function () {
+  this.timeout(200_000)
+  const dir = mkdtempSync(join(tmpdir(), 'citycode-operator-'))
+  const children: ChildProcessWithoutNullStreams[] = []
+  after(async () => {
+    await Promise.all(children.map(async c => {
+      if (c.exitCode !== null) return
+      c.kill('SIGINT')
+      await new Promise(resolve => { c.on('exit', resolve); setTimeout(() => { c.kill('SIGKILL'); resolve(undefined) }, 10_000) })
+    }))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  const write = (name: string, content: unknown): string => {
+    const file = join(dir, name)
+    writeFileSync(file, JSON.stringify(content))
+    return file
+  }
+
+  it('a city applies to its country, which applied to the root, and anyone resolves it', async () => {
+    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root' } })
+    const init = run(['init', '-c', rootConfig, '--json'])
+    assert.equal(init.status, 0, init.stderr)
+    const { anchor } = JSON.parse(init.stdout) as { anchor: { name: string, namespace: string, keys: string[], threshold: number } }
+    const root = await startNode(rootConfig, children)
+    assert.equal(root.code, 'MA')
+
+    const countryConfig = write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN' } })
+    const country = await startNode(countryConfig, children)
+    assert.equal(country.code, 'MA.156')
+
+    const cityConfig = write('sjz.json', {
+      role: 'city',
+      dataDir: join(dir, 'sjz'),
+      bootstrap: [root.addr, country.addr],
+      anchors: [anchor],
+      authority: { parent: { namespace: 'MA.156', addr: country.addr }, name: 'Shijiazhuang', officialCode: '130100' },
+      values: [{ type: 'name', lang: 'en', value: 'Shijiazhuang' }, { type: 'geo', lat: 38.04139, lon: 114.47861 }]
+    })
+    const applied = run(['apply', '-c', cityConfig, '--json'])
+    assert.equal(applied.status, 0, applied.stderr)
+    assert.equal((JSON.parse(applied.stdout) as { code: string }).code, 'MA.156.1301')
+
+    const resolverConfig = write('resolver.json', { role: 'resolver', bootstrap: [root.addr], anchors: [anchor], authorities: [{ namespace: 'MA', addr: root.addr }] })
+    const resolved = run(['resolve', 'MA.156.1301-*', '-c', resolverConfig, '--json'])
+    assert.equal(resolved.status, 0, resolved.stderr)
+    const view = JSON.parse(resolved.stdout) as { code: string, values: Array<{ type: string, value?: string }>, verification: { anchor: string, chain: Array<{ namespace: string }> } }
+    assert.equal(view.code, 'MA.156.1301')
+    assert.ok(view.values.some(v => v.type === 'name' && v.value === 'Shijiazhuang'))
+    assert.deepEqual(view.verification.chain.map(c => c.namespace), ['MA.156', 'MA.156.1301'])
+
+    const unknown = run(['resolve', 'MA.156.1302', '-c', resolverConfig, '--timeout', '8000'])
+    assert.equal(unknown.status, 1)
+    assert.match(unknown.stderr, /^error: (NotFoundError|ResolveTimeoutError): /)
+  })
+})
