@@ -4,6 +4,7 @@
  * resolution p99 < 1 ms; a publication reaching >= 16 replicas faster than a plain kad-dht PUT.
  * `BENCH_SIZES=50,200` chooses the network sizes; `BENCH_PAIRS` the number of lookups.
  */
+import { readFileSync } from 'node:fs'
 import { recordKey } from '../src/core/index.ts'
 import { buildNetwork, registerCities } from '../src/interfaces/simulator/network-builder.ts'
 import type { SimNode } from '../src/interfaces/simulator/network-builder.ts'
@@ -16,7 +17,7 @@ const stray = tolerateStrayNetworkErrors()
 const SIZES = (process.env.BENCH_SIZES ?? '50,200').split(',').map(Number)
 const PAIRS = Number(process.env.BENCH_PAIRS ?? 30)
 const PUBLISHES = Number(process.env.BENCH_PUBLISHES ?? 5)
-const QUERY_DEADLINE_MS = 30_000
+const QUERY_DEADLINE_MS = Number(process.env.BENCH_DEADLINE_MS ?? 20_000)
 const REPLICAS = 16
 
 async function plainGet (asker: SimNode, code: string): Promise<{ ms: number, ok: boolean }> {
@@ -156,5 +157,10 @@ for (const size of SIZES) {
   console.log(`  publish to ${REPLICAS} replicas  p50 ${fig.publishTo16Replicas.p50Ms} ms   plain PUT p50 ${fig.plainPut.p50Ms} ms (${fig.plainPut.peersMedian} peers)  ratio ${fig.publishVsPlainPutP50} (target < 1)`)
   await net.stop()
 }
-console.log(`  wrote ${writeResults('resolution', results)}`)
+// keep the figures of sizes not run this time (BENCH_SIZES picks a subset)
+let previous: Record<string, unknown> = {}
+try {
+  previous = (JSON.parse(readFileSync(new URL('./results/resolution.json', import.meta.url), 'utf8')) as { figures: Record<string, unknown> }).figures
+} catch {}
+console.log(`  wrote ${writeResults('resolution', { ...previous, ...results })}`)
 process.exit(0)
