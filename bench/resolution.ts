@@ -56,6 +56,7 @@ for (const size of SIZES) {
     lean: false,
     concurrency: 16,
     prefix: `bench-resolution-${process.pid}-${size}`,
+    onProgress: (done, total) => { if (done % 50 === 0) process.stderr.write(`  built ${done}/${total}\n`) },
     resolverInit: { directTimeoutMs: 2_000, timeoutMs: QUERY_DEADLINE_MS }
   })
   const setupS = (performance.now() - t0) / 1000
@@ -77,11 +78,13 @@ for (const size of SIZES) {
     pairs.push([asker, target])
   }
   // the baseline must find the same bytes: make sure every target's record is in the DHT first
+  process.stderr.write('  storing the targets\' records in the DHT\n')
   for (const target of new Set(pairs.map(p => p[1]))) {
     const own = await target.node.held(target.code as string)
     if (own !== undefined) await plainPut(target, target.code as string, own.record.bytes)
   }
   for (let i = 0; i < PAIRS; i++) {
+    process.stderr.write(`  lookup ${i + 1}/${PAIRS}\n`)
     const [asker, target] = pairs[i] as [SimNode, SimNode]
     const code = target.code as string
     const runGet = async (): Promise<void> => {
