@@ -3,11 +3,19 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeCbor, recordKey } from '../../src/core/index.ts'
+import type { SignedRecord } from '../../src/core/index.ts'
 import { RECORDS_TOPIC } from '../../src/network/gossip/record-updates.ts'
 import { closeDatastore, openDatastore } from '../../src/storage/datastore.ts'
 import { KeyStore } from '../../src/storage/keys.ts'
 import { eventually, startTestNetwork } from '../utils/citycode-network.ts'
 import type { TestNetwork } from '../utils/citycode-network.ts'
+
+/** The record with one byte of its signed body changed, signature and chain kept. */
+function forge (record: SignedRecord): Uint8Array {
+  const body = Uint8Array.from(record.bodyBytes)
+  body[body.length - 5] = (body[body.length - 5] as number) ^ 1
+  return encodeCbor({ body, sig: record.sig, chain: [...record.chain] })
+}
 
 describe('city node network (memory transport, real libp2p nodes)', function () {
   this.timeout(120_000)
@@ -65,9 +73,7 @@ describe('city node network (memory transport, real libp2p nodes)', function () 
     const attacker = net.cities[3]!
     const victim = net.cities[1]!.identity!.namespace
     const real = await net.cities[2]!.resolve(victim)
-    const forgedBody = Uint8Array.from(real.verified.record.bodyBytes)
-    forgedBody[forgedBody.length - 5] = (forgedBody[forgedBody.length - 5] as number) ^ 1
-    const forged = encodeCbor({ body: forgedBody, sig: real.verified.record.sig, chain: [...real.verified.record.chain] })
+    const forged = forge(real.verified.record)
     const rejectedBefore = net.all.reduce((s, n) => s + n.gossip.rejected, 0)
     await attacker.libp2p.services.pubsub.publish(RECORDS_TOPIC, forged).catch(() => undefined)
     const rejected = await eventually(() => net.all.reduce((s, n) => s + n.gossip.rejected, 0) > rejectedBefore, 10_000)
@@ -79,9 +85,7 @@ describe('city node network (memory transport, real libp2p nodes)', function () 
     const attacker = net.cities[3]!
     const victim = net.cities[1]!.identity!.namespace
     const real = await net.cities[2]!.resolve(victim)
-    const forgedBody = Uint8Array.from(real.verified.record.bodyBytes)
-    forgedBody[forgedBody.length - 5] = (forgedBody[forgedBody.length - 5] as number) ^ 1
-    const forged = encodeCbor({ body: forgedBody, sig: real.verified.record.sig, chain: [...real.verified.record.chain] })
+    const forged = forge(real.verified.record)
     let stored = 0
     let errors = 0
     for await (const event of attacker.libp2p.services.dht.put(recordKey(victim), forged, { signal: AbortSignal.timeout(20_000) })) {

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs'
-import { z } from 'zod'
+import { parseWithSchema } from './parse-with-schema.ts'
 import { CitycodeError } from '../../core/errors.ts'
 import { configSchema } from './schema.ts'
 import type { NodeConfig } from './schema.ts'
@@ -10,13 +10,7 @@ export class ConfigError extends CitycodeError {
 }
 
 export function parseConfig (raw: unknown, source: string): NodeConfig {
-  const result = configSchema.safeParse(raw)
-  if (!result.success) {
-    const issue = result.error.issues[0] as z.core.$ZodIssue
-    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-    throw new ConfigError(`${source}: ${field}: ${issue.message}`, { field, source })
-  }
-  return result.data
+  return parseWithSchema(configSchema, raw, source, ConfigError)
 }
 
 /** Reads a config file; flags (already parsed) and environment override its fields. */

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { z } from 'zod'
 import { CitycodeError } from '../../core/errors.ts'
+import { parseWithSchema } from '../config/parse-with-schema.ts'
 
 /** A scenario file that cannot be read or does not match the schema; `details.field` names the field. */
 export class ScenarioError extends CitycodeError {
@@ -73,13 +74,7 @@ export const scenarioSchema = z.object({
 export type Scenario = z.infer<typeof scenarioSchema>
 
 export function parseScenario (raw: unknown, source: string): Scenario {
-  const result = scenarioSchema.safeParse(raw)
-  if (!result.success) {
-    const issue = result.error.issues[0] as z.core.$ZodIssue
-    const field = issue.path.length > 0 ? issue.path.join('.') : '(root)'
-    throw new ScenarioError(`${source}: ${field}: ${issue.message}`, { field, source })
-  }
-  return result.data
+  return parseWithSchema(scenarioSchema, raw, source, ScenarioError)
 }
 
 export function loadScenario (path: string, overrides: { seed?: number, nodes?: number } = {}): Scenario {
