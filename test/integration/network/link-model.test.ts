@@ -57,11 +57,11 @@ describe('link model transport', function () {
     const median = [...one].sort((x, y) => x - y)[2] as number
     // new stream + protocol select + request, then the response: 2 RTT of 50 ms (shared/BASELINE.md
     // measured 104 ms for this on a true 25 ms link; the stock memory latency option took 254 ms)
-    assert.ok(median >= 95 && median < 150, `request/response ${median.toFixed(1)} ms, expected ~2 RTT = 100 ms`)
+    assert.ok(median >= 95 && median < 180, `request/response ${median.toFixed(1)} ms, expected ~2 RTT = 100 ms (the stock latency option: ~250 ms)`)
     const t1 = performance.now()
     await Promise.all(Array.from({ length: 10 }, async () => await echo()))
     const ten = performance.now() - t1
-    assert.ok(ten < median * 1.6, `10 concurrent requests took ${ten.toFixed(1)} ms vs one ${median.toFixed(1)} ms`)
+    assert.ok(ten < median * 2, `10 concurrent requests took ${ten.toFixed(1)} ms vs one ${median.toFixed(1)} ms`)
     assert.ok(dialMs >= 100, `a fresh connection (noise + yamux handshakes) costs several RTTs: ${dialMs.toFixed(1)} ms`)
   })
 
