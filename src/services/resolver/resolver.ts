@@ -88,8 +88,9 @@ export class ResolverService implements Resolver {
       }
       const best = await this.walkDht(code, deadline.signal)
       if (best !== undefined) return done(best.verified, 'dht', best.from)
-      if (deadline.signal.aborted && options.signal?.aborted !== true) {
-        throw new ResolveTimeoutError(`no answer for ${code} within ${this.timeoutMs} ms`, { code, timeoutMs: this.timeoutMs })
+      // out of time (ours or the caller's) is not proof of absence: say so
+      if (deadline.signal.aborted) {
+        throw new ResolveTimeoutError(`no answer for ${code} before the deadline`, { code, timeoutMs: this.timeoutMs })
       }
       throw new NotFoundError(`no node holds a valid record for ${code}`, { code })
     } finally {
