@@ -105,10 +105,12 @@ for (const size of SIZES) {
     if (i % 2 === 0) { await runGet(); await runResolve() } else { await runResolve(); await runGet() }
   }
   const cached: number[] = []
-  const probe = cities[0] as SimNode
-  const probeCode = (cities[1] as SimNode).code as string
-  await probe.node.resolve(probeCode)
-  for (let i = 0; i < 2000; i++) {
+  // a pair whose cold resolution succeeded: its answer is in the asker's cache now
+  const resolvedPair = pairs.find(([a, t]) => a.node.resolver.cached(t.code as string) !== undefined) ?? pairs[0] as [SimNode, SimNode]
+  const probe = resolvedPair[0]
+  const probeCode = resolvedPair[1].code as string
+  await probe.node.resolve(probeCode).catch(() => undefined)
+  for (let i = 0; i < 2000 && probe.node.resolver.cached(probeCode) !== undefined; i++) {
     const t = performance.now()
     await probe.node.resolve(probeCode)
     cached.push(performance.now() - t)
