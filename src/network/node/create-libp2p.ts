@@ -2,10 +2,9 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
-import { createTopicScoreParams } from '@libp2p/gossipsub/score'
-import { RECORDS_TOPIC } from '../gossip/record-updates.ts'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTInit, SingleKadDHT } from '@libp2p/kad-dht'
 import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { plaintext } from '@libp2p/plaintext'
@@ -13,91 +12,99 @@ import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
-import { DHT_NAMESPACE } from '../../core/record/dht-key.ts'
-import { DHT_PROTOCOL } from './index.ts'
-import type { CitycodeLibp2p, CitycodeLibp2pInit } from './index.ts'
+import { DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
+import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
+import type { CitycodeLibp2p, CitycodeLibp2pInit, CitycodeServices, DhtTuning } from './index.ts'
+
+export { SCORE_THRESHOLDS } from './scoring.ts'
+
+type Options = Libp2pOptions<CitycodeServices>
+type TransportFactories = NonNullable<Options['transports']>
 
 /**
- * Peer scoring for the records topic. Updates are rare, so the mesh-delivery-rate penalty (P3) is
- * off: it would punish honest peers of a quiet topic. What counts is P4: every message the topic
- * validator rejects (forged or junk records) costs its sender 10 x (invalid count)^2, so a flooding
- * peer crosses the graylist threshold after a handful of junk messages, and its traffic is then
- * ignored. IP colocation is not penalised: city nodes behind one NAT, and every node of a local
- * network or simulation, share an address.
- */
-export const RECORD_TOPIC_SCORING = {
-  IPColocationFactorWeight: 0,
-  topics: {
-    [RECORDS_TOPIC]: createTopicScoreParams({
-      topicWeight: 1,
-      timeInMeshWeight: 0.01,
-      timeInMeshQuantum: 1000,
-      timeInMeshCap: 3600,
-      firstMessageDeliveriesWeight: 1,
-      firstMessageDeliveriesDecay: 0.9,
-      firstMessageDeliveriesCap: 100,
-      meshMessageDeliveriesWeight: 0,
-      meshFailurePenaltyWeight: 0,
-      invalidMessageDeliveriesWeight: -10,
-      invalidMessageDeliveriesDecay: 0.9
-    })
-  }
-}
-
-export const SCORE_THRESHOLDS = {
-  gossipThreshold: -10,
-  publishThreshold: -50,
-  graylistThreshold: -80,
-  acceptPXThreshold: 10,
-  opportunisticGraftThreshold: 20
-}
-
-/**
- * Builds a citycode libp2p node. kad-dht keeps every peer address it learns (`passthroughMapper`):
- * city networks and test networks run on private and loopback addresses, which kad-dht's default
- * mapper would strip, leaving routing tables with peers nobody can dial.
+ * Builds (and starts) a citycode libp2p node: one transport, noise (or, for simulations only,
+ * plaintext), yamux, identify, ping, kad-dht under `/citycode/kad/1.0.0` with the injected
+ * validator and selector, and gossipsub with signed messages and peer scoring. Everything the node
+ * uses is injected or created here; `stop()` releases all of it.
+ *
+ * kad-dht keeps every peer address it learns (`passthroughMapper`): city networks and test
+ * networks run on private and loopback addresses, which kad-dht's default mapper strips, leaving
+ * routing tables of peers nobody can dial.
  */
 export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<CitycodeLibp2p> {
-  const transports = init.customTransport !== undefined ? [init.customTransport] : init.transport === 'tcp' ? [tcp()] : [memory()]
-  const options: Libp2pOptions<CitycodeLibp2p['services']> = {
-    privateKey: init.privateKey,
+  const transports: TransportFactories = init.customTransport !== undefined
+    ? [init.customTransport as TransportFactories[number]]
+    : init.transport === 'tcp' ? [tcp()] : [memory()]
+  const bootstrapList = init.bootstrap ?? []
+  const options: Options = {
+    ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
     datastore: init.datastore ?? new MemoryDatastore(),
     addresses: { listen: init.listen },
-    transports: transports as Libp2pOptions['transports'],
+    transports,
+    // plaintext: large single-process simulations only (see CitycodeLibp2pInit.encryption)
     connectionEncrypters: [init.encryption === 'plaintext' ? plaintext() : noise()],
     streamMuxers: [yamux()],
-    peerDiscovery: (init.bootstrap ?? []).length > 0 ? [bootstrap({ list: init.bootstrap ?? [] })] : [],
+    peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
     connectionManager: {
-      maxConnections: init.maxConnections ?? 64,
-      // The per-host inbound rate limit (default 5/s) would refuse the many nodes that share one
-      // host in a local network or simulation; connection counts stay bounded by maxConnections.
-      inboundConnectionThreshold: init.inboundConnectionThreshold ?? 100,
-      maxIncomingPendingConnections: init.inboundConnectionThreshold ?? 100
+      maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
+      inboundConnectionThreshold: init.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND,
+      maxIncomingPendingConnections: init.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND
     },
+    ...(init.connectionMonitor !== undefined
+      ? {
+          connectionMonitor: {
+            ...(init.connectionMonitor.enabled !== undefined ? { enabled: init.connectionMonitor.enabled } : {}),
+            ...(init.connectionMonitor.pingIntervalMs !== undefined ? { pingInterval: init.connectionMonitor.pingIntervalMs } : {})
+          }
+        }
+      : {}),
     services: {
       identify: identify(),
+      // kad-dht finds its ping dependency under this exact key
       ping: ping(),
       dht: kadDHT({
         protocol: DHT_PROTOCOL,
         clientMode: init.clientMode ?? false,
         peerInfoMapper: passthroughMapper,
-        validators: { [DHT_NAMESPACE]: init.validateRecord },
-        selectors: { [DHT_NAMESPACE]: init.selectRecord },
-        ...(init.dht?.querySelfIntervalMs !== undefined ? { querySelfInterval: init.dht.querySelfIntervalMs } : {}),
-        ...(init.dht?.initialQuerySelfIntervalMs !== undefined ? { initialQuerySelfInterval: init.dht.initialQuerySelfIntervalMs } : {}),
-        ...(init.dht?.kBucketSize !== undefined ? { kBucketSize: init.dht.kBucketSize } : {})
+        validators: { [DHT_KEY_NAMESPACE]: init.validateRecord },
+        selectors: { [DHT_KEY_NAMESPACE]: init.selectRecord },
+        ...dhtTuning(init.dht ?? {})
       }),
       pubsub: gossipsub({
         emitSelf: false,
-        scoreParams: RECORD_TOPIC_SCORING,
-        scoreThresholds: SCORE_THRESHOLDS,
-        // the first records are published before the mesh forms; the DHT copy covers them
-        allowPublishToZeroTopicPeers: true,
-        globalSignaturePolicy: 'StrictSign'
+        globalSignaturePolicy: 'StrictSign',
+        scoreParams: citycodePeerScoreParams(init.gossip?.scoredTopics ?? DEFAULT_SCORED_TOPICS),
+        scoreThresholds: init.gossip?.scoreThresholds ?? SCORE_THRESHOLDS,
+        ...(init.gossip?.heartbeatIntervalMs !== undefined ? { heartbeatInterval: init.gossip.heartbeatIntervalMs } : {}),
+        // a node's first records are published before any mesh forms; the DHT copy covers them
+        allowPublishToZeroTopicPeers: true
       })
     },
-    ...(init.metrics !== undefined ? { metrics: init.metrics as Libp2pOptions['metrics'] } : {}),
+    ...(init.metrics !== undefined ? { metrics: init.metrics as NonNullable<Options['metrics']> } : {}),
     ...(init.logger !== undefined ? { logger: init.logger } : {})
   }
   return await createLibp2p(options)
+}
+
+/** Our unit-named tuning as kad-dht options; absent fields keep kad-dht's defaults. */
+function dhtTuning (tuning: DhtTuning): Partial<KadDHTInit> {
+  const out: Partial<KadDHTInit> = {}
+  if (tuning.querySelfIntervalMs !== undefined) out.querySelfInterval = tuning.querySelfIntervalMs
+  if (tuning.initialQuerySelfIntervalMs !== undefined) out.initialQuerySelfInterval = tuning.initialQuerySelfIntervalMs
+  if (tuning.kBucketSize !== undefined) out.kBucketSize = tuning.kBucketSize
+  if (tuning.alpha !== undefined) out.alpha = tuning.alpha
+  if (tuning.prefixLength !== undefined) out.prefixLength = tuning.prefixLength
+  if (tuning.pingNewContactConcurrency !== undefined) out.pingNewContactConcurrency = tuning.pingNewContactConcurrency
+  if (tuning.pingOldContactConcurrency !== undefined) out.pingOldContactConcurrency = tuning.pingOldContactConcurrency
+  if (tuning.incomingMessageTimeoutMs !== undefined) out.incomingMessageTimeout = tuning.incomingMessageTimeoutMs
+  if (tuning.allowQueryWithZeroPeers !== undefined) out.allowQueryWithZeroPeers = tuning.allowQueryWithZeroPeers
+  return out
+}
+
+/**
+ * Peers in kad-dht's routing table. The public `KadDHT` type hides the table; the single-DHT
+ * implementation `kadDHT()` builds exposes it (`SingleKadDHT`). 0 when unavailable.
+ */
+export function routingTableSize (dht: KadDHT): number {
+  return (dht as Partial<SingleKadDHT>).routingTable?.size ?? 0
 }

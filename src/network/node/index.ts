@@ -1,41 +1,119 @@
 import type { GossipSub } from '@libp2p/gossipsub'
+import type { PeerScoreThresholds } from '@libp2p/gossipsub/score'
 import type { Identify } from '@libp2p/identify'
 import type { ComponentLogger, Libp2p, Metrics, PrivateKey, Transport } from '@libp2p/interface'
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 
-export { createCitycodeLibp2p } from './create-libp2p.ts'
+export { createCitycodeLibp2p, routingTableSize } from './create-libp2p.ts'
+export { subscribeTopic } from './topic.ts'
+export type { TopicMessage, TopicSubscription, TopicValidation, SubscribeTopicOptions } from './topic.ts'
+export { SCORE_THRESHOLDS, citycodePeerScoreParams, citycodeTopicScoreParams } from './scoring.ts'
+export * from './constants.ts'
 
-/** kad-dht runs under our own protocol id, so citycode nodes form their own DHT. */
-export const DHT_PROTOCOL = '/citycode/kad/1.0.0'
+/**
+ * The services every citycode node runs. kad-dht is `services.dht`, gossipsub `services.pubsub`:
+ * in libp2p 3 services are reached by the key they were configured under, never by a global.
+ */
+// a type alias, not an interface: libp2p's ServiceMap constraint needs the implicit index signature
+// that only type aliases get
+export type CitycodeServices = {
+  dht: KadDHT
+  pubsub: GossipSub
+  identify: Identify
+  ping: Ping
+}
 
-export type CitycodeLibp2p = Libp2p<{ dht: KadDHT, pubsub: GossipSub, identify: Identify, ping: Ping }>
+export type CitycodeLibp2p = Libp2p<CitycodeServices>
+
+/**
+ * A libp2p transport factory. libp2p calls it with its full components object; the parameter is
+ * typed `never` so that a factory declaring only the components it reads (peerId, logger,
+ * upgrader: the link model's transport, or `memory({ latency })`) fits without a cast.
+ */
+export type TransportFactory = (components: never) => Transport
+
+/**
+ * kad-dht background work, for lean simulated nodes. Self-queries are what fill routing tables
+ * (shared/BASELINE.md): turning them off without another way to fill tables leaves nodes that
+ * cannot find anything. kad-dht's routing table refresh (every 5 min) is not configurable.
+ */
+export interface DhtTuning {
+  /** kad-dht `querySelfInterval`. @default 300_000 */
+  querySelfIntervalMs?: number
+  /** kad-dht `initialQuerySelfInterval`, until the first self-query succeeds. @default 1_000 */
+  initialQuerySelfIntervalMs?: number
+  /** @default 20 */
+  kBucketSize?: number
+  /** Peers asked in parallel per query. @default 10 */
+  alpha?: number
+  /** Routing table trie depth; tables hold up to 2^prefixLength x kBucketSize peers. @default 6 */
+  prefixLength?: number
+  /** Concurrent pings deciding whether a newly met peer joins the routing table. @default 10 */
+  pingNewContactConcurrency?: number
+  /** Concurrent pings deciding whether to evict a peer from a full bucket. @default 10 */
+  pingOldContactConcurrency?: number
+  /** Deadline for answering one incoming DHT request. @default 10_000 */
+  incomingMessageTimeoutMs?: number
+  /** Queries wait for a routing table peer unless this is set (a lone first node). @default false */
+  allowQueryWithZeroPeers?: boolean
+}
+
+export interface GossipTuning {
+  /** Topics whose senders are scored (invalid messages graylist them). @default DEFAULT_SCORED_TOPICS */
+  scoredTopics?: readonly string[]
+  /** @default SCORE_THRESHOLDS */
+  scoreThresholds?: PeerScoreThresholds
+  /** Mesh maintenance period. @default 1_000 */
+  heartbeatIntervalMs?: number
+}
 
 export interface CitycodeLibp2pInit {
-  privateKey: PrivateKey
+  /** The libp2p identity; a new Ed25519 key when absent (then the peer id changes every start). */
+  privateKey?: PrivateKey
+  /**
+   * Where kad-dht keeps the records it holds for others, and libp2p its peer store. Persisted
+   * nodes pass a LevelDatastore. @default new MemoryDatastore()
+   */
   datastore?: Datastore
   transport: 'tcp' | 'memory'
+  /** `/ip4/127.0.0.1/tcp/0` for tcp, `/memory/<unique name>` for memory; none for a dial-only node. */
   listen: string[]
+  /** Replaces the stock transport (e.g. the simulator's link model on `/memory/` addresses). */
+  customTransport?: TransportFactory
+  /** Multiaddrs (with `/p2p/<id>`) dialled at start. */
   bootstrap?: string[]
   /**
-   * `plaintext` only for large single-process simulations, where noise handshakes and encryption
-   * are about half the CPU (shared/BASELINE.md). Production nodes always use noise.
+   * `plaintext` skips encryption and peer authentication: ONLY for large single-process
+   * simulations, where noise handshakes and encryption are about half the CPU
+   * (shared/BASELINE.md). Production nodes always use noise.
    * @default 'noise'
    */
   encryption?: 'noise' | 'plaintext'
-  /** Replaces the stock transport (e.g. the simulator's link model). */
-  customTransport?: (components: never) => Transport
-  /** Resolver-only nodes query the DHT but do not serve it. */
+  /**
+   * Resolver-only nodes query the DHT but neither serve it nor hold records for others.
+   * kad-dht's own default is client mode with an automatic switch to server only on public
+   * addresses, which city and test networks lack, so servers are set explicitly.
+   * @default false
+   */
   clientMode?: boolean
-  dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number }
-  /** @default 64 */
+  dht?: DhtTuning
+  gossip?: GossipTuning
+  /** @default DEFAULT_MAX_CONNECTIONS */
   maxConnections?: number
-  /** Inbound connections accepted per second per host. @default 100 */
+  /** Inbound connections accepted per second per host. @default DEFAULT_INBOUND_CONNECTIONS_PER_SECOND */
   inboundConnectionThreshold?: number
-  /** kad-dht validator: throw (a typed error) when `value` is not valid under `key`. */
+  /** libp2p pings every open connection periodically; simulations may space or stop this. */
+  connectionMonitor?: { enabled?: boolean, pingIntervalMs?: number }
+  /**
+   * kad-dht validator for `/citycode/...` keys: throw (a typed error) when `value` is not valid
+   * under `key`. Remote PUTs and every value a GET receives go through it. A *local* `dht.put`
+   * does not: kad-dht stores it without validation and does not throw, so callers validate before
+   * publishing.
+   */
   validateRecord: (key: Uint8Array, value: Uint8Array) => Promise<void>
-  /** kad-dht selector: index of the best of `values`. */
+  /** kad-dht selector for `/citycode/...` keys: index of the best of `values` (at least two). */
   selectRecord: (key: Uint8Array, values: Uint8Array[]) => number
   metrics?: (components: never) => Metrics
   logger?: ComponentLogger

@@ -1,41 +1,193 @@
-import { lpStream } from '@libp2p/utils'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { InvalidDataLengthLengthError, lpStream } from '@libp2p/utils'
+import type { LengthPrefixedStreamOpts } from '@libp2p/utils'
+import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { deadlineSignal } from '../deadline.ts'
-import { MessageTooLargeError, ProtocolError, RequestTimeoutError } from '../errors.ts'
+import { ProtocolError, RequestTimeoutError, RequestTooLargeError, ResponseTooLargeError } from '../errors.ts'
+
+/**
+ * Request/response over a libp2p stream protocol: one stream carries exactly one request and one
+ * response, each a varint length-prefixed message. Length prefixes are checked against the limit
+ * before any byte of the body is read or buffered, so a prefix announcing terabytes costs nothing.
+ *
+ * libp2p 3 streams are event-driven message streams (`send()`/'message' events), no longer duplex
+ * `{ source, sink }` iterables; `lpStream` from @libp2p/utils reads and writes whole framed
+ * messages on top of one. `stream.close()` closes only our writable end.
+ */
 
 export const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
 export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024
+/** A varint length prefix of a message up to 2^63 bytes; slack for the read buffer bound. */
+const MAX_PREFIX_BYTES = 10
+
+/** Bytes of the varint that encodes `n`. */
+function varintLength (n: number): number {
+  let bytes = 1
+  while (n >= 128) {
+    n = Math.floor(n / 128)
+    bytes++
+  }
+  return bytes
+}
 
 /**
- * One request, one response per stream, each a length-prefixed message. The length prefix is
- * checked against the limit before any byte of the body is read, so a huge prefix costs nothing.
+ * The length-prefix decoder handed to `lpStream`. Its stock varint decoder throws `RangeError` on an
+ * unfinished varint, and `lpStream` then reads another byte *before* checking `maxLengthLength`:
+ * a peer sending endless 0xff bytes would hold the stream until the deadline (measured). This one
+ * refuses a prefix as soon as it is longer than the largest allowed length needs.
  */
-export interface HandleOptions {
-  maxRequestBytes?: number
-  /** How long a peer may take to send its request. */
-  timeoutMs?: number
+function boundedLengthDecoder (maxDataLength: number): LengthPrefixedStreamOpts['lengthDecoder'] {
+  const maxPrefixBytes = varintLength(maxDataLength)
+  return (data) => {
+    let value = 0
+    let scale = 1
+    for (let i = 0; i < data.byteLength && i < maxPrefixBytes; i++) {
+      const byte = data.get(i)
+      value += (byte & 0x7f) * scale
+      if ((byte & 0x80) === 0) return value
+      scale *= 128
+    }
+    if (data.byteLength >= maxPrefixBytes) throw new InvalidDataLengthLengthError(`length prefix longer than ${maxPrefixBytes} bytes`)
+    // unfinished varint: lpStream reads one more byte and asks again
+    throw new RangeError('unfinished varint')
+  }
 }
 
-export async function handleRequests (libp2p: Libp2p, protocol: string, handler: (request: Uint8Array, peer: PeerId) => Promise<Uint8Array>, options: HandleOptions = {}): Promise<void> {
-  const maxDataLength = options.maxRequestBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+/** Framing for one message of at most `maxDataLength` bytes. */
+function framing (maxDataLength: number): Partial<LengthPrefixedStreamOpts> {
+  return {
+    maxDataLength,
+    lengthDecoder: boundedLengthDecoder(maxDataLength),
+    // bytes a peer may push beyond what the framing lets us read: one message and its prefix
+    maxBufferSize: maxDataLength + MAX_PREFIX_BYTES
+  }
+}
+
+export type RequestHandler = (request: Uint8Array, peer: PeerId, options: AbortOptions) => Promise<Uint8Array>
+
+export interface HandleOptions {
+  /** Larger requests are refused on their length prefix. @default DEFAULT_MAX_MESSAGE_BYTES */
+  maxRequestBytes?: number
+  /**
+   * Deadline for the whole exchange on this side: the peer sending its request, the handler
+   * (whose signal also fires when the peer gives up) and writing the response.
+   * @default DEFAULT_REQUEST_TIMEOUT_MS
+   */
+  timeoutMs?: number
+  /** Concurrent requests one connection may have open on this protocol. @default libp2p's 32 */
+  maxInboundStreams?: number
+}
+
+/**
+ * Serves `protocol`: reads one request, answers with the handler's response and closes. Whatever a
+ * peer does (garbage framing, oversized prefix, silence) and whatever the handler throws, only that
+ * stream is aborted; the node carries on. A peer learns of a failure as a reset stream, so
+ * protocols that want to explain a refusal encode it in their response.
+ */
+export async function handleRequests (libp2p: Libp2p, protocol: string, handler: RequestHandler, options: HandleOptions = {}): Promise<void> {
+  const log = libp2p.logger.forComponent('citycode:rpc')
+  const maxRequestBytes = options.maxRequestBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   await libp2p.handle(protocol, async (stream: Stream, connection) => {
-    const deadline = deadlineSignal(timeoutMs)
+    // the handler's signal fires at the deadline, or as soon as the asker resets the stream (it gave up)
+    const peerGone = new AbortController()
+    const onClose = (): void => { peerGone.abort(new ProtocolError(`${protocol}: the peer closed the stream before the response`, { protocol })) }
+    stream.addEventListener('close', onClose, { once: true })
+    const deadline = deadlineSignal(timeoutMs, peerGone.signal)
+    const signal = deadline.signal
     try {
-      const lp = lpStream(stream, { maxDataLength })
-      const request = (await lp.read({ signal: deadline.signal })).subarray()
-      const response = await handler(request, connection.remotePeer)
-      await lp.write(response, { signal: deadline.signal })
-      await stream.close({ signal: deadline.signal })
+      const lp = lpStream(stream, framing(maxRequestBytes))
+      let request: Uint8Array
+      try {
+        request = (await lp.read({ signal })).subarray()
+      } catch (err) {
+        if (isOversized(err)) throw new RequestTooLargeError(`${protocol} request over ${maxRequestBytes} bytes`, { protocol, maxRequestBytes })
+        throw err
+      }
+      const response = await raceSignal(Promise.resolve().then(async () => await handler(request, connection.remotePeer, { signal })), signal)
+      await lp.write(response, { signal })
+      await stream.close({ signal })
     } catch (err) {
-      // A bad peer (garbage, oversized prefix, silence) loses its stream, never the node.
-      stream.abort(err instanceof Error ? err : new Error(String(err)))
+      const error = err instanceof Error ? err : new Error(String(err))
+      log('%s request from %p failed: %s: %s', protocol, connection.remotePeer, error.name, error.message)
+      stream.abort(error)
     } finally {
+      stream.removeEventListener('close', onClose)
       deadline.clear()
     }
-  }, { runOnLimitedConnection: false })
+  }, {
+    runOnLimitedConnection: false,
+    ...(options.maxInboundStreams !== undefined ? { maxInboundStreams: options.maxInboundStreams } : {})
+  })
 }
+
+export interface RequestOptions extends AbortOptions {
+  /** Deadline for dial, request and response together. @default DEFAULT_REQUEST_TIMEOUT_MS */
+  timeoutMs?: number
+  /** Larger responses are refused on their length prefix. @default DEFAULT_MAX_MESSAGE_BYTES */
+  maxResponseBytes?: number
+}
+
+/**
+ * Sends one request and returns the response. Rejects with
+ * - `RequestTimeoutError` when the deadline passes, or the caller's signal fires with a timeout
+ *   reason (`AbortSignal.timeout()`);
+ * - the signal's reason when the caller aborts for another reason;
+ * - `ResponseTooLargeError` when the response's length prefix exceeds `maxResponseBytes`;
+ * - `ProtocolError` when the peer resets or closes the stream without a whole response (its
+ *   handler failed, or it refused our request);
+ * - libp2p's own errors when the dial or protocol negotiation fails (e.g. `UnsupportedProtocolError`).
+ */
+export async function sendRequest (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, request: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
+  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
+  const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES
+  const deadline = deadlineSignal(timeoutMs, options.signal)
+  const signal = deadline.signal
+  let stream: Stream | undefined
+  try {
+    // libp2p's dial queue can leave a dial unsettled after a failed handshake, ignoring the signal
+    // (seen with hundreds of nodes in one process): race every step against the deadline ourselves.
+    stream = await raceSignal(libp2p.dialProtocol(peer, protocol, { signal }), signal)
+    const lp = lpStream(stream, framing(maxResponseBytes))
+    await raceSignal(lp.write(request, { signal }), signal)
+    const response = (await raceSignal(lp.read({ signal }), signal)).subarray()
+    await stream.close({ signal }).catch(() => undefined)
+    return response
+  } catch (err) {
+    const error = err instanceof Error ? err : new Error(String(err))
+    stream?.abort(error)
+    throw requestError(error, { protocol, timeoutMs, maxResponseBytes, deadlinePassed: signal.aborted, callerSignal: options.signal })
+  } finally {
+    deadline.clear()
+  }
+}
+
+/** Maps what libp2p throws to our typed errors; errors we have no better name for pass through. */
+function requestError (err: Error, context: { protocol: string, timeoutMs: number, maxResponseBytes: number, deadlinePassed: boolean, callerSignal?: AbortSignal }): Error {
+  const { protocol, timeoutMs, maxResponseBytes, callerSignal } = context
+  if (callerSignal?.aborted === true) {
+    const reason = callerSignal.reason as unknown
+    if (reason instanceof Error && reason.name === 'TimeoutError') {
+      return new RequestTimeoutError(`${protocol} request aborted by the caller's timeout`, { protocol })
+    }
+    return reason instanceof Error ? reason : err
+  }
+  if (context.deadlinePassed) return new RequestTimeoutError(`${protocol} request did not finish within ${timeoutMs} ms`, { protocol, timeoutMs })
+  if (isOversized(err)) return new ResponseTooLargeError(`${protocol} response over ${maxResponseBytes} bytes`, { protocol, maxResponseBytes })
+  if (PEER_BROKE_EXCHANGE.has(err.name)) return new ProtocolError(`${protocol}: the peer ended the stream without a whole response (${err.name})`, { protocol, cause: err.name })
+  return err
+}
+
+/** A length prefix over the limit, or more buffered bytes than one message may take. */
+function isOversized (err: unknown): boolean {
+  const name = (err as Error | undefined)?.name
+  // InvalidDataLengthLengthError: a prefix too long to encode any allowed length
+  return name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'StreamBufferError'
+}
+
+const PEER_BROKE_EXCHANGE = new Set([
+  'UnexpectedEOFError', 'StreamResetError', 'StreamAbortedError', 'StreamClosedError', 'StreamStateError', 'InvalidMessageLengthError'
+])
 
 /** Settles with `promise`, or rejects as soon as `signal` aborts, whichever comes first. */
 export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): Promise<T> {
@@ -53,39 +205,5 @@ export async function raceSignal<T> (promise: Promise<T>, signal: AbortSignal): 
   } finally {
     signal.removeEventListener('abort', onAbort)
     promise.catch(() => undefined)
-  }
-}
-
-export interface RequestOptions {
-  signal?: AbortSignal
-  timeoutMs?: number
-  maxResponseBytes?: number
-}
-
-export async function sendRequest (libp2p: Libp2p, peer: PeerId | Multiaddr, protocol: string, request: Uint8Array, options: RequestOptions = {}): Promise<Uint8Array> {
-  const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
-  const deadline = deadlineSignal(timeoutMs, options.signal)
-  let stream: Stream | undefined
-  try {
-    // libp2p's dial queue can leave a dial unsettled after a failed handshake, ignoring the signal
-    // (seen with hundreds of nodes in one process): race every step against the deadline ourselves.
-    stream = await raceSignal(libp2p.dialProtocol(peer, protocol, { signal: deadline.signal }), deadline.signal)
-    const lp = lpStream(stream, { maxDataLength: options.maxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES })
-    await raceSignal(lp.write(request, { signal: deadline.signal }), deadline.signal)
-    const response = (await raceSignal(lp.read({ signal: deadline.signal }), deadline.signal)).subarray()
-    await stream.close({ signal: deadline.signal }).catch(() => undefined)
-    return response
-  } catch (err) {
-    stream?.abort(err instanceof Error ? err : new Error(String(err)))
-    if (deadline.signal.aborted && options.signal?.aborted !== true) {
-      throw new RequestTimeoutError(`${protocol} request did not finish within ${timeoutMs} ms`, { protocol, timeoutMs })
-    }
-    if (options.signal?.aborted === true) throw err
-    const e = err as Error
-    if (e.name === 'InvalidDataLengthError' || /too long|max.*length/i.test(e.message)) throw new MessageTooLargeError(`${protocol} response over the size limit`, { protocol })
-    if (e.name === 'UnexpectedEOFError' || e.name === 'StreamResetError' || e.name === 'StreamAbortedError') throw new ProtocolError(`${protocol}: the peer closed the stream without an answer (${e.name})`, { protocol })
-    throw err
-  } finally {
-    deadline.clear()
   }
 }
