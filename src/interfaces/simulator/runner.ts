@@ -196,9 +196,13 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const plan: Array<{ asker: number, code: string }> = []
     let done = 0
     const expected = Math.round(s.workload.lookupsPerSecond * s.workload.durationMs / 1000)
-    while (elapsed() < s.workload.durationMs) {
+    // Events follow their seeded schedule, not the wall clock: a loaded machine issues them late,
+    // never fewer of them, so one seed always gives the same operations.
+    while (Math.min(nextLookup, nextUpdate) < s.workload.durationMs) {
+      const due = Math.min(nextLookup, nextUpdate)
+      if (elapsed() < due) await sleep(due - elapsed())
       const now = elapsed()
-      if (now >= nextLookup) {
+      if (nextLookup <= nextUpdate) {
         nextLookup += rng.exponential(1000 / s.workload.lookupsPerSecond)
         const askerIdx = rng.int(askers.length)
         const code = codes[rng.zipf(codes.length, s.workload.zipf)] as string
@@ -222,7 +226,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         })())
         continue
       }
-      if (now >= nextUpdate) {
+      {
         nextUpdate += rng.exponential(1000 / s.workload.updatesPerSecond)
         const holder = rng.pick(honestCities)
         if (!alive.has(holder)) continue
@@ -243,7 +247,6 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         })())
         continue
       }
-      await sleep(Math.max(0, Math.min(nextLookup, nextUpdate) - elapsed()))
     }
     await Promise.allSettled([...inflight])
     await sleep(1_000)
