@@ -100,6 +100,14 @@ export class AllocationError extends CitycodeError {
   static override readonly code = 'ERR_ALLOCATION'
 }
 
+/**
+ * A record whose chain contains a key this node distrusts: an authority whose ledger was proven to
+ * fork (verified fork evidence), until an operator clears it. `details.key` is the key (hex).
+ */
+export class DistrustedAuthorityError extends CitycodeError {
+  static override readonly code = 'ERR_DISTRUSTED_AUTHORITY'
+}
+
 export function isCitycodeError (err: unknown): err is CitycodeError {
   return err instanceof CitycodeError
 }

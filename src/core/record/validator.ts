@@ -1,7 +1,11 @@
+import { DistrustedAuthorityError } from '../errors.ts'
+import { toHex } from '../crypto/hash.ts'
 import type { TrustAnchor } from '../trust/anchors.ts'
 import { ChainVerifier, DEFAULT_CHAIN_CACHE_SIZE } from '../trust/chain.ts'
 import { RevocationSet } from '../trust/revocation.ts'
 import { codeFromRecordKey } from './dht-key.ts'
+import { compareHeadRecords, dhtKeyKind, logFromHeadKey, verifyHeadRecord } from './head-record.ts'
+import type { HeadRecord, VerifiedHeadRecord } from './head-record.ts'
 import { decodeRecord } from './record.ts'
 import type { SignedRecord } from './record.ts'
 import { compareRecords, selectRecord } from './select.ts'
@@ -17,6 +21,8 @@ export class RecordValidator {
   readonly chains: ChainVerifier
   readonly revocations: RevocationSet
   readonly now: () => number
+  /** Keys of authorities proven to fork (hex -> why), honoured until an operator clears them. */
+  private readonly distrustedKeys = new Map<string, { log?: string, reason?: string }>()
 
   constructor (anchors: readonly TrustAnchor[], options: { now?: () => number, revocations?: RevocationSet, cacheSize?: number } = {}) {
     this.chains = new ChainVerifier(anchors, options.cacheSize ?? DEFAULT_CHAIN_CACHE_SIZE)
@@ -26,12 +32,62 @@ export class RecordValidator {
 
   /** Verifies record bytes (optionally found under `expectedCode`); throws the typed error. */
   validate (bytes: Uint8Array | SignedRecord, expectedCode?: string): VerifiedRecord {
-    return verifyRecord(bytes, this.chains, { now: this.now(), expectedCode, revocations: this.revocations })
+    const verified = verifyRecord(bytes, this.chains, { now: this.now(), expectedCode, revocations: this.revocations })
+    if (this.distrustedKeys.size > 0) this.checkTrusted(verified)
+    return verified
   }
 
-  /** For kad-dht: validates a value under its DHT key. */
+  /** Verifies a signed tree head record (optionally found under the head key of `expectedLog`). */
+  validateHead (bytes: Uint8Array | HeadRecord, expectedLog?: string): VerifiedHeadRecord {
+    return verifyHeadRecord(bytes, this.chains, { now: this.now(), expectedLog, revocations: this.revocations })
+  }
+
+  /** For kad-dht: validates a value under its DHT key (`/citycode/r/<code>` records, `/citycode/h/<log>` tree heads). */
   validateDhtRecord (key: Uint8Array, value: Uint8Array): void {
+    if (dhtKeyKind(key) === 'h') {
+      this.validateHead(value, logFromHeadKey(key))
+      return
+    }
     this.validate(value, codeFromRecordKey(key))
+  }
+
+  /**
+   * Refuses records signed under a chain containing `key` (DistrustedAuthorityError), e.g. after
+   * verified fork evidence against that authority's ledger, until `trust(key)`.
+   */
+  distrust (key: Uint8Array, info: { log?: string, reason?: string } = {}): void {
+    this.distrustedKeys.set(toHex(key), info)
+  }
+
+  /** The operator's decision: the key is trusted again. Returns whether it was distrusted. */
+  trust (key: Uint8Array): boolean {
+    return this.distrustedKeys.delete(toHex(key))
+  }
+
+  isDistrusted (key: Uint8Array): boolean {
+    return this.distrustedKeys.has(toHex(key))
+  }
+
+  /** The distrusted keys (hex) with what the caller recorded about them. */
+  distrusted (): Array<{ key: string, log?: string, reason?: string }> {
+    return [...this.distrustedKeys].map(([key, info]) => ({ key, ...info }))
+  }
+
+  /** Throws DistrustedAuthorityError when the record's key or any key of its chain is distrusted. */
+  checkTrusted (verified: VerifiedRecord): void {
+    if (this.distrustedKeys.size === 0) return
+    const keys: Uint8Array[] = [verified.record.body.key]
+    for (const cert of verified.chain.certificates) {
+      keys.push(cert.body.subject)
+      for (const s of cert.sigs) keys.push(s.key)
+    }
+    for (const key of keys) {
+      const hex = toHex(key)
+      const info = this.distrustedKeys.get(hex)
+      if (info !== undefined) {
+        throw new DistrustedAuthorityError(`record for ${verified.record.body.code} is signed under a chain containing the distrusted key of ${info.log ?? hex.slice(0, 16)}`, { code: verified.record.body.code, key: hex, log: info.log, reason: info.reason })
+      }
+    }
   }
 
   /**
@@ -39,6 +95,7 @@ export class RecordValidator {
    * cannot displace the real record with garbage).
    */
   selectDhtRecord (key: Uint8Array, values: readonly Uint8Array[]): number {
+    if (dhtKeyKind(key) === 'h') return this.selectHead(logFromHeadKey(key), values)
     const code = codeFromRecordKey(key)
     const valid: Array<{ i: number, record: SignedRecord }> = []
     values.forEach((value, i) => {
@@ -48,6 +105,18 @@ export class RecordValidator {
     })
     if (valid.length === 0) return 0
     return (valid[selectRecord(valid.map(v => v.record))] as { i: number }).i
+  }
+
+  /** Tree heads: the larger tree, then the later head (compareHeadRecords); invalid values never win. */
+  private selectHead (log: string, values: readonly Uint8Array[]): number {
+    let best: { i: number, record: HeadRecord } | undefined
+    values.forEach((value, i) => {
+      try {
+        const record = this.validateHead(value, log).record
+        if (best === undefined || compareHeadRecords(record, best.record) > 0) best = { i, record }
+      } catch {}
+    })
+    return best?.i ?? 0
   }
 
   /** > 0 when `a` is preferred over `b` (both already verified). */

@@ -47,6 +47,18 @@ export const configSchema = z.object({
   values: z.array(valueSchema).default([]),
   /** HTTP gateway address, e.g. 127.0.0.1:8080; omitted: no gateway. */
   http: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT').optional(),
+  /**
+   * The authority ledger (docs/spec/ledger.md): `witnesses` this authority asks to cosign its heads,
+   * whether this node is a `witness` itself, and `requireCosignatures` (k of the listed witness keys)
+   * for every record it resolves.
+   */
+  ledger: z.object({
+    enabled: z.boolean().optional(),
+    witnesses: z.array(z.object({ namespace: code.optional(), addr: z.string().min(1) }).strict()).optional(),
+    witness: z.boolean().optional(),
+    requireCosignatures: z.object({ k: z.number().int().min(1), witnesses: z.array(hex32).min(1) }).strict()
+      .refine(r => r.k <= r.witnesses.length, { message: 'k must not exceed the number of witnesses', path: ['k'] }).optional()
+  }).strict().optional(),
   /** Environment variable that holds the keychain passphrase. */
   passphraseEnv: z.string().default('CITYCODE_PASSPHRASE')
 }).strict()

@@ -5,7 +5,7 @@ import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
-import type { CitycodeNode } from '../../services/node/index.ts'
+import type { CitycodeNode, CitycodeNodeInit } from '../../services/node/index.ts'
 import { closeDatastore, openDatastore } from '../../storage/datastore.ts'
 import { KeyStore } from '../../storage/keys.ts'
 import { ConfigError } from '../config/load.ts'
@@ -13,6 +13,15 @@ import type { NodeConfig } from '../config/schema.ts'
 
 export function anchorsOf (config: NodeConfig): TrustAnchor[] {
   return config.anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(fromHex), threshold: a.threshold }))
+}
+
+/** The config's ledger block as node init: the ledger's options and the resolver's cosignature requirement. */
+export function ledgerOf (ledger: NonNullable<NodeConfig['ledger']>): Pick<CitycodeNodeInit, 'ledger' | 'resolver'> {
+  const { requireCosignatures, ...options } = ledger
+  return {
+    ledger: options,
+    ...(requireCosignatures !== undefined ? { resolver: { requireCosignatures: { k: requireCosignatures.k, witnesses: requireCosignatures.witnesses.map(fromHex) } } } : {})
+  }
 }
 
 export function valuesOf (config: NodeConfig): RecordValue[] {
@@ -59,6 +68,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
       network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap },
       authority: { approval: config.authority.approval },
+      ...(config.ledger !== undefined ? ledgerOf(config.ledger) : {}),
       values: valuesOf(config)
     })
     for (const a of config.authorities) await node.knowAuthority(a)

@@ -27,6 +27,10 @@ import type { Authority } from '../authority/index.ts'
 import { publisher } from '../publisher/index.ts'
 import type { Publisher, PublishResult } from '../publisher/index.ts'
 import { resolver } from '../resolver/index.ts'
+import { holderOf } from '../resolver/resolver.ts'
+import { ledger } from '../ledger/index.ts'
+import type { Ledger } from '../ledger/index.ts'
+import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
 import type { PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
@@ -66,6 +70,8 @@ export class CitycodeNode {
   resolver!: Resolver
   publisher!: Publisher
   authority: Authority | undefined
+  /** The authority's ledger and this node's watch over other logs; undefined when `init.ledger.enabled` is false. */
+  ledger: Ledger | undefined
   identity: Identity | undefined
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
@@ -124,6 +130,21 @@ export class CitycodeNode {
       this.identity = { namespace, chain: [] }
       await saveIdentity(this.init.datastore, this.identity)
     }
+    if (this.init.ledger?.enabled !== false && process.env.XL !== 'off') {
+      this.ledger = ledger({ ...this.init.ledger, ...(process.env.XL === 'nomon' ? { monitor: false } : {}) })({
+        datastore: this.init.datastore,
+        validator: this.validator,
+        libp2p: this.libp2p,
+        signer: () => this.init.authorityKey,
+        identity: () => this.identity,
+        locate: async (log, options) => holderOf((await this.resolver.resolve(log, options)).verified),
+        allocations: this.allocations,
+        records: this.records,
+        now: this.now,
+        logger
+      })
+      await this.ledger.start()
+    }
     this.resolver = resolver(this.init.resolver)({
       validator: this.validator,
       routing: {
@@ -139,7 +160,8 @@ export class CitycodeNode {
       signer: () => this.signer(),
       chain: () => this.requireIdentity().chain,
       validator: this.validator,
-      store: this.records,
+      // own record versions are logged as they are stored
+      store: this.ledger === undefined ? this.records : new LedgeredRecordStore(this.init.datastore, async (bytes) => await this.ledger?.appendRecord(bytes)),
       targets: {
         dhtPut: async (code, bytes, options) => await dhtPut(this.libp2p.services.dht, code, bytes, options),
         gossip: async (bytes) => { await publishRecordUpdate(this.libp2p.services.pubsub, bytes).catch(() => 0) },
@@ -165,6 +187,7 @@ export class CitycodeNode {
 
   async stop (): Promise<void> {
     await this.publisher?.stop()
+    await this.ledger?.stop()
     await this.libp2p?.stop()
   }
 
@@ -228,7 +251,15 @@ export class CitycodeNode {
   }
 
   async resolve (code: string, options?: ResolveOptions): Promise<Resolution> {
-    return await this.resolver.resolve(code, options)
+    const resolution = await this.resolver.resolve(code, options)
+    // a cached answer may predate a fork alarm against its authority
+    this.validator.checkTrusted(resolution.verified)
+    const required = this.init.resolver?.requireCosignatures
+    if (required !== undefined) {
+      if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
+      await this.ledger.requireCosignatures(resolution.verified, required, options)
+    }
+    return resolution
   }
 
   /** The record of `code` this node holds (its own or one it serves), verified. */
@@ -267,7 +298,8 @@ export class CitycodeNode {
       chain: this.identity.chain,
       store: this.allocations,
       now: this.now,
-      logger: this.init.logger ?? defaultLogger()
+      logger: this.init.logger ?? defaultLogger(),
+      ...(this.ledger !== undefined ? { onAllocated: async (a: { code: string, certificate: Uint8Array }) => { await this.ledger?.appendAllocation(a.code, a.certificate) } } : {})
     })
   }
 

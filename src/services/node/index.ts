@@ -6,6 +6,7 @@ import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
 import type { PublisherInit } from '../publisher/index.ts'
 import type { ResolverInit } from '../resolver/index.ts'
+import type { CosignatureRequirement, LedgerInit } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
 
 export type NodeRole = 'root' | 'country' | 'city' | 'resolver'
@@ -39,7 +40,13 @@ export interface CitycodeNodeInit {
   rootNamespace?: string
   network: NetworkInit
   authority?: AuthorityInit
-  resolver?: ResolverInit
+  /**
+   * `requireCosignatures`: resolution refuses records whose authority's latest tree head lacks `k`
+   * valid cosignatures of the given witness keys (InsufficientCosignaturesError). @default off
+   */
+  resolver?: ResolverInit & { requireCosignatures?: CosignatureRequirement }
+  /** The authority ledger, its witnesses, and whether this node witnesses others. */
+  ledger?: LedgerInit
   publisher?: PublisherInit
   /** Values of this node's own record besides its peer id and addresses (names, location, services). */
   values?: RecordValue[]

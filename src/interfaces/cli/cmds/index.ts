@@ -8,6 +8,7 @@ import { registerPublish } from './publish.ts'
 import { registerResolve } from './resolve.ts'
 import { registerInspect } from './inspect.ts'
 import { registerSim } from './sim.ts'
+import { registerAudit } from './audit.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -20,4 +21,5 @@ export function registerCommands (program: Command): void {
   registerResolve(program)
   registerInspect(program)
   registerSim(program)
+  registerAudit(program)
 }

@@ -1,0 +1,61 @@
+import type { Command } from 'commander'
+import { parseCodeInput } from '../../../core/code/check-character.ts'
+import type { AuditReport } from '../../../services/ledger/index.ts'
+import { ConfigError } from '../../config/load.ts'
+import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { EXIT_FAILURE, EXIT_OK, printJson, runHandler } from '../output.ts'
+import { configFrom, withConfig } from './common.ts'
+import type { ConfigOptions } from './common.ts'
+
+const short = (hex: string | undefined): string => hex === undefined ? '-' : `${hex.slice(0, 16)}…`
+const when = (ms: number): string => new Date(ms).toISOString()
+
+/** The report as lines for people; `--json` prints it whole. */
+export function auditText (report: AuditReport): string {
+  const out: string[] = [`audit ${report.target}: ${report.ok ? 'ok' : 'ALARM'}`]
+  for (const l of report.logs) {
+    if (l.error !== undefined || l.head === undefined) {
+      out.push(`log ${l.log}: not audited (${l.error ?? 'no head'})`)
+      continue
+    }
+    out.push(`log ${l.log}  node ${l.peer ?? '-'}  key ${short(l.key)}`)
+    out.push(`  head: size ${l.head.size}, root ${short(l.head.root)}, signed ${when(l.head.time)}, ${l.head.cosignatures} cosignature(s)`)
+    out.push(`  entries: ${l.entries} fetched, root ${l.rootMatches ? 'matches' : 'DOES NOT MATCH'}; inclusion verified for ${l.inclusionChecked}, failed for ${l.inclusionFailed}`)
+    out.push(`  heads held: ${l.heads.map(h => `${h.source} ${h.size} ${h.status}`).join('; ')}`)
+  }
+  out.push(`history of ${report.target}:`)
+  if (report.history.length === 0) out.push('  (no entries)')
+  for (const h of report.history) {
+    const what = h.type === 'record' ? `record seq ${h.seq ?? '?'}` : h.type
+    out.push(`  ${when(h.time)}  ${what.padEnd(14)} in ${h.log} #${h.index}  object ${short(h.object)}${h.included ? '' : '  NOT INCLUDED'}`)
+  }
+  if (report.alarms.length === 0) out.push('alarms: none')
+  for (const a of report.alarms) out.push(`ALARM ${a.kind} in ${a.log}: ${a.detail}${a.evidence !== undefined ? ` (evidence ${a.evidence.length / 2} bytes, --json prints it)` : ''}`)
+  return out.join('\n')
+}
+
+export function registerAudit (program: Command): void {
+  withConfig(program.command('audit'))
+    .description('fetch an authority\'s ledger over the network, check every entry and head, print a code\'s history and any alarm')
+    .argument('<code|authority>', 'a code (its allocation and versions) or an authority namespace (its whole log)')
+    .option('--json', 'machine-readable output')
+    .option('--timeout <ms>', 'deadline for the whole audit', '60000')
+    .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string }) => {
+      await runHandler(async () => {
+        const code = parseCodeInput(input).text
+        const timeoutMs = Number(opts.timeout)
+        if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new ConfigError('--timeout must be a positive number of milliseconds', { field: 'timeout' })
+        const config = configFrom(opts)
+        const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
+        try {
+          if (node.ledger === undefined) throw new ConfigError('this node runs without a ledger', { field: 'ledger' })
+          const report = await node.ledger.audit(code, { signal: AbortSignal.timeout(timeoutMs) })
+          if (opts.json === true) printJson(report)
+          else process.stdout.write(auditText(report) + '\n')
+          return report.ok ? EXIT_OK : EXIT_FAILURE
+        } finally {
+          await closeNode(node)
+        }
+      })
+    })
+}

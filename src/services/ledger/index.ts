@@ -1,0 +1,155 @@
+import type { AbortOptions, ComponentLogger, Startable } from '@libp2p/interface'
+import type { Datastore } from 'interface-datastore'
+import type { Signer } from '../../core/crypto/signature.ts'
+import type { ForkKind } from '../../core/ledger/fork.ts'
+import type { LedgerEntry } from '../../core/ledger/log.ts'
+import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
+import type { RecordValidator } from '../../core/record/validator.ts'
+import type { VerifiedRecord } from '../../core/record/verify.ts'
+import type { CitycodeLibp2p } from '../../network/node/index.ts'
+import type { AllocationStore } from '../../storage/allocation-store.ts'
+import type { RecordStore } from '../../storage/record-store.ts'
+import type { PeerRef } from '../resolver/index.ts'
+import type { AuditReport } from './audit.ts'
+import { LedgerService } from './ledger.ts'
+
+export type { AuditReport, AuditedLog, AuditedHead, HistoryItem } from './audit.ts'
+
+/** At most one signed head per this interval: appends in between share the next head. */
+export const DEFAULT_HEAD_INTERVAL_MS = 1_000
+/** kad-dht forgets values after 36 h: the latest head is put again well within. */
+export const DEFAULT_HEAD_REPUBLISH_INTERVAL_MS = 3_600_000
+/** One ledger protocol question (proof, head, entries) to one peer. */
+export const DEFAULT_LEDGER_REQUEST_TIMEOUT_MS = 5_000
+/** How long an authority waits for each witness's cosignature before announcing a head without it. */
+export const DEFAULT_COSIGN_TIMEOUT_MS = 5_000
+export const DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS = 30_000
+/** Heads of other logs kept (one per authority seen); beyond this, new logs are checked but not kept. */
+export const MAX_KNOWN_LOGS = 100_000
+
+/** A witness this authority asks to cosign its heads: its node's multiaddr (with /p2p/<peer id>). */
+export interface WitnessRef {
+  readonly addr: string
+  /** The witness's namespace, for logs and reports only. */
+  readonly namespace?: string
+}
+
+/** Resolution refuses records whose authority's latest head lacks `k` valid cosignatures of these keys. */
+export interface CosignatureRequirement {
+  readonly k: number
+  readonly witnesses: readonly Uint8Array[]
+}
+
+export interface LedgerInit {
+  /**
+   * Keep this node's own ledger (allocations, record versions, rotations, revocations it signs) and
+   * check other logs' heads. Off: no ledger at all (benchmarks compare the two).
+   * @default true
+   */
+  enabled?: boolean
+  /** @default DEFAULT_HEAD_INTERVAL_MS */
+  headIntervalMs?: number
+  /** @default DEFAULT_HEAD_REPUBLISH_INTERVAL_MS */
+  republishIntervalMs?: number
+  /** @default DEFAULT_LEDGER_REQUEST_TIMEOUT_MS */
+  requestTimeoutMs?: number
+  /** Witnesses asked to cosign each new head. @default [] */
+  witnesses?: WitnessRef[]
+  /** @default DEFAULT_COSIGN_TIMEOUT_MS */
+  cosignTimeoutMs?: number
+  /** Act as a witness: cosign heads of other logs once checked consistent with what this node saw. @default false */
+  witness?: boolean
+  /** Check every head seen on gossip against the previous one of its log. @default true */
+  monitor?: boolean
+}
+
+export interface LedgerComponents {
+  datastore: Datastore
+  validator: RecordValidator
+  /** Absent: no network (no protocol, gossip or DHT); the log, heads and proofs still work. */
+  libp2p?: CitycodeLibp2p
+  /** The authority key that signs this node's heads; undefined for resolver-only nodes. */
+  signer: () => Signer | undefined
+  /** The namespace (the log's id) and chain of this node; undefined until it holds a code. */
+  identity: () => { namespace: string, chain: readonly Uint8Array[] } | undefined
+  /** Finds the node that keeps a log (the holder of the log's namespace record). */
+  locate?: (log: string, options: AbortOptions) => Promise<PeerRef | undefined>
+  /** Reconciled at start: allocations and own records not yet in the log are appended. */
+  allocations?: AllocationStore
+  records?: RecordStore
+  now: () => number
+  logger: ComponentLogger
+}
+
+/** Verified fork evidence against one authority's log key. */
+export interface ForkAlarm {
+  readonly log: string
+  readonly key: Uint8Array
+  readonly kind: ForkKind
+  /** ForkEvidence bytes (core/ledger/fork.ts): anyone holding `key` can re-check them. */
+  readonly evidence: Uint8Array
+  /** The chain that certifies `key` for `log` (sent with the evidence). */
+  readonly chain: readonly Uint8Array[]
+  readonly detectedAt: number
+  /** `local`: this node proved it; `gossip`: another node did and this one re-checked it. */
+  readonly source: 'local' | 'gossip'
+}
+
+/**
+ * What checking a head of another log concluded:
+ * `first` (none seen before: kept), `same` (same tree), `consistent` (extends the previous: kept),
+ * `stale` (an older prefix of the kept head), `key-changed` (a new key for the namespace: kept),
+ * `fork` (alarm raised), `undecided` (no usable proof: the previous head stays), `own` (this node's log).
+ */
+export type HeadCheck = 'first' | 'same' | 'consistent' | 'stale' | 'key-changed' | 'fork' | 'undecided' | 'own'
+
+export interface HeadSource {
+  /** The peer that sent the head (gossip publisher, cosign requester): asked for proofs first. */
+  peer?: string
+  /** A consistency proof from a head of `fromSize` leaves to this head (sent with a head update). */
+  proof?: { fromSize: number, hashes: readonly Uint8Array[] }
+}
+
+export interface LedgerCounters {
+  appended: number
+  headsSigned: number
+  headsSeen: number
+  consistent: number
+  forks: number
+  undecided: number
+  cosigned: number
+}
+
+export interface Ledger extends Startable {
+  /** Entries in this node's own log. */
+  readonly size: number
+  readonly counters: LedgerCounters
+  /** Appends an entry to the own log; a head covering it is signed within `headIntervalMs`. */
+  append(entry: LedgerEntry): Promise<number>
+  appendAllocation(code: string, certificate: Uint8Array): Promise<number>
+  /** Logs a record version (signed record bytes); a version already logged is not logged twice. */
+  appendRecord(record: Uint8Array): Promise<number>
+  appendRevocation(revocation: Uint8Array): Promise<number>
+  /** The own log's latest signed head. */
+  head(): HeadRecord | undefined
+  /** Signs (and announces) a head of the current log now, unless the latest already covers it. */
+  signHead(): Promise<HeadRecord | undefined>
+  inclusionProof(index: number, size?: number): Uint8Array[]
+  consistencyProof(oldSize: number, newSize?: number): Uint8Array[]
+  entries(from: number, to: number): Promise<Uint8Array[]>
+  /** The latest verified head this node holds of another log (kept compact: its `chain` is empty). */
+  knownHead(log: string): HeadRecord | undefined
+  /** Checks a head of another log against the one held, fetching a consistency proof as needed. */
+  checkHead(head: Uint8Array | VerifiedHeadRecord, source?: HeadSource, options?: AbortOptions): Promise<HeadCheck>
+  alarms(): ForkAlarm[]
+  /** The operator's decision after a fork alarm: forget it and trust the key again. */
+  clearAlarm(key: Uint8Array): Promise<boolean>
+  /** Throws InsufficientCosignaturesError unless the record's authority's latest head meets `requirement`. */
+  requireCosignatures(verified: VerifiedRecord, requirement: CosignatureRequirement, options?: AbortOptions): Promise<void>
+  /** Fetches and checks the ledgers that hold a code's history (or an authority's whole log). */
+  audit(target: string, options?: AbortOptions): Promise<AuditReport>
+}
+
+export function ledger (init: LedgerInit = {}): (components: LedgerComponents) => Ledger {
+  return (components) => new LedgerService(init, components)
+}

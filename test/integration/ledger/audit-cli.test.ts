@@ -1,0 +1,88 @@
+import assert from 'node:assert/strict'
+import { spawn } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { MemoryDatastore } from 'datastore-core'
+import type { Datastore } from 'interface-datastore'
+import { toHex } from '../../../src/core/crypto/hash.ts'
+import type { TrustAnchor } from '../../../src/core/trust/anchors.ts'
+import { createCitycodeNode } from '../../../src/services/node/index.ts'
+import type { CitycodeNode, CitycodeNodeInit } from '../../../src/services/node/index.ts'
+import { seededSigner } from '../../utils/fixtures.ts'
+
+const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
+
+/** Runs the CLI without blocking the event loop (the nodes it talks to live in this process). */
+async function cli (args: string[], timeoutMs = 60_000): Promise<{ status: number | null, stdout: string, stderr: string }> {
+  return await new Promise((resolve) => {
+    const child = spawn(process.execPath, [main, ...args], { env: { ...process.env, DEBUG: '' } })
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
+    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
+  })
+}
+
+describe('citycode audit (CLI, TCP)', function () {
+  this.timeout(120_000)
+  const nodes: CitycodeNode[] = []
+  const dir = mkdtempSync(join(tmpdir(), 'citycode-audit-'))
+  after(async () => {
+    await Promise.allSettled(nodes.map(async n => { await n.stop() }))
+    rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('prints the history of a code with every entry and head checked, and exits 0', async () => {
+    const rootKey = seededSigner(1)
+    const anchors: TrustAnchor[] = [{ name: 'test-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
+    let n = 0
+    const start = async (role: CitycodeNodeInit['role'], bootstrap: string[] = []): Promise<CitycodeNode> => {
+      const node = await createCitycodeNode({
+        role, anchors, datastore: new MemoryDatastore() as Datastore, peerKey: await generateKeyPair('Ed25519'),
+        authorityKey: role === 'root' ? rootKey : seededSigner(900 + n++), rootNamespace: 'MA',
+        network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap }
+      })
+      nodes.push(node)
+      return node
+    }
+    const addr = (node: CitycodeNode): string => node.addresses[0]!.toString()
+    const root = await start('root')
+    await root.publishOwn([], { background: true })
+    const country = await start('country', [addr(root)])
+    await country.apply({ namespace: 'MA', addr: addr(root) }, { name: 'China', officialCode: 'CN' })
+    await country.publishOwn([], { background: true })
+    const city = await start('city', [addr(root), addr(country)])
+    const code = await city.apply({ namespace: 'MA.156', addr: addr(country) }, { name: 'Shijiazhuang', officialCode: '130100' })
+    await city.publishOwn([], { background: true })
+    await city.publishOwn([{ type: 'data', name: 'v', value: '2' }], { background: true })
+    for (const node of [root, country, city]) await node.ledger!.signHead()
+
+    const config = join(dir, 'auditor.json')
+    writeFileSync(config, JSON.stringify({
+      role: 'resolver',
+      anchors: anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(toHex), threshold: a.threshold })),
+      authorities: [{ namespace: 'MA', addr: addr(root) }, { namespace: 'MA.156', addr: addr(country) }]
+    }))
+    const json = await cli(['audit', code, '-c', config, '--json'])
+    assert.equal(json.status, 0, json.stderr)
+    const report = JSON.parse(json.stdout) as { ok: boolean, history: Array<{ type: string, log: string, seq?: number }>, logs: Array<{ rootMatches: boolean }> }
+    assert.equal(report.ok, true)
+    assert.ok(report.logs.every(l => l.rootMatches))
+    assert.deepEqual(report.history.map(h => h.type === 'record' ? `record ${h.seq}` : `${h.type} ${h.log}`), ['allocation MA.156', 'record 1', 'record 2'])
+
+    const text = await cli(['audit', code, '-c', config])
+    assert.equal(text.status, 0, text.stderr)
+    assert.match(text.stdout, /^audit MA\.156\.1301: ok/)
+    assert.match(text.stdout, /allocation\s+in MA\.156/)
+    assert.match(text.stdout, /alarms: none/)
+
+    const bad = await cli(['audit', 'MA.156.13', '-c', config])
+    assert.equal(bad.status, 1)
+    assert.match(bad.stderr, /^error: MalformedCodeError/)
+  })
+})
