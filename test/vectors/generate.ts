@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted } from '../../src/core/index.ts'
 import { cityRecord, hierarchy, NOW, DAY_MS, YEAR_MS, seededSigner, sampleValues } from '../utils/fixtures.ts'
 import type { TrustAnchor, SignedRecord } from '../../src/core/index.ts'
+import { ledgerVectors } from './ledger.ts'
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
 const hex = toHex
@@ -185,7 +186,7 @@ function selection (): unknown {
 }
 
 export function generate (): Record<string, unknown> {
-  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection() }
+  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors() }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
