@@ -130,8 +130,8 @@ export class CitycodeNode {
       this.identity = { namespace, chain: [] }
       await saveIdentity(this.init.datastore, this.identity)
     }
-    if (this.init.ledger?.enabled !== false && process.env.XL !== 'off') {
-      this.ledger = ledger({ ...this.init.ledger, ...(process.env.XL === 'nomon' ? { monitor: false } : {}) })({
+    if (this.init.ledger?.enabled !== false) {
+      this.ledger = ledger(this.init.ledger)({
         datastore: this.init.datastore,
         validator: this.validator,
         libp2p: this.libp2p,
