@@ -1,7 +1,8 @@
 /**
  * Runs in a child process that the crash tests kill with SIGKILL mid-work. `publish DIR`: a root
  * node on LevelDB publishing new versions of its record as fast as it can. `apply DIR`: an authority
- * allocating codes to a stream of applications. Prints one line per completed step.
+ * allocating codes to a stream of applications. `ledger DIR`: a root node appending entries to its
+ * ledger and signing a head every few entries. Prints one line per completed step.
  */
 import { defaultLogger } from '@libp2p/logger'
 import { createApplication, signerFromSeed, sha256 } from '../../src/core/index.ts'
@@ -18,7 +19,7 @@ const datastore = await openDatastore(dir)
 const keys = new KeyStore(datastore, CRASH_PASSPHRASE)
 const rootKey = await keys.authoritySigner('authority')
 process.stdout.write(`key ${Buffer.from(rootKey.publicKey).toString('hex')}\n`)
-if (mode === 'publish') {
+if (mode === 'publish' || mode === 'ledger') {
   const node = await createCitycodeNode({
     role: 'root',
     anchors: [{ name: 'crash-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }],
@@ -28,6 +29,15 @@ if (mode === 'publish') {
     rootNamespace: 'MA',
     network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'] }
   })
+  const ledger = node.ledger
+  if (mode === 'ledger' && ledger !== undefined) {
+    for (let i = 0; ; i++) {
+      // several appends in flight, as when allocations and record versions arrive together
+      const indices = await Promise.all(Array.from({ length: 4 }, async (_, k) => await ledger.append({ type: 'allocation', code: `MA.${String(100 + ((i * 4 + k) % 800)).padStart(3, '0')}`, time: Date.now(), object: sha256(new TextEncoder().encode(`cert ${i} ${k}`)) })))
+      process.stdout.write(`appended ${Math.max(...indices)}\n`)
+      if (i % 3 === 2) process.stdout.write(`head ${(await ledger.signHead())?.sth.head.size ?? -1}\n`)
+    }
+  }
   for (let i = 0; ; i++) {
     const r = await node.publishOwn([{ type: 'data', name: 'i', value: String(i) }], { background: true })
     process.stdout.write(`published ${r.record.body.seq}\n`)

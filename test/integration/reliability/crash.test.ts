@@ -9,6 +9,9 @@ import { AllocationStore } from '../../../src/storage/allocation-store.ts'
 import { closeDatastore, openDatastore } from '../../../src/storage/datastore.ts'
 import { KeyStore } from '../../../src/storage/keys.ts'
 import { RecordStore } from '../../../src/storage/record-store.ts'
+import { LedgerStore } from '../../../src/storage/ledger-store.ts'
+import { verifyConsistency } from '../../../src/core/ledger/proofs.ts'
+import { verifyTreeHead } from '../../../src/core/ledger/tree-head.ts'
 import { createCitycodeNode } from '../../../src/services/node/index.ts'
 
 const child = fileURLToPath(new URL('../../utils/crash-child.ts', import.meta.url))
@@ -66,6 +69,43 @@ describe('crash recovery (kill -9)', function () {
         const next = await restarted.publishOwn([], { background: true })
         assert.equal(next.record.body.seq, v.record.body.seq + 1)
         await restarted.stop()
+      } finally {
+        await closeDatastore(datastore)
+      }
+    })
+  }
+
+  for (let round = 0; round < 2; round++) {
+    it(`during ledger appends (round ${round + 1}): no reported entry lost, the signed head still matches, the log grows consistently`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'citycode-crash-ledger-'))
+      dirs.push(dir)
+      const { key, lines } = await runAndKill('ledger', dir, 12 + round * 9)
+      const lastAppended = Math.max(...lines.filter(l => l.startsWith('appended ')).map(l => Number(l.slice(9))))
+      const lastHead = Math.max(0, ...lines.filter(l => l.startsWith('head ')).map(l => Number(l.slice(5))))
+      assert.ok(lastAppended > 0 && lastHead > 0, `the child appended (${lastAppended}) and signed (${lastHead}) before it was killed`)
+      const datastore = await openDatastore(dir)
+      try {
+        // opening recovers: a torn tail that no head covers is dropped, a signed entry never is
+        const store = await LedgerStore.open(datastore)
+        assert.ok(store.size >= lastAppended + 1, `log of ${store.size} keeps entry ${lastAppended}, reported appended`)
+        const head = store.head
+        assert.ok(head !== undefined && head.sth.head.size >= lastHead, 'the latest reported head survived')
+        verifyTreeHead(head.sth, key)
+        const oldSize = head.sth.head.size
+        const oldRoot = head.sth.head.root
+        const anchors = [{ name: 'crash-root', namespace: 'MA', keys: [key], threshold: 1 }]
+        const keys = new KeyStore(datastore, PASSPHRASE)
+        const restarted = await createCitycodeNode({ role: 'root', anchors, datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority'), rootNamespace: 'MA', network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'] } })
+        try {
+          const ledger = restarted.ledger!
+          assert.ok(ledger.size >= store.size, 'the restarted node sees the recovered log')
+          await restarted.publishOwn([], { background: true })
+          const next = await ledger.signHead()
+          assert.ok(next !== undefined && next.sth.head.size > oldSize)
+          verifyConsistency(oldSize, next.sth.head.size, oldRoot, next.sth.head.root, ledger.consistencyProof(oldSize, next.sth.head.size))
+        } finally {
+          await restarted.stop()
+        }
       } finally {
         await closeDatastore(datastore)
       }
