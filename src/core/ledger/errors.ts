@@ -47,3 +47,8 @@ export class InsufficientCosignaturesError extends CitycodeError {
 export class InvalidForkEvidenceError extends CitycodeError {
   static override readonly code = 'ERR_INVALID_FORK_EVIDENCE'
 }
+
+/** The log holds no entry for that signed object (a record version never logged, or logged elsewhere). */
+export class NotLoggedError extends CitycodeError {
+  static override readonly code = 'ERR_NOT_LOGGED'
+}

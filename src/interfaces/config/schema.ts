@@ -49,13 +49,14 @@ export const configSchema = z.object({
   http: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT').optional(),
   /**
    * The authority ledger (docs/spec/ledger.md): `witnesses` this authority asks to cosign its heads,
-   * whether this node is a `witness` itself, and `requireCosignatures` (k of the listed witness keys)
-   * for every record it resolves.
+   * whether this node is a `witness` itself, and, for every record it resolves, `requireCosignatures`
+   * (k of the listed witness keys) and `requireInclusion` (a proof that the version is in its signer's log).
    */
   ledger: z.object({
     enabled: z.boolean().optional(),
     witnesses: z.array(z.object({ namespace: code.optional(), addr: z.string().min(1) }).strict()).optional(),
     witness: z.boolean().optional(),
+    requireInclusion: z.boolean().optional(),
     requireCosignatures: z.object({ k: z.number().int().min(1), witnesses: z.array(hex32).min(1) }).strict()
       .refine(r => r.k <= r.witnesses.length, { message: 'k must not exceed the number of witnesses', path: ['k'] }).optional()
   }).strict().optional(),

@@ -15,12 +15,15 @@ export function anchorsOf (config: NodeConfig): TrustAnchor[] {
   return config.anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(fromHex), threshold: a.threshold }))
 }
 
-/** The config's ledger block as node init: the ledger's options and the resolver's cosignature requirement. */
+/** The config's ledger block as node init: the ledger's options and the resolver's ledger requirements. */
 export function ledgerOf (ledger: NonNullable<NodeConfig['ledger']>): Pick<CitycodeNodeInit, 'ledger' | 'resolver'> {
-  const { requireCosignatures, ...options } = ledger
+  const { requireCosignatures, requireInclusion, ...options } = ledger
   return {
     ledger: options,
-    ...(requireCosignatures !== undefined ? { resolver: { requireCosignatures: { k: requireCosignatures.k, witnesses: requireCosignatures.witnesses.map(fromHex) } } } : {})
+    resolver: {
+      ...(requireCosignatures !== undefined ? { requireCosignatures: { k: requireCosignatures.k, witnesses: requireCosignatures.witnesses.map(fromHex) } } : {}),
+      ...(requireInclusion === true ? { requireInclusion } : {})
+    }
   }
 }
 

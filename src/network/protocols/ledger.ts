@@ -9,6 +9,7 @@ import { HASH_BYTES } from '../../core/ledger/merkle.ts'
 import { MAX_PROOF_HASHES } from '../../core/ledger/proofs.ts'
 import { COSIGNATURE_MAX_BYTES } from '../../core/ledger/tree-head.ts'
 import { HEAD_RECORD_MAX_BYTES } from '../../core/record/head-record.ts'
+import { RECORD_INCLUSION_MAX_BYTES } from '../../core/record/record-inclusion.ts'
 import { errorFromWire, errorToWire, RemoteError } from './wire-errors.ts'
 
 /**
@@ -21,6 +22,7 @@ import { errorFromWire, errorToWire, RemoteError } from './wire-errors.ts'
  *   { v: 1, op: "get-inclusion", log, index, size }        -> { v: 1, status: "inclusion", proof: [bytes(32)], leaf: bytes }
  *   { v: 1, op: "get-entries", log, from, to }             -> { v: 1, status: "entries", entries: [bytes] }   ; to - from <= 256
  *   { v: 1, op: "cosign", record: bytes(HeadRecord) }      -> { v: 1, status: "cosignature", cosignature: bytes(Cosignature) }
+ *   { v: 1, op: "prove-record", log, code, object: bytes(32) } -> { v: 1, status: "record-inclusion", inclusion: bytes(RecordInclusion) }
  *   any                                                    -> { v: 1, status: "refused", error: { name, code, message } }
  *
  * Proofs are in RFC 9162 form. Every answer is checked by the asker against a signed head, so a
@@ -42,6 +44,7 @@ export type LedgerRequest =
   | { op: 'get-inclusion', log: string, index: number, size: number }
   | { op: 'get-entries', log: string, from: number, to: number }
   | { op: 'cosign', record: Uint8Array }
+  | { op: 'prove-record', log: string, code: string, object: Uint8Array }
 
 export type LedgerOp = LedgerRequest['op']
 
@@ -51,6 +54,7 @@ export type LedgerResponse =
   | { status: 'inclusion', proof: Uint8Array[], leaf: Uint8Array }
   | { status: 'entries', entries: Uint8Array[] }
   | { status: 'cosignature', cosignature: Uint8Array }
+  | { status: 'record-inclusion', inclusion: Uint8Array }
 
 /** What answers each request. */
 export interface LedgerAnswers {
@@ -59,6 +63,7 @@ export interface LedgerAnswers {
   'get-inclusion': { status: 'inclusion', proof: Uint8Array[], leaf: Uint8Array }
   'get-entries': { status: 'entries', entries: Uint8Array[] }
   'cosign': { status: 'cosignature', cosignature: Uint8Array }
+  'prove-record': { status: 'record-inclusion', inclusion: Uint8Array }
 }
 
 const STATUS_OF: { [K in LedgerOp]: LedgerAnswers[K]['status'] } = {
@@ -66,7 +71,8 @@ const STATUS_OF: { [K in LedgerOp]: LedgerAnswers[K]['status'] } = {
   'get-consistency': 'consistency',
   'get-inclusion': 'inclusion',
   'get-entries': 'entries',
-  cosign: 'cosignature'
+  cosign: 'cosignature',
+  'prove-record': 'record-inclusion'
 }
 
 export function encodeLedgerRequest (request: LedgerRequest): Uint8Array {
@@ -76,6 +82,7 @@ export function encodeLedgerRequest (request: LedgerRequest): Uint8Array {
     case 'get-inclusion': return encodeCbor({ v: 1, op: request.op, log: parseCode(request.log).text, index: request.index, size: request.size })
     case 'get-entries': return encodeCbor({ v: 1, op: request.op, log: parseCode(request.log).text, from: request.from, to: request.to })
     case 'cosign': return encodeCbor({ v: 1, op: request.op, record: request.record })
+    case 'prove-record': return encodeCbor({ v: 1, op: request.op, log: parseCode(request.log).text, code: parseCode(request.code).text, object: request.object })
   }
 }
 
@@ -84,7 +91,8 @@ const REQUEST_FIELDS: { [K in LedgerOp]: readonly string[] } = {
   'get-consistency': ['v', 'op', 'log', 'oldSize', 'newSize'],
   'get-inclusion': ['v', 'op', 'log', 'index', 'size'],
   'get-entries': ['v', 'op', 'log', 'from', 'to'],
-  cosign: ['v', 'op', 'record']
+  cosign: ['v', 'op', 'record'],
+  'prove-record': ['v', 'op', 'log', 'code', 'object']
 }
 
 function isOp (op: string): op is LedgerOp {
@@ -94,7 +102,7 @@ function isOp (op: string): op is LedgerOp {
 /** Strict decoding; throws MalformedRecordError (or MalformedCodeError for the log) on anything else. */
 export function decodeLedgerRequest (bytes: Uint8Array): LedgerRequest {
   const value = decodeCanonical(bytes, LEDGER_REQUEST_MAX_BYTES, 'ledger request')
-  const op = new FieldReader(value, 'ledger request', ['v', 'op', 'log', 'oldSize', 'newSize', 'index', 'size', 'from', 'to', 'record']).string('op', 32)
+  const op = new FieldReader(value, 'ledger request', ['v', 'op', 'log', 'oldSize', 'newSize', 'index', 'size', 'from', 'to', 'record', 'code', 'object']).string('op', 32)
   if (!isOp(op)) throw new MalformedRecordError(`ledger request.op "${op.slice(0, 32)}" is not known`, { what: 'ledger request', field: 'op' })
   const r = new FieldReader(value, 'ledger request', REQUEST_FIELDS[op])
   r.literal('v', 1)
@@ -102,6 +110,7 @@ export function decodeLedgerRequest (bytes: Uint8Array): LedgerRequest {
   const log = parseCode(r.string('log', 64)).text
   switch (op) {
     case 'get-head': return { op, log }
+    case 'prove-record': return { op, log, code: parseCode(r.string('code', 64)).text, object: r.bytes('object', HASH_BYTES) }
     case 'get-consistency': {
       const oldSize = r.uint('oldSize')
       const newSize = r.uint('newSize')
@@ -127,6 +136,7 @@ export function encodeLedgerResponse (response: LedgerResponse | { status: 'refu
     case 'inclusion': return encodeCbor({ v: 1, status: 'inclusion', proof: response.proof, leaf: response.leaf })
     case 'entries': return encodeCbor({ v: 1, status: 'entries', entries: response.entries })
     case 'cosignature': return encodeCbor({ v: 1, status: 'cosignature', cosignature: response.cosignature })
+    case 'record-inclusion': return encodeCbor({ v: 1, status: 'record-inclusion', inclusion: response.inclusion })
     case 'refused': return encodeCbor({ v: 1, status: 'refused', error: errorToWire(response.error) })
   }
 }
@@ -143,7 +153,7 @@ function proofHashes (r: FieldReader): Uint8Array[] {
  */
 export function decodeLedgerResponse<K extends LedgerOp> (bytes: Uint8Array, op: K): LedgerAnswers[K] {
   const value = decodeCanonical(bytes, LEDGER_RESPONSE_MAX_BYTES, 'ledger response')
-  const status = new FieldReader(value, 'ledger response', ['v', 'status', 'record', 'proof', 'leaf', 'entries', 'cosignature', 'error']).string('status', 16)
+  const status = new FieldReader(value, 'ledger response', ['v', 'status', 'record', 'proof', 'leaf', 'entries', 'cosignature', 'inclusion', 'error']).string('status', 16)
   if (status === 'refused') {
     const r = new FieldReader(value, 'ledger response', ['v', 'status', 'error'])
     r.literal('v', 1)
@@ -175,6 +185,12 @@ function decodeAnswer (value: CborValue, status: string): LedgerResponse {
       const entries = r.bytesArray('entries', MAX_ENTRIES_PER_REQUEST)
       entries.forEach((e, i) => { if (e.length > LEAF_MAX_BYTES) throw new MalformedRecordError(`ledger response.entries[${i}] is too large`, { what: 'ledger response', field: 'entries' }) })
       return { status, entries }
+    }
+    case 'record-inclusion': {
+      const r = reader(value, ['v', 'status', 'inclusion'])
+      const inclusion = r.bytes('inclusion')
+      if (inclusion.length > RECORD_INCLUSION_MAX_BYTES) throw new MalformedRecordError('ledger response.inclusion is too large', { what: 'ledger response', field: 'inclusion' })
+      return { status, inclusion }
     }
     default: {
       const r = reader(value, ['v', 'status', 'cosignature'])

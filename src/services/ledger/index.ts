@@ -6,6 +6,7 @@ import type { LedgerEntry } from '../../core/ledger/log.ts'
 import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
+import type { SignedRecord } from '../../core/record/record.ts'
 import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import type { AllocationStore } from '../../storage/allocation-store.ts'
 import type { RecordStore } from '../../storage/record-store.ts'
@@ -81,6 +82,14 @@ export interface LedgerComponents {
   logger: ComponentLogger
 }
 
+/** A verified proof that a record version is in its signer's log. */
+export interface VerifiedRecordInclusion {
+  /** RecordInclusion bytes (core/record/record-inclusion.ts): anyone with the anchors can re-check them. */
+  readonly inclusion: Uint8Array
+  readonly head: HeadRecord
+  readonly index: number
+}
+
 /** Verified fork evidence against one authority's log key. */
 export interface ForkAlarm {
   readonly log: string
@@ -144,6 +153,14 @@ export interface Ledger extends Startable {
   alarms(): ForkAlarm[]
   /** The operator's decision after a fork alarm: forget it and trust the key again. */
   clearAlarm(key: Uint8Array): Promise<boolean>
+  /** An inclusion proof (RecordInclusion bytes) of one of this node's own record versions, under a head covering it. */
+  proveRecord(record: SignedRecord): Promise<Uint8Array>
+  /**
+   * Fetches (or, for an own record, makes) and verifies the proof that a record version is in its
+   * signer's log; checks the head against the one held of that log. Throws NotLoggedError,
+   * UnknownLogError, InvalidProofError, WrongKeyError, InconsistentTreeError (a fork, alarm raised).
+   */
+  recordInclusion(verified: VerifiedRecord, options?: AbortOptions): Promise<VerifiedRecordInclusion>
   /** Throws InsufficientCosignaturesError unless the record's authority's latest head meets `requirement`. */
   requireCosignatures(verified: VerifiedRecord, requirement: CosignatureRequirement, options?: AbortOptions): Promise<void>
   /** Fetches and checks the ledgers that hold a code's history (or an authority's whole log). */

@@ -6,7 +6,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.ts'
 import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
 import { PermissionError } from '../../core/errors.ts'
-import { InconsistentTreeError, InsufficientCosignaturesError, InvalidProofError } from '../../core/ledger/errors.ts'
+import { InconsistentTreeError, InsufficientCosignaturesError, InvalidProofError, NotLoggedError } from '../../core/ledger/errors.ts'
 import { compareTreeHeads } from '../../core/ledger/fork.ts'
 import type { ForkKind, HeadComparison } from '../../core/ledger/fork.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
@@ -15,6 +15,8 @@ import type { Cosignature } from '../../core/ledger/tree-head.ts'
 import { decodeHeadRecord, encodeHeadRecord, headKey } from '../../core/record/head-record.ts'
 import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import { decodeRecord } from '../../core/record/record.ts'
+import type { SignedRecord } from '../../core/record/record.ts'
+import { decodeRecordInclusion, encodeRecordInclusion, verifyRecordInclusion } from '../../core/record/record-inclusion.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { decodeRevocation } from '../../core/trust/revocation.ts'
 import { MAX_CHAIN_LENGTH } from '../../core/trust/chain.ts'
@@ -37,7 +39,7 @@ import {
   DEFAULT_LEDGER_REQUEST_TIMEOUT_MS, MAX_KNOWN_LOGS
 } from './index.ts'
 import type {
-  CosignatureRequirement, ForkAlarm, HeadCheck, HeadSource, Ledger, LedgerComponents, LedgerCounters, LedgerInit, WitnessRef
+  CosignatureRequirement, ForkAlarm, HeadCheck, HeadSource, Ledger, LedgerComponents, LedgerCounters, LedgerInit, VerifiedRecordInclusion, WitnessRef
 } from './index.ts'
 
 const SEEN_PREFIX = '/citycode/ledger/seen/'
@@ -192,6 +194,61 @@ export class LedgerService implements Ledger {
     return await this.requireStore().entries(from, to)
   }
 
+  async proveRecord (record: SignedRecord): Promise<Uint8Array> {
+    return await this.proveLogged(record.body.code, sha256(record.bytes))
+  }
+
+  /** An inclusion proof of the record entry with this object hash, under a head that covers it (signed now if none does). */
+  private async proveLogged (code: string, object: Uint8Array): Promise<Uint8Array> {
+    const store = this.requireStore()
+    let index: number | undefined
+    for (const i of [...store.indicesOf(code)].reverse()) {
+      const entry = await store.entry(i)
+      if (entry.type === 'record' && equalBytes(entry.object, object)) {
+        index = i
+        break
+      }
+    }
+    if (index === undefined) throw new NotLoggedError(`no record entry of ${code} with that hash in this log`, { code })
+    let head = store.head
+    if (head === undefined || head.sth.head.size <= index) head = await this.signHeadNow(true)
+    if (head === undefined || head.sth.head.size <= index) throw new NotLoggedError(`no signed head covers the entry of ${code} yet`, { code })
+    return encodeRecordInclusion({ head: head.bytes, index, proof: store.inclusionProof(index, head.sth.head.size) })
+  }
+
+  async recordInclusion (verified: VerifiedRecord, options: AbortOptions = {}): Promise<VerifiedRecordInclusion> {
+    const record = verified.record
+    const log = verified.chain.namespace
+    const own = this.ownLog()
+    let bytes: Uint8Array
+    if (own?.namespace === log && equalBytes(own.signer.publicKey, record.body.key)) {
+      bytes = await this.proveRecord(record)
+    } else {
+      const request = { op: 'prove-record' as const, log, code: record.body.code, object: sha256(record.bytes) }
+      // the record's holder keeps the signer's log for its own record; otherwise the log's node
+      const holder = holderOf(verified)
+      const peers = holder !== undefined && record.body.code === log ? [holder] : []
+      if (peers.length === 0) {
+        const located = await this.c.locate?.(log, options)
+        if (located !== undefined) peers.push(located)
+      }
+      if (peers.length === 0) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
+      try {
+        bytes = (await this.ask(peers[0] as PeerRef, request, options)).inclusion
+      } catch (err) {
+        // a node that does not speak the ledger protocol keeps no log: say so in our terms
+        if ((err as Error).name !== 'UnsupportedProtocolError') throw err
+        throw new UnknownLogError(`the node of ${log} keeps no ledger`, { log })
+      }
+    }
+    const head = verifyRecordInclusion(bytes, record, log, this.c.validator.chains, { now: this.c.now(), revocations: this.c.validator.revocations })
+    // a proof under a head that forks from one this node holds is no proof: the check raises the alarm
+    if (own?.namespace !== log && await this.checkHead(head, {}, options) === 'fork') {
+      throw new InconsistentTreeError(`the head proving ${record.body.code} forks from a head of ${log} this node holds`, { log })
+    }
+    return { inclusion: bytes, head: head.record, index: decodeRecordInclusion(bytes).index }
+  }
+
   private requireStore (): LedgerStore {
     if (this.store === undefined) throw new UnknownLogError('the ledger is not started', {})
     return this.store
@@ -335,6 +392,7 @@ export class LedgerService implements Ledger {
           return encodeLedgerResponse({ status: 'inclusion', proof, leaf: leaf as Uint8Array })
         }
         case 'get-entries': return encodeLedgerResponse({ status: 'entries', entries: await store.entries(request.from, request.to) })
+        case 'prove-record': return encodeLedgerResponse({ status: 'record-inclusion', inclusion: await this.proveLogged(request.code, request.object) })
       }
     } catch (err) {
       return encodeLedgerResponse({ status: 'refused', error: err })

@@ -35,7 +35,7 @@ import type { PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
-import type { CitycodeNodeInit, NodeRole } from './index.ts'
+import type { CitycodeNodeInit, NodeResolution, NodeRole } from './index.ts'
 
 export const APPLY_TIMEOUT_MS = 30_000
 /** While an application waits for manual approval, ask again this often. */
@@ -250,7 +250,7 @@ export class CitycodeNode {
     return await this.publisher.publish(code, values, options)
   }
 
-  async resolve (code: string, options?: ResolveOptions): Promise<Resolution> {
+  async resolve (code: string, options?: ResolveOptions & { inclusion?: boolean }): Promise<NodeResolution> {
     const resolution = await this.resolver.resolve(code, options)
     // a cached answer may predate a fork alarm against its authority
     this.validator.checkTrusted(resolution.verified)
@@ -258,6 +258,10 @@ export class CitycodeNode {
     if (required !== undefined) {
       if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
       await this.ledger.requireCosignatures(resolution.verified, required, options)
+    }
+    if (this.init.resolver?.requireInclusion === true || options?.inclusion === true) {
+      if (this.ledger === undefined) throw new NotAllocatedError('ledger inclusion needs the ledger (init.ledger.enabled)', { code })
+      return { ...resolution, inclusion: await this.ledger.recordInclusion(resolution.verified, options) }
     }
     return resolution
   }

@@ -5,8 +5,8 @@ import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
 import type { PublisherInit } from '../publisher/index.ts'
-import type { ResolverInit } from '../resolver/index.ts'
-import type { CosignatureRequirement, LedgerInit } from '../ledger/index.ts'
+import type { Resolution, ResolverInit } from '../resolver/index.ts'
+import type { CosignatureRequirement, LedgerInit, VerifiedRecordInclusion } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
 
 export type NodeRole = 'root' | 'country' | 'city' | 'resolver'
@@ -42,9 +42,11 @@ export interface CitycodeNodeInit {
   authority?: AuthorityInit
   /**
    * `requireCosignatures`: resolution refuses records whose authority's latest tree head lacks `k`
-   * valid cosignatures of the given witness keys (InsufficientCosignaturesError). @default off
+   * valid cosignatures of the given witness keys (InsufficientCosignaturesError). `requireInclusion`:
+   * resolution refuses a record version without a valid proof that it is in its signer's log (the
+   * ledger's errors: NotLoggedError, InvalidProofError, ...), and returns the proof with the answer. @default off
    */
-  resolver?: ResolverInit & { requireCosignatures?: CosignatureRequirement }
+  resolver?: ResolverInit & { requireCosignatures?: CosignatureRequirement, requireInclusion?: boolean }
   /** The authority ledger, its witnesses, and whether this node witnesses others. */
   ledger?: LedgerInit
   publisher?: PublisherInit
@@ -52,6 +54,11 @@ export interface CitycodeNodeInit {
   values?: RecordValue[]
   now?: () => number
   logger?: ComponentLogger
+}
+
+/** A resolution, with the ledger inclusion proof of the version when one was required or asked for. */
+export interface NodeResolution extends Resolution {
+  readonly inclusion?: VerifiedRecordInclusion
 }
 
 export { CitycodeNode, createCitycodeNode } from './citycode-node.ts'

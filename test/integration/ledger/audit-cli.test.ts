@@ -37,7 +37,7 @@ describe('citycode audit (CLI, TCP)', function () {
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('prints the history of a code with every entry and head checked, and exits 0', async () => {
+  it('prints the history of a code with every entry and head checked, and exits 0; resolve --inclusion proves the version', async () => {
     const rootKey = seededSigner(1)
     const anchors: TrustAnchor[] = [{ name: 'test-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
     let n = 0
@@ -80,6 +80,14 @@ describe('citycode audit (CLI, TCP)', function () {
     assert.match(text.stdout, /^audit MA\.156\.1301: ok/)
     assert.match(text.stdout, /allocation\s+in MA\.156/)
     assert.match(text.stdout, /alarms: none/)
+
+    const proven = await cli(['resolve', code, '-c', config, '--inclusion', '--json'])
+    assert.equal(proven.status, 0, proven.stderr)
+    const answer = JSON.parse(proven.stdout) as { seq: number, ledger?: { log: string, index: number, treeSize: number } }
+    assert.equal(answer.seq, 2)
+    assert.equal(answer.ledger?.log, code)
+    assert.ok(answer.ledger.index < answer.ledger.treeSize)
+    assert.match((await cli(['resolve', code, '-c', config, '--inclusion'])).stdout, /ledger: entry \d+ of MA\.156\.1301's log, proven/)
 
     const bad = await cli(['audit', 'MA.156.13', '-c', config])
     assert.equal(bad.status, 1)

@@ -33,7 +33,8 @@ describe('ledger wire formats', () => {
       { op: 'get-consistency', log: 'MA.156', oldSize: 3, newSize: 9 },
       { op: 'get-inclusion', log: 'MA.156', index: 2, size: 9 },
       { op: 'get-entries', log: 'MA.156', from: 0, to: 256 },
-      { op: 'cosign', record: head(3) }
+      { op: 'cosign', record: head(3) },
+      { op: 'prove-record', log: 'MA.156', code: 'MA.156', object: new Uint8Array(32).fill(7) }
     ] as const
     for (const r of requests) assert.deepEqual(decodeLedgerRequest(encodeLedgerRequest(r)), r)
     const bad = [
@@ -43,6 +44,7 @@ describe('ledger wire formats', () => {
       encodeCbor({ v: 1, op: 'get-entries', log: 'MA.156', from: 0, to: MAX_ENTRIES_PER_REQUEST + 1 }),
       encodeCbor({ v: 1, op: 'get-consistency', log: 'MA.156', oldSize: 5, newSize: 3 }),
       encodeCbor({ v: 1, op: 'get-inclusion', log: 'MA.156', index: -1, size: 3 }),
+      encodeCbor({ v: 1, op: 'prove-record', log: 'MA.156', code: 'MA.156', object: new Uint8Array(31) }),
       new Uint8Array(LEDGER_REQUEST_MAX_BYTES + 1)
     ]
     for (const b of bad) assert.throws(() => decodeLedgerRequest(b), (err: Error) => ['MalformedRecordError', 'RecordTooLargeError'].includes(err.name), String(b.length))

@@ -12,16 +12,23 @@ export function registerResolve (program: Command): void {
     .argument('<code>', 'a code, e.g. MA.156.1301 (the printed form with its check character is accepted)')
     .option('--json', 'machine-readable output')
     .option('--timeout <ms>', 'deadline for the whole resolution', '10000')
-    .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string }) => {
+    .option('--inclusion', 'also fetch and verify the proof that this version is in its signer\'s ledger')
+    .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string, inclusion?: boolean }) => {
       await runHandler(async () => {
         // checked before any network work: a malformed code is one clear line and exit 1
         const code = parseCodeInput(input).text
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {
-          const r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)) })
-          if (opts.json === true) printJson({ ...recordView(r.verified), source: r.source, elapsedMs: Number(r.elapsedMs.toFixed(2)) })
-          else process.stdout.write(recordText(r.verified, r.source, r.elapsedMs) + '\n')
+          const r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)), inclusion: opts.inclusion === true })
+          const ledger = r.inclusion === undefined
+            ? undefined
+            : { log: r.inclusion.head.sth.head.log, index: r.inclusion.index, treeSize: r.inclusion.head.sth.head.size, headTime: new Date(r.inclusion.head.sth.head.time).toISOString(), cosignatures: r.inclusion.head.cosignatures.length }
+          if (opts.json === true) printJson({ ...recordView(r.verified), source: r.source, elapsedMs: Number(r.elapsedMs.toFixed(2)), ...(ledger !== undefined ? { ledger } : {}) })
+          else {
+            process.stdout.write(recordText(r.verified, r.source, r.elapsedMs) + '\n')
+            if (ledger !== undefined) process.stdout.write(`ledger: entry ${ledger.index} of ${ledger.log}'s log, proven in its signed head of size ${ledger.treeSize} (${ledger.headTime}, ${ledger.cosignatures} cosignatures)\n`)
+          }
           return 0
         } finally {
           await closeNode(node)
