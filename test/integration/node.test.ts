@@ -5,9 +5,9 @@ import { join } from 'node:path'
 import { encodeCbor, recordKey } from '../../src/core/index.ts'
 import type { SignedRecord } from '../../src/core/index.ts'
 import { RECORDS_TOPIC } from '../../src/network/gossip/record-updates.ts'
-import { closeDatastore, openDatastore } from '../../src/storage/datastore.ts'
-import { KeyStore } from '../../src/storage/keys.ts'
-import { eventually, startTestNetwork } from '../utils/citycode-network.ts'
+import { closeDatastore } from '../../src/storage/datastore.ts'
+import { eventually, openPersistentCity, startTestNetwork } from '../utils/citycode-network.ts'
+import type { CitycodeNode } from '../../src/services/node/index.ts'
 import type { TestNetwork } from '../utils/citycode-network.ts'
 
 /** The record with one byte of its signed body changed, signature and chain kept. */
@@ -105,11 +105,7 @@ describe('persistence', function () {
     const net = await startTestNetwork(1)
     const dir = mkdtempSync(join(tmpdir(), 'citycode-persist-'))
     try {
-      const open = async (): ReturnType<TestNetwork['add']> => {
-        const datastore = await openDatastore(dir)
-        const keys = new KeyStore(datastore, 'a passphrase of twenty chars')
-        return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority') })
-      }
+      const open = async (): Promise<CitycodeNode> => await openPersistentCity(net, dir)
       const first = await open()
       const peerId = first.peerId.toString()
       const code = await first.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Handan', officialCode: '130400' })

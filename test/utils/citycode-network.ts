@@ -5,6 +5,8 @@ import { createCitycodeNode } from '../../src/services/node/index.ts'
 import type { CitycodeNode, CitycodeNodeInit } from '../../src/services/node/index.ts'
 import type { Signer, TrustAnchor } from '../../src/core/index.ts'
 import { seededSigner } from './fixtures.ts'
+import { openDatastore } from '../../src/storage/datastore.ts'
+import { KeyStore } from '../../src/storage/keys.ts'
 
 let run = 0
 
@@ -67,6 +69,13 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
     await stop()
     throw err
   }
+}
+
+/** Opens (or reopens) a city node on LevelDB in `dir` with its keys in the encrypted keychain, on `net`. */
+export async function openPersistentCity (net: TestNetwork, dir: string): Promise<CitycodeNode> {
+  const datastore = await openDatastore(dir)
+  const keys = new KeyStore(datastore, 'a passphrase of twenty chars')
+  return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority') })
 }
 
 /** Polls `check` until it holds or `ms` pass; returns whether it held. */

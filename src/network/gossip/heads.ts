@@ -14,7 +14,7 @@ import type { VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import { MAX_CHAIN_LENGTH } from '../../core/trust/chain.ts'
 import type { VerifiedChain } from '../../core/trust/chain.ts'
-import { subscribeTopic } from '../node/topic.ts'
+import { messageKey, subscribeTopic } from '../node/topic.ts'
 import type { TopicSubscription } from '../node/topic.ts'
 
 /**
@@ -106,7 +106,7 @@ export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, o
     validate: ({ data, from }) => {
       try {
         const message = verifyHeadsMessage(data, validator)
-        verified.set(keyOf(data), message)
+        verified.set(messageKey(data), message)
         if (verified.size > 256) verified.delete(verified.keys().next().value as string)
         counters.accepted++
         return 'accept'
@@ -117,7 +117,7 @@ export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, o
       }
     },
     onMessage: ({ data, from }) => {
-      const id = keyOf(data)
+      const id = messageKey(data)
       let message = verified.get(id)
       verified.delete(id)
       if (message === undefined) {
@@ -134,10 +134,6 @@ export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, o
   return { topic: subscription.topic, unsubscribe: subscription.unsubscribe, counters }
 }
 
-function keyOf (data: Uint8Array): string {
-  const tail = data.subarray(Math.max(0, data.length - 48))
-  return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).toString('latin1') + data.length
-}
 
 export async function publishHeadsMessage (pubsub: GossipSub, bytes: Uint8Array): Promise<number> {
   const result = await pubsub.publish(HEADS_TOPIC, bytes)

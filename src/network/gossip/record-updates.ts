@@ -4,6 +4,7 @@ import type { Logger } from '@libp2p/interface'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
+import { messageKey } from '../node/topic.ts'
 
 /** Every record update is announced here, so caches learn of changes at once. */
 export const RECORDS_TOPIC = '/citycode/records/1.0.0'
@@ -29,7 +30,7 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
     try {
       const verified = validator.validate(message.data)
       // The message event follows validation; keep the result so the record is verified once.
-      verifiedById.set(keyOf(message.data), verified)
+      verifiedById.set(messageKey(message.data), verified)
       if (verifiedById.size > 1024) verifiedById.delete(verifiedById.keys().next().value as string)
       counters.accepted++
       return TopicValidatorResult.Accept
@@ -42,7 +43,7 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
   pubsub.addEventListener('message', (evt) => {
     const message = evt.detail
     if (message.topic !== RECORDS_TOPIC) return
-    const id = keyOf(message.data)
+    const id = messageKey(message.data)
     let verified = verifiedById.get(id)
     verifiedById.delete(id)
     if (verified === undefined) {
@@ -58,11 +59,6 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
   return counters
 }
 
-function keyOf (data: Uint8Array): string {
-  // the record's signature (last 64 bytes region) identifies it well enough for this short-lived map
-  const tail = data.subarray(Math.max(0, data.length - 48))
-  return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).toString('latin1') + data.length
-}
 
 export async function publishRecordUpdate (pubsub: GossipSub, bytes: Uint8Array): Promise<number> {
   const result = await pubsub.publish(RECORDS_TOPIC, bytes)

@@ -99,3 +99,13 @@ export function subscribeTopic (pubsub: GossipSub, topic: string, options: Subsc
     }
   }
 }
+
+/**
+ * A short key for a message's bytes, to carry a validator's decoded result to the delivery callback:
+ * the tail of a signed object (its signature region) plus the length identifies it well enough for
+ * that short-lived map.
+ */
+export function messageKey (data: Uint8Array): string {
+  const tail = data.subarray(Math.max(0, data.length - 48))
+  return Buffer.from(tail.buffer, tail.byteOffset, tail.byteLength).toString('latin1') + data.length
+}

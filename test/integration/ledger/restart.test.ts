@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { verifyConsistency } from '../../../src/core/ledger/proofs.ts'
 import { decodeLeaf } from '../../../src/core/ledger/log.ts'
-import { closeDatastore, openDatastore } from '../../../src/storage/datastore.ts'
-import { KeyStore } from '../../../src/storage/keys.ts'
-import { startTestNetwork } from '../../utils/citycode-network.ts'
-import type { TestNetwork } from '../../utils/citycode-network.ts'
+import { closeDatastore } from '../../../src/storage/datastore.ts'
+import { openPersistentCity, startTestNetwork } from '../../utils/citycode-network.ts'
+import type { CitycodeNode } from '../../../src/services/node/index.ts'
 
 describe('ledger persistence (LevelDB in a temp dir)', function () {
   this.timeout(60_000)
@@ -16,11 +15,7 @@ describe('ledger persistence (LevelDB in a temp dir)', function () {
     const net = await startTestNetwork(0)
     const dir = mkdtempSync(join(tmpdir(), 'citycode-ledger-'))
     try {
-      const open = async (): ReturnType<TestNetwork['add']> => {
-        const datastore = await openDatastore(dir)
-        const keys = new KeyStore(datastore, 'a passphrase of twenty chars')
-        return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority') })
-      }
+      const open = async (): Promise<CitycodeNode> => await openPersistentCity(net, dir)
       const first = await open()
       const code = await first.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Handan', officialCode: '130400' })
       for (let i = 0; i < 3; i++) await first.publishOwn([{ type: 'data', name: 'v', value: String(i) }], { background: true })

@@ -7,6 +7,7 @@ import { verifyConsistency, verifyInclusion } from '../../../src/core/ledger/pro
 import { decodeCosignature, decodeSignedTreeHead, verifyCosignature, verifyTreeHead } from '../../../src/core/ledger/tree-head.ts'
 import { verifyForkEvidence } from '../../../src/core/ledger/fork.ts'
 import { loadVector } from '../../utils/vectors.ts'
+import { errorName } from '../../utils/errors.ts'
 
 interface LeafCase { entry: { type: LedgerEntryType, code: string, seq?: number, time: number, object: string }, leaf: string, leafHash: string }
 interface InclusionCase { index: number, size: number, leafHash: string, proof: string[], root: string, result: string }
@@ -25,12 +26,7 @@ interface Ledger {
 
 /** 'valid' when fn returns, else the thrown error's name. */
 function outcome (fn: () => unknown): string {
-  try {
-    fn()
-    return 'valid'
-  } catch (err) {
-    return (err as Error).name
-  }
+  return errorName(fn) ?? 'valid'
 }
 
 describe('ledger.json vectors', () => {

@@ -7,18 +7,10 @@ import {
 import { generate } from '../../vectors/generate.ts'
 import { anchorsFromJson, loadVector } from '../../utils/vectors.ts'
 import type { AnchorJson } from '../../utils/vectors.ts'
+import { errorName } from '../../utils/errors.ts'
 
 type Result = { valid: true, code: string, seq: number, namespace: string } | { valid: false, error: string }
 interface RecordCase { name: string, record: string, anchors?: AnchorJson[], expectedCode?: string, revocations?: Array<{ revocation: string, certificate: string }>, result: Result }
-
-function errorName (fn: () => unknown): string | undefined {
-  try {
-    fn()
-    return undefined
-  } catch (err) {
-    return (err as Error).name
-  }
-}
 
 function checkRecordCase (c: RecordCase, anchorsJson: AnchorJson[], now: number): void {
   const chains = new ChainVerifier(anchorsFromJson(c.anchors ?? anchorsJson))

@@ -6,15 +6,7 @@ import { encodeHeadRecord } from '../../../../src/core/record/head-record.ts'
 import { decodeRecordInclusion, encodeRecordInclusion, recordLedgerEntry, verifyRecordInclusion } from '../../../../src/core/record/record-inclusion.ts'
 import { sha256 } from '../../../../src/core/crypto/hash.ts'
 import { cityRecord, hierarchy, NOW, seededSigner } from '../../../utils/fixtures.ts'
-
-function errorName (fn: () => unknown): string | undefined {
-  try {
-    fn()
-    return undefined
-  } catch (err) {
-    return (err as Error).name
-  }
-}
+import { errorName } from '../../../utils/errors.ts'
 
 describe('record inclusion proofs', () => {
   const h = hierarchy()
