@@ -135,6 +135,11 @@ export interface Ledger extends Startable {
   /** Signs (and announces) a head of the current log now, unless the latest already covers it. */
   signHead(): Promise<HeadRecord | undefined>
   inclusionProof(index: number, size?: number): Uint8Array[]
+  /**
+   * Where a record version (signed bytes) sits in the own log, with its inclusion proof under the
+   * latest head (a head is signed first when none covers it yet); undefined when it is not logged here.
+   */
+  recordInclusion(record: Uint8Array): Promise<{ head: HeadRecord, index: number, path: Uint8Array[] } | undefined>
   consistencyProof(oldSize: number, newSize?: number): Uint8Array[]
   entries(from: number, to: number): Promise<Uint8Array[]>
   /** The latest verified head this node holds of another log (kept compact: its `chain` is empty). */

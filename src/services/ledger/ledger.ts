@@ -184,6 +184,23 @@ export class LedgerService implements Ledger {
     return this.requireStore().inclusionProof(index, size)
   }
 
+  async recordInclusion (bytes: Uint8Array): Promise<{ head: HeadRecord, index: number, path: Uint8Array[] } | undefined> {
+    const store = this.store
+    if (store === undefined) return undefined
+    const record = decodeRecord(bytes)
+    const object = sha256(bytes)
+    let index: number | undefined
+    for (const i of store.indicesOf(record.body.code)) {
+      const entry = await store.entry(i)
+      if (entry.type === 'record' && equalBytes(entry.object, object)) index = i
+    }
+    if (index === undefined) return undefined
+    let head = store.head
+    if (head === undefined || head.sth.head.size <= index) head = await this.signHeadNow(true)
+    if (head === undefined || head.sth.head.size <= index) return undefined
+    return { head, index, path: store.inclusionProof(index, head.sth.head.size) }
+  }
+
   consistencyProof (oldSize: number, newSize?: number): Uint8Array[] {
     return this.requireStore().consistencyProof(oldSize, newSize)
   }

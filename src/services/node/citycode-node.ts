@@ -31,7 +31,7 @@ import { holderOf } from '../resolver/resolver.ts'
 import { ledger } from '../ledger/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
-import type { PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
+import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
@@ -280,6 +280,11 @@ export class CitycodeNode {
     if (id !== undefined) this.resolver.addAuthority(authority.namespace, { id, addrs: [authority.addr] })
   }
 
+  /** The authority key (signs records, heads, bundles); undefined on a resolver-only node. */
+  get authorityKey (): CitycodeNodeInit['authorityKey'] {
+    return this.init.authorityKey
+  }
+
   private signer (): NonNullable<CitycodeNodeInit['authorityKey']> {
     if (this.init.authorityKey === undefined) throw new NotAllocatedError('this node has no authority key (resolver-only)', {})
     return this.init.authorityKey
@@ -352,7 +357,20 @@ export class CitycodeNode {
       return encodeResolveResponse({ status: 'refused', error: err })
     }
     const held = await this.held(code) ?? this.resolver.cached(code)
-    return held === undefined ? encodeResolveResponse({ status: 'not-found' }) : encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
+  }
+
+  /** As the authority above `code`: the signed proof that it is not allocated, when it is not. */
+  private async proveAbsence (code: string): Promise<Uint8Array | undefined> {
+    const authority = this.authority
+    if (authority === undefined || code === authority.namespace || !inNamespace(authority.namespace, code)) return undefined
+    try {
+      return await authority.proveAbsence(code)
+    } catch (err) {
+      this.log.error('could not prove %s absent: %s', code, (err as Error).message)
+      return undefined
+    }
   }
 
   private async answerApply (request: Uint8Array): Promise<Uint8Array> {
@@ -366,7 +384,7 @@ export class CitycodeNode {
     }
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null | AbsenceAnswer> {
     const target = peer.addrs.length > 0 ? multiaddr(peer.addrs[0] as string) : peerIdFromString(peer.id)
     if (peer.addrs.length > 0) {
       // add every published address so the dialler can pick a working one
@@ -374,7 +392,8 @@ export class CitycodeNode {
     }
     const response = decodeResolveResponse(await sendRequest(this.libp2p, peer.addrs.length > 0 ? peerIdFromString(peer.id) : target, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal }))
     if (response.status === 'refused') throw response.error
-    return response.status === 'found' ? response.record : null
+    if (response.status === 'found') return response.record
+    return response.proof !== undefined ? { absence: response.proof } : null
   }
 }
 

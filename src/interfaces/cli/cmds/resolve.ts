@@ -2,7 +2,9 @@ import type { Command } from 'commander'
 import { parseCodeInput } from '../../../core/code/check-character.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { recordText, recordView } from '../../present/record-view.ts'
-import { printJson, runHandler } from '../output.ts'
+import { absenceText, absenceView } from '../../present/proof-view.ts'
+import { NotFoundError } from '../../../services/errors.ts'
+import { EXIT_FAILURE, printJson, runHandler } from '../output.ts'
 import { configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
@@ -19,7 +21,16 @@ export function registerResolve (program: Command): void {
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {
-          const r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)) })
+          let r
+          try {
+            r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)) })
+          } catch (err) {
+            // a proven not-found is an answer, not a failure to get one
+            if (!(err instanceof NotFoundError) || err.absence === undefined) throw err
+            if (opts.json === true) printJson(absenceView(code, err.absence))
+            else process.stdout.write(absenceText(code, err.absence) + '\n')
+            return EXIT_FAILURE
+          }
           if (opts.json === true) printJson({ ...recordView(r.verified), source: r.source, elapsedMs: Number(r.elapsedMs.toFixed(2)) })
           else process.stdout.write(recordText(r.verified, r.source, r.elapsedMs) + '\n')
           return 0
