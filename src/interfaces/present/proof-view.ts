@@ -59,7 +59,8 @@ export function bundleText (v: VerifiedBundle): string {
     view.ledger === null
       ? '  ledger: no inclusion proof in this bundle'
       : `  ledger: entry #${view.ledger.index} of ${view.ledger.log}'s log (${view.ledger.size} entries, head signed ${view.ledger.headTime}), ${view.ledger.witnesses.length} witness cosignature(s)`,
-    recordText(v.verified).split('\n').map(l => `  ${l}`).join('\n'),
+    // the record's lines without its heading, which the first line already gives
+    ...recordText(v.verified).split('\n').slice(1),
     '  checks passed:'
   ]
   for (const c of view.checks) lines.push(`    ok  ${c.check.padEnd(17)} ${c.what}`)
