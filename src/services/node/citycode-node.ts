@@ -5,7 +5,10 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
 import { inNamespace, parseCode } from '../../core/code/grammar.ts'
-import { CitycodeError } from '../../core/errors.ts'
+import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
+import { toHex } from '../../core/crypto/hash.ts'
+import type { VerifiedAbsence } from '../../core/proof/absence.ts'
+import { NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import type { RecordValue } from '../../core/record/values.ts'
@@ -251,7 +254,14 @@ export class CitycodeNode {
   }
 
   async resolve (code: string, options?: ResolveOptions): Promise<Resolution> {
-    const resolution = await this.resolver.resolve(code, options)
+    let resolution: Resolution
+    try {
+      resolution = await this.resolver.resolve(code, options)
+    } catch (err) {
+      // a proven not-found is worth no more than the authority that signed it (fork alarms)
+      if (err instanceof NotFoundError && err.absence !== undefined) this.checkAbsenceTrusted(err.absence)
+      throw err
+    }
     // a cached answer may predate a fork alarm against its authority
     this.validator.checkTrusted(resolution.verified)
     const required = this.init.resolver?.requireCosignatures
@@ -260,6 +270,14 @@ export class CitycodeNode {
       await this.ledger.requireCosignatures(resolution.verified, required, options)
     }
     return resolution
+  }
+
+  private checkAbsenceTrusted (absence: VerifiedAbsence): void {
+    const keys = [absence.proof.set.key, ...absence.chain.certificates.flatMap(c => [c.body.subject, ...c.sigs.map(s => s.key)])]
+    const distrusted = keys.find(k => this.validator.isDistrusted(k))
+    if (distrusted !== undefined) {
+      throw new DistrustedAuthorityError(`the proof that ${absence.code} does not exist is signed under a chain containing a distrusted key`, { code: absence.code, key: toHex(distrusted) })
+    }
   }
 
   /** The record of `code` this node holds (its own or one it serves), verified. */

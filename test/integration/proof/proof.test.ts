@@ -33,6 +33,13 @@ describe('proof bundles and proven not-founds in a network (memory transport)', 
     assert.equal(deep.absence.namespace, city.identity!.namespace, 'the city proves its own sub-codes absent')
     assert.equal(deep.absence.code, `${city.identity!.namespace}.77`)
 
+    // after a fork alarm against the country, its denials are refused like its records
+    const countryKey = net.country.authorityKey!.publicKey
+    resolver.validator.distrust(countryKey, { log: 'MA.156', reason: 'test' })
+    await assert.rejects(resolver.resolve('MA.156.1309'), { name: 'DistrustedAuthorityError' })
+    resolver.validator.trust(countryKey)
+    await assert.rejects(resolver.resolve('MA.156.1309'), { name: 'NotFoundError' })
+
     // asked directly, the authority of an allocated code gives no proof of absence for it
     const raw = decodeResolveResponse(await sendRequest(resolver.libp2p, net.country.peerId, RESOLVE_PROTOCOL, encodeResolveRequest('MA.156.1301.05')))
     assert.ok(raw.status === 'not-found' && raw.proof === undefined, 'MA.156.1301 is allocated: only its holder may deny codes below it')
