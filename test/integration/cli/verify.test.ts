@@ -10,8 +10,8 @@ import { cityRecord, hierarchy, seededSigner } from '../../utils/fixtures.ts'
 
 const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 
-function cli (args: string[]): { status: number | null, stdout: string, stderr: string } {
-  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DEBUG: '' } })
+function cli (args: string[], input?: string): { status: number | null, stdout: string, stderr: string } {
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: 30_000, env: { ...process.env, DEBUG: '' }, input })
   return { status: r.status, stdout: r.stdout, stderr: r.stderr }
 }
 
@@ -42,6 +42,7 @@ describe('citycode verify: offline bundle checks and exit codes', function () {
     for (const check of ['decode', 'made-at', 'record', 'valid-when-made', 'bundle-signature']) assert.match(fromBytes.stdout, new RegExp(`ok {2}${check} `))
     assert.equal(cli(['verify', text, '-c', config]).status, 0)
     assert.equal(cli(['verify', file('b.txt', text + '\n'), '-c', config]).status, 0)
+    assert.equal(cli(['verify', '-', '-c', config], text + '\n').status, 0, 'from standard input')
     const fromImage = cli(['verify', '--image', file('b.png', await renderQrPng(text)), '-c', config, '--json'])
     assert.equal(fromImage.status, 0, fromImage.stderr)
     const view = JSON.parse(fromImage.stdout) as { valid: boolean, code: string, signedBy: { role: string }, checks: Array<{ check: string }> }

@@ -26,24 +26,30 @@ function readBundleInput (target: string | undefined, image: string | undefined)
   }
   if (target === undefined) throw new ConfigError('give a bundle file, bundle text, or --image FILE.png', { field: 'bundle' })
   if (target.trim().startsWith(BUNDLE_TEXT_PREFIX)) return bundleFromText(target)
+  if (target === '-') return fromFileContent(readInputFile(0))
   if (!existsSync(target)) throw new BundleTextError(`${target} is neither a file nor bundle text (${BUNDLE_TEXT_PREFIX}...)`, { reason: 'not-found' })
-  const raw = readInputFile(target)
+  return fromFileContent(readInputFile(target))
+}
+
+/** A file (or standard input) holds the bundle bytes or its text form. */
+function fromFileContent (raw: Uint8Array): Uint8Array {
   const text = Buffer.from(raw).toString('latin1').trim()
   return text.startsWith(BUNDLE_TEXT_PREFIX) ? bundleFromText(text) : raw
 }
 
-function readInputFile (path: string): Uint8Array {
+/** `0` is standard input. */
+function readInputFile (path: string | 0): Uint8Array {
   try {
     return new Uint8Array(readFileSync(path))
   } catch (err) {
-    throw new BundleTextError(`cannot read ${path}: ${(err as Error).message}`, { reason: 'unreadable' })
+    throw new BundleTextError(`cannot read ${path === 0 ? 'standard input' : path}: ${(err as Error).message}`, { reason: 'unreadable' })
   }
 }
 
 export function registerVerify (program: Command): void {
   withConfig(program.command('verify'))
     .description('check a proof bundle offline against the configured trust anchors (no network)')
-    .argument('[bundle]', 'a bundle file (bytes or text) or the bundle text itself (CC1:...)')
+    .argument('[bundle]', 'a bundle file (bytes or text), - for standard input, or the bundle text itself (quoted: "CC1:...")')
     .option('--image <file.png>', 'read the bundle from the QR code in a PNG picture')
     .option('--require-ledger', 'refuse a bundle without a ledger inclusion proof')
     .option('--json', 'machine-readable output')
