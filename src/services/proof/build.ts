@@ -6,8 +6,11 @@ import { createBundle, verifyBundle } from '../../core/proof/bundle.ts'
 import type { BundleFields, VerifiedBundle } from '../../core/proof/bundle.ts'
 import { bundleToText } from '../../core/proof/text.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
+import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import type { Resolution, ResolveOptions } from '../resolver/index.ts'
+import { holderOf } from '../resolver/resolver.ts'
+import { fetchRecordInclusion } from './remote-ledger.ts'
 
 /** What building a bundle needs from a node (CitycodeNode has all of it). */
 export interface ProofSource {
@@ -16,6 +19,8 @@ export interface ProofSource {
   readonly authorityKey: Signer | undefined
   readonly ledger: Ledger | undefined
   readonly validator: RecordValidator
+  /** To ask the node that keeps the record's log for the ledger part, when this node does not keep it. */
+  readonly libp2p?: CitycodeLibp2p
 }
 
 export interface BuildBundleOptions extends AbortOptions {
@@ -36,7 +41,8 @@ export interface BuiltBundle {
 
 /**
  * Builds a proof bundle for `code`: resolves and verifies its record, adds the ledger inclusion
- * proof when this node keeps the log the record is in (the holder's own log), signs it with this
+ * proof from the log the record is in (this node's own log, or the holder's node, asked over the
+ * ledger protocol, when the holder signs its own record), signs it with this
  * node's authority key, and verifies the result with this node's anchors and revocations, so a
  * bundle that would not verify offline is never handed out. Throws PermissionError when this
  * node's key is not the holder's or an authority's of the record's chain (only those can vouch for it).
@@ -54,6 +60,13 @@ export async function buildBundle (node: ProofSource, code: string, options: Bui
   if (options.ledger !== false && node.ledger !== undefined && equalBytes(record.body.key, signer.publicKey)) {
     const inclusion = await node.ledger.recordInclusion(record.bytes)
     if (inclusion !== undefined) ledger = { head: inclusion.head.sth.bytes, index: inclusion.index, path: inclusion.path, cosignatures: inclusion.head.cosignatures }
+  }
+  // another node keeps the log (this one is an authority above the holder): ask the holder's node,
+  // which the record names; only what verifies under the record's key is kept
+  const holder = holderOf(verified)
+  if (ledger === null && options.ledger !== false && node.libp2p !== undefined && holder !== undefined && verified.chain.namespace === record.body.code) {
+    const remote = await fetchRecordInclusion(node.libp2p, holder, verified, { signal: options.signal })
+    if (remote !== undefined) ledger = remote
   }
   const now = node.validator.now()
   const bundle = createBundle({ record: record.bytes, madeAt: now, ledger }, signer)

@@ -48,7 +48,7 @@ describe('proof bundles and proven not-founds in a network (memory transport)', 
     assert.throws(() => verifyAbsence(proofOfOther.proof!, resolver.validator.chains, { now: Date.now(), code: 'MA.156.1301' }), { name: 'KeyMismatchError' }, 'replayed for an allocated code, it is refused')
   })
 
-  it('the holder builds a bundle with its ledger proof; an authority above builds one without; a stranger cannot', async () => {
+  it('the holder builds a bundle with its ledger proof; an authority above fetches it from the holder; a stranger cannot build one', async () => {
     const city = net.cities[0]!
     const code = city.identity!.namespace
     const built = await buildBundle(city, code)
@@ -61,7 +61,9 @@ describe('proof bundles and proven not-founds in a network (memory transport)', 
     const byCountry = await buildBundle(net.country, code)
     assert.equal(byCountry.verified.signer.role, 'authority')
     assert.equal(byCountry.verified.signer.namespace, 'MA.156')
-    assert.equal(byCountry.verified.ledger, null)
+    assert.equal(byCountry.verified.ledger?.log, code, 'the country fetched the ledger part from the city\'s node')
+    assert.equal(byCountry.verified.ledger?.index, built.verified.ledger.index)
+    assert.equal((await buildBundle(net.country, code, { ledger: false })).verified.ledger, null)
 
     const sub = await city.authority!.allocateOwn('Urban management bureau')
     await city.publish(sub, [{ type: 'name', lang: 'en', value: 'Urban management bureau' }])
