@@ -61,7 +61,7 @@ export interface BundleFields {
 
 export function encodeBundleBody (fields: BundleFields): Uint8Array {
   let ledger: CborMap | null = null
-  if (fields.ledger != null) {
+  if (fields.ledger !== undefined && fields.ledger !== null) {
     ledger = {
       head: fields.ledger.head,
       index: fields.ledger.index,
