@@ -5,7 +5,11 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted } from '../../src/core/index.ts'
+import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree } from '../../src/core/index.ts'
+import { MerkleLog } from '../../src/core/ledger/log.ts'
+import { cosign, signTreeHead } from '../../src/core/ledger/tree-head.ts'
+import { zlibSync } from 'fflate'
+import base45 from 'base45'
 import { cityRecord, hierarchy, NOW, DAY_MS, YEAR_MS, seededSigner, sampleValues } from '../utils/fixtures.ts'
 import type { TrustAnchor, SignedRecord } from '../../src/core/index.ts'
 import { ledgerVectors } from './ledger.ts'
@@ -185,8 +189,96 @@ function selection (): unknown {
   }
 }
 
+function proofs (): unknown {
+  const h = hierarchy()
+  const good = cityRecord(h)
+  const madeAt = NOW
+  const bundle = createBundle({ record: good.bytes, madeAt }, h.city)
+  const valid = (name: string, bytes: Uint8Array, signer: { role: string, namespace: string }, checks: string[], extra: Record<string, unknown> = {}): unknown =>
+    ({ name, bundle: hex(bytes), ...extra, result: { valid: true, code: 'MA.156.1301', madeAt, signer, checks } })
+  const invalid = (name: string, bytes: Uint8Array, error: string, extra: Record<string, unknown> = {}): unknown => ({ name, bundle: hex(bytes), ...extra, result: { valid: false, error } })
+  const flip = (bytes: Uint8Array, at: number): Uint8Array => {
+    const out = Uint8Array.from(bytes)
+    out[at] = (out[at] as number) ^ 0x01
+    return out
+  }
+  const sigAt = Buffer.from(bundle.bytes).indexOf(Buffer.from(bundle.sig))
+  const bodyAt = Buffer.from(bundle.bytes).indexOf(Buffer.from(good.sig))
+
+  // a city log with the record's entry, its signed head and one witness cosignature
+  const log = new MerkleLog()
+  for (let i = 1; i <= 4; i++) log.appendEntry({ type: 'allocation', code: `MA.156.1301.0${i}`, time: NOW - 10_000 + i, object: sha256(Uint8Array.of(i)) })
+  const index = log.appendEntry({ type: 'record', code: 'MA.156.1301', seq: 1, time: good.body.issuedAt, object: sha256(good.bytes) })
+  log.appendEntry({ type: 'allocation', code: 'MA.156.1301.05', time: NOW - 500, object: sha256(Uint8Array.of(5)) })
+  const sth = signTreeHead({ log: 'MA.156.1301', size: log.size, root: log.root(), time: NOW - 100 }, h.city)
+  const witness = seededSigner(50)
+  const ledger = { head: sth.bytes, index, path: log.inclusionProof(index), cosignatures: [cosign(sth, witness, NOW - 50)] }
+  const withLedger = createBundle({ record: good.bytes, madeAt, ledger }, h.city)
+  const witnesses = { keys: [hex(witness.publicKey)], threshold: 1 }
+
+  const shortLived = cityRecord(h, { expiresAt: NOW + 1000 })
+  const revocation = revoke(h.cityCert, h.country, 'key compromised', NOW - 1000)
+  const text = bundleToText(bundle.bytes)
+  const badChecksum = zlibSync(bundle.bytes, { level: 9 })
+  badChecksum[badChecksum.length - 1] = (badChecksum[badChecksum.length - 1] as number) ^ 1
+
+  const tree = new AllocationSetTree('MA.156.1301', ['MA.156.1301.01', 'MA.156.1301.02', 'MA.156.1301.05', 'MA.156.1301.10'])
+  const set = tree.sign(h.city, h.chain, NOW - 1000, 300_000)
+  const gap = tree.proveAbsence(set, 'MA.156.1301.03')
+  const after = tree.proveAbsence(set, 'MA.156.1301.11')
+  const neighbour = (n: typeof gap.left): unknown => n === null ? null : { code: n.code, index: n.index, path: [...n.path] }
+  const forge = (changes: { code?: string, left?: typeof gap.left, right?: typeof gap.right }): Uint8Array => encodeCbor({
+    v: 1, type: 'absence', set: gap.set.bytes, code: changes.code ?? gap.code, left: neighbour(changes.left !== undefined ? changes.left : gap.left) as never, right: neighbour(changes.right !== undefined ? changes.right : gap.right) as never
+  })
+  const empty = new AllocationSetTree('MA.156', [])
+  const absent = (name: string, proof: Uint8Array, code: string, result: unknown, extra: Record<string, unknown> = {}): unknown => ({ name, proof: hex(proof), code, ...extra, result })
+
+  return {
+    description: 'Proof bundles, their text form, and non-existence proofs (SPEC "Proof bundles", "Bundle text form", "Non-existence proofs"). verifyBundle(bundle, anchors, now, {revocations, witnesses}) and verifyAbsence(proof, anchors, now, {code}) give the result; errors by name (and details.reason where given).',
+    anchors: anchorsJson(h.anchors),
+    now: NOW,
+    bundles: [
+      valid('city bundle signed by its holder', bundle.bytes, { role: 'holder', namespace: 'MA.156.1301' }, ['decode', 'made-at', 'record', 'valid-when-made', 'bundle-signature'], { text }),
+      valid('signed by the country above the holder', createBundle({ record: good.bytes, madeAt }, h.country).bytes, { role: 'authority', namespace: 'MA.156' }, ['decode', 'made-at', 'record', 'valid-when-made', 'bundle-signature']),
+      valid('with the ledger inclusion proof and a witness cosignature, witness policy 1 of 1', withLedger.bytes, { role: 'holder', namespace: 'MA.156.1301' },
+        ['decode', 'made-at', 'record', 'valid-when-made', 'bundle-signature', 'ledger-inclusion', 'cosignatures', 'witness-policy'], { witnesses, ledger: { log: 'MA.156.1301', size: log.size, index } }),
+      invalid('bundle signature bit flipped', flip(bundle.bytes, sigAt + 5), 'BadSignatureError'),
+      invalid('record signature bit flipped inside the body', flip(bundle.bytes, bodyAt + 5), 'BadSignatureError'),
+      invalid('truncated', bundle.bytes.subarray(0, 200), 'MalformedRecordError'),
+      invalid('chain links swapped', createBundle({ record: cityRecord(h, {}, h.city, [h.cityCert.bytes, h.countryCert.bytes]).bytes, madeAt }, h.city).bytes, 'UnknownAnchorError'),
+      invalid('record expired before now', createBundle({ record: shortLived.bytes, madeAt }, h.city).bytes, 'ExpiredError', { now: NOW + 1000 }),
+      invalid('city certificate revoked', bundle.bytes, 'RevokedError', { revocations: [{ revocation: hex(revocation.bytes), certificate: hex(h.cityCert.bytes) }] }),
+      invalid('verified against another anchor', bundle.bytes, 'UnknownAnchorError', { anchors: anchorsJson([{ name: 'other-root', namespace: 'MA', keys: [seededSigner(99).publicKey], threshold: 1 }]) }),
+      invalid('signed by a key outside the chain', createBundle({ record: good.bytes, madeAt }, seededSigner(77)).bytes, 'PermissionError'),
+      invalid('dated a day in the future', createBundle({ record: good.bytes, madeAt: NOW + DAY_MS }, h.city).bytes, 'NotYetValidError'),
+      invalid('ledger proof for another leaf index', createBundle({ record: good.bytes, madeAt, ledger: { ...ledger, index: index - 1 } }, h.city).bytes, 'InvalidProofError'),
+      invalid('ledger head signed by another key', createBundle({ record: good.bytes, madeAt, ledger: { ...ledger, head: signTreeHead({ log: 'MA.156.1301', size: log.size, root: log.root(), time: NOW - 100 }, h.country).bytes } }, h.city).bytes, 'BadSignatureError'),
+      invalid('witness policy not met', createBundle({ record: good.bytes, madeAt, ledger: { ...ledger, cosignatures: [] } }, h.city).bytes, 'InsufficientCosignaturesError', { witnesses })
+    ],
+    texts: [
+      { name: 'the text form of the first bundle', text, result: { valid: true, bundle: hex(bundle.bytes) } },
+      { name: 'another scheme prefix', text: 'HC1:' + text.slice(4), result: { valid: false, error: 'BundleTextError', reason: 'prefix' } },
+      { name: 'a lower-case letter', text: text.slice(0, 10) + 'q' + text.slice(11), result: { valid: false, error: 'BundleTextError', reason: 'base45' } },
+      { name: 'base45 group out of range (GGW = 65536)', text: 'CC1:GGW', result: { valid: false, error: 'BundleTextError', reason: 'base45' } },
+      { name: 'Adler-32 checksum wrong', text: 'CC1:' + base45.encode(badChecksum), result: { valid: false, error: 'BundleTextError', reason: 'checksum' } }
+    ],
+    absence: [
+      absent('a gap between allocated codes', gap.bytes, 'MA.156.1301.03', { valid: true, code: 'MA.156.1301.03', namespace: 'MA.156.1301', expiresAt: NOW - 1000 + 300_000 }),
+      absent('after the last allocated code', after.bytes, 'MA.156.1301.11', { valid: true, code: 'MA.156.1301.11', namespace: 'MA.156.1301', expiresAt: NOW - 1000 + 300_000 }),
+      absent('a deeper code under an unallocated one', tree.proveAbsence(set, 'MA.156.1301.07.01').bytes, 'MA.156.1301.07.01', { valid: true, code: 'MA.156.1301.07', namespace: 'MA.156.1301', expiresAt: NOW - 1000 + 300_000 }),
+      absent('an empty allocation set of the country', empty.proveAbsence(empty.sign(h.country, [h.countryCert.bytes], NOW), 'MA.156.1302').bytes, 'MA.156.1302', { valid: true, code: 'MA.156.1302', namespace: 'MA.156', expiresAt: NOW + 300_000 }),
+      absent('claims an allocated code is absent', forge({ code: 'MA.156.1301.02' }), 'MA.156.1301.02', { valid: false, error: 'InvalidProofError', reason: 'code-allocated' }),
+      absent('a real gap replayed for a code outside it', forge({ code: 'MA.156.1301.07' }), 'MA.156.1301.07', { valid: false, error: 'InvalidProofError', reason: 'not-covered' }),
+      absent('neighbours that are not adjacent', forge({ right: after.left }), 'MA.156.1301.03', { valid: false, error: 'InvalidProofError', reason: 'not-adjacent' }),
+      absent('proof about another code', gap.bytes, 'MA.156.1301.04', { valid: false, error: 'KeyMismatchError' }),
+      absent('allocation set expired', gap.bytes, 'MA.156.1301.03', { valid: false, error: 'ExpiredError' }, { now: NOW - 1000 + 300_000 }),
+      absent('set signed by the country with the city chain', tree.proveAbsence(tree.sign(h.country, h.chain, NOW), 'MA.156.1301.03').bytes, 'MA.156.1301.03', { valid: false, error: 'WrongKeyError' })
+    ]
+  }
+}
+
 export function generate (): Record<string, unknown> {
-  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors() }
+  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs() }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,6 +1,7 @@
 import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.ts'
 import { parseCode } from '../../core/code/grammar.ts'
 import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
+import { ABSENCE_PROOF_MAX_BYTES } from '../../core/proof/absence.ts'
 import { errorFromWire, errorToWire } from './wire-errors.ts'
 
 /**
@@ -10,7 +11,7 @@ import { errorFromWire, errorToWire } from './wire-errors.ts'
  */
 export const RESOLVE_PROTOCOL = '/citycode/resolve/1.0.0'
 export const RESOLVE_REQUEST_MAX_BYTES = 256
-export const RESOLVE_RESPONSE_MAX_BYTES = RECORD_MAX_BYTES + 1024
+export const RESOLVE_RESPONSE_MAX_BYTES = Math.max(RECORD_MAX_BYTES, ABSENCE_PROOF_MAX_BYTES) + 1024
 
 export function encodeResolveRequest (code: string): Uint8Array {
   return encodeCbor({ v: 1, code: parseCode(code).text })
@@ -22,24 +23,29 @@ export function decodeResolveRequest (bytes: Uint8Array): string {
   return parseCode(r.string('code', 64)).text
 }
 
+/**
+ * `not-found` may carry `proof`: AbsenceProof bytes (SPEC "Non-existence proofs") from the authority
+ * above the code, which the asker verifies like a record; without it, a not-found proves nothing.
+ */
 export type ResolveResponse =
   | { status: 'found', record: Uint8Array }
-  | { status: 'not-found' }
+  | { status: 'not-found', proof?: Uint8Array }
   | { status: 'refused', error: Error }
 
-export function encodeResolveResponse (response: { status: 'found', record: Uint8Array } | { status: 'not-found' } | { status: 'refused', error: unknown }): Uint8Array {
+export function encodeResolveResponse (response: { status: 'found', record: Uint8Array } | { status: 'not-found', proof?: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
   if (response.status === 'found') return encodeCbor({ v: 1, status: 'found', record: response.record })
-  if (response.status === 'not-found') return encodeCbor({ v: 1, status: 'not-found' })
+  if (response.status === 'not-found') return encodeCbor(response.proof !== undefined ? { v: 1, status: 'not-found', proof: response.proof } : { v: 1, status: 'not-found' })
   return encodeCbor({ v: 1, status: 'refused', error: errorToWire(response.error) })
 }
 
 export function decodeResolveResponse (bytes: Uint8Array): ResolveResponse {
   const value = decodeCanonical(bytes, RESOLVE_RESPONSE_MAX_BYTES, 'resolve response')
-  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error']).string('status', 16)
+  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof']).string('status', 16)
   if (status === 'found') return { status, record: new FieldReader(value, 'resolve response', ['v', 'status', 'record']).bytes('record') }
   if (status === 'not-found') {
-    new FieldReader(value, 'resolve response', ['v', 'status']).literal('v', 1)
-    return { status }
+    const r = new FieldReader(value, 'resolve response', ['v', 'status', 'proof'])
+    r.literal('v', 1)
+    return r.has('proof') ? { status, proof: r.bytes('proof') } : { status }
   }
   const r = new FieldReader(value, 'resolve response', ['v', 'status', 'error'])
   r.literal('status', 'refused')

@@ -5,6 +5,8 @@ import { parseCode, AGENCY_DEPTH, COUNTRY_DEPTH } from '../../core/code/grammar.
 import { sha256, toHex } from '../../core/crypto/hash.ts'
 import { AllocationError } from '../../core/errors.ts'
 import { issueCertificate } from '../../core/trust/certificate.ts'
+import { AllocationSetTree, childTowards, DEFAULT_ABSENCE_TTL_MS } from '../../core/proof/absence.ts'
+import type { SignedAllocationSet } from '../../core/proof/absence.ts'
 import type { Permission } from '../../core/trust/certificate.ts'
 import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS } from './index.ts'
 import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit } from './index.ts'
@@ -17,6 +19,9 @@ export class AuthorityService implements Authority {
   private readonly validityMs: number
   private readonly childPermissions: Permission[]
   private readonly log: Logger
+  private readonly absenceTtlMs: number
+  /** The allocation set as last signed, with its tree; dropped by every allocation. */
+  private signedSet: { tree: AllocationSetTree, set: SignedAllocationSet } | undefined
   /** Allocation reads the table and then writes it: one at a time, so two applicants never get one code. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -27,6 +32,7 @@ export class AuthorityService implements Authority {
     this.validityMs = init.certificateValidityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS
     this.childPermissions = init.childPermissions ?? ['sign', 'delegate']
     this.log = components.logger.forComponent('citycode:authority')
+    this.absenceTtlMs = init.absenceTtlMs ?? DEFAULT_ABSENCE_TTL_MS
   }
 
   async apply (bytes: Uint8Array): Promise<ApplyOutcome> {
@@ -83,8 +89,26 @@ export class AuthorityService implements Authority {
       const certificate = this.components.chain.at(-1) ?? new Uint8Array(0)
       await this.components.store.put({ code, subject: this.components.signer.publicKey, name, officialCode: null, certificate, allocatedAt: this.components.now() }, false)
       await this.components.onAllocated?.({ code, certificate })
+      this.signedSet = undefined
       return code
     })
+  }
+
+  async proveAbsence (code: string): Promise<Uint8Array | undefined> {
+    const target = childTowards(this.namespace, code)
+    return await this.serialised(async () => {
+      const age = this.signedSet === undefined ? Infinity : this.components.now() - this.signedSet.set.body.time
+      if (age >= this.absenceTtlMs / 2) await this.signAllocationSet()
+      const { tree, set } = this.signedSet as { tree: AllocationSetTree, set: SignedAllocationSet }
+      if (tree.has(target)) return undefined
+      return tree.proveAbsence(set, target).bytes
+    })
+  }
+
+  /** Signs the current allocation set (inside `serialised`, so no allocation can slip in between reading and signing). */
+  private async signAllocationSet (): Promise<void> {
+    const tree = new AllocationSetTree(this.namespace, await this.components.store.codes())
+    this.signedSet = { tree, set: tree.sign(this.components.signer, this.components.chain, this.components.now(), this.absenceTtlMs) }
   }
 
   async allocations (): Promise<Array<{ code: string, name: string, allocatedAt: number }>> {
@@ -107,6 +131,10 @@ export class AuthorityService implements Authority {
     }, [this.components.signer])
     await this.components.store.put({ code, subject: application.body.subject, name: application.body.name, officialCode: application.body.officialCode, certificate: certificate.bytes, allocatedAt: now })
     await this.components.onAllocated?.({ code, certificate: certificate.bytes })
+    // the signed set no longer covers the table: the next not-found signs a new one, so a set
+    // served after an allocation always includes it (and a busy authority does not rebuild the
+    // tree on every allocation)
+    this.signedSet = undefined
     this.log('allocated %s to %s', code, application.body.name)
     return this.outcome(code, certificate.bytes, false)
   }

@@ -19,6 +19,12 @@ export interface AuthorityInit {
   certificateValidityMs?: number
   /** @default ['sign', 'delegate'] */
   childPermissions?: Permission[]
+  /**
+   * How long a signed allocation set (and so a proven not-found) may be relied on and cached;
+   * the set is signed again after every allocation and when half of this has passed.
+   * @default DEFAULT_ABSENCE_TTL_MS (5 min)
+   */
+  absenceTtlMs?: number
 }
 
 export interface AuthorityComponents {
@@ -48,6 +54,12 @@ export interface Authority {
   /** Allocates the next sub-code under this authority's own namespace for something it registers itself. */
   allocateOwn(name: string): Promise<string>
   allocations(): Promise<Array<{ code: string, name: string, allocatedAt: number }>>
+  /**
+   * A signed proof (AbsenceProof bytes) that `code`, strictly below this namespace, is not
+   * allocated: its ancestor that is a direct child of this namespace is not in the signed
+   * allocation set. Undefined when that child is allocated (its own holder answers for below it).
+   */
+  proveAbsence(code: string): Promise<Uint8Array | undefined>
 }
 
 export function authority (init: AuthorityInit = {}): (components: AuthorityComponents) => Authority {

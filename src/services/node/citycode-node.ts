@@ -5,7 +5,10 @@ import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
 import { inNamespace, parseCode } from '../../core/code/grammar.ts'
-import { CitycodeError } from '../../core/errors.ts'
+import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
+import { toHex } from '../../core/crypto/hash.ts'
+import type { VerifiedAbsence } from '../../core/proof/absence.ts'
+import { NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import type { RecordValue } from '../../core/record/values.ts'
@@ -31,7 +34,7 @@ import { holderOf } from '../resolver/resolver.ts'
 import { ledger } from '../ledger/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
-import type { PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
+import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
@@ -251,7 +254,14 @@ export class CitycodeNode {
   }
 
   async resolve (code: string, options?: ResolveOptions & { inclusion?: boolean }): Promise<NodeResolution> {
-    const resolution = await this.resolver.resolve(code, options)
+    let resolution: Resolution
+    try {
+      resolution = await this.resolver.resolve(code, options)
+    } catch (err) {
+      // a proven not-found is worth no more than the authority that signed it (fork alarms)
+      if (err instanceof NotFoundError && err.absence !== undefined) this.checkAbsenceTrusted(err.absence)
+      throw err
+    }
     // a cached answer may predate a fork alarm against its authority
     this.validator.checkTrusted(resolution.verified)
     const required = this.init.resolver?.requireCosignatures
@@ -264,6 +274,14 @@ export class CitycodeNode {
       return { ...resolution, inclusion: await this.ledger.recordInclusion(resolution.verified, options) }
     }
     return resolution
+  }
+
+  private checkAbsenceTrusted (absence: VerifiedAbsence): void {
+    const keys = [absence.proof.set.key, ...absence.chain.certificates.flatMap(c => [c.body.subject, ...c.sigs.map(s => s.key)])]
+    const distrusted = keys.find(k => this.validator.isDistrusted(k))
+    if (distrusted !== undefined) {
+      throw new DistrustedAuthorityError(`the proof that ${absence.code} does not exist is signed under a chain containing a distrusted key`, { code: absence.code, key: toHex(distrusted) })
+    }
   }
 
   /** The record of `code` this node holds (its own or one it serves), verified. */
@@ -282,6 +300,11 @@ export class CitycodeNode {
     const addr = multiaddr(authority.addr)
     const id = addr.getComponents().findLast(c => c.name === 'p2p')?.value
     if (id !== undefined) this.resolver.addAuthority(authority.namespace, { id, addrs: [authority.addr] })
+  }
+
+  /** The authority key (signs records, heads, bundles); undefined on a resolver-only node. */
+  get authorityKey (): CitycodeNodeInit['authorityKey'] {
+    return this.init.authorityKey
   }
 
   private signer (): NonNullable<CitycodeNodeInit['authorityKey']> {
@@ -356,7 +379,20 @@ export class CitycodeNode {
       return encodeResolveResponse({ status: 'refused', error: err })
     }
     const held = await this.held(code) ?? this.resolver.cached(code)
-    return held === undefined ? encodeResolveResponse({ status: 'not-found' }) : encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
+  }
+
+  /** As the authority above `code`: the signed proof that it is not allocated, when it is not. */
+  private async proveAbsence (code: string): Promise<Uint8Array | undefined> {
+    const authority = this.authority
+    if (authority === undefined || code === authority.namespace || !inNamespace(authority.namespace, code)) return undefined
+    try {
+      return await authority.proveAbsence(code)
+    } catch (err) {
+      this.log.error('could not prove %s absent: %s', code, (err as Error).message)
+      return undefined
+    }
   }
 
   private async answerApply (request: Uint8Array): Promise<Uint8Array> {
@@ -370,7 +406,7 @@ export class CitycodeNode {
     }
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null> {
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null | AbsenceAnswer> {
     const target = peer.addrs.length > 0 ? multiaddr(peer.addrs[0] as string) : peerIdFromString(peer.id)
     if (peer.addrs.length > 0) {
       // add every published address so the dialler can pick a working one
@@ -378,7 +414,8 @@ export class CitycodeNode {
     }
     const response = decodeResolveResponse(await sendRequest(this.libp2p, peer.addrs.length > 0 ? peerIdFromString(peer.id) : target, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal }))
     if (response.status === 'refused') throw response.error
-    return response.status === 'found' ? response.record : null
+    if (response.status === 'found') return response.record
+    return response.proof !== undefined ? { absence: response.proof } : null
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AbortOptions, ComponentLogger } from '@libp2p/interface'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
+import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { ResolverService } from './resolver.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 
@@ -27,10 +28,18 @@ export interface PeerRef {
   readonly addrs: readonly string[]
 }
 
+/** A peer's signed claim that a code is not allocated (AbsenceProof bytes), checked before it is believed. */
+export interface AbsenceAnswer {
+  readonly absence: Uint8Array
+}
+
 /** The network, as the resolver sees it: interchangeable record sources (routing backends). */
 export interface ResolverRouting {
-  /** Asks one peer for the record of `code` over the resolve protocol; null when it has none. */
-  askPeer(peer: PeerRef, code: string, options: AbortOptions): Promise<Uint8Array | null>
+  /**
+   * Asks one peer for the record of `code` over the resolve protocol: the record bytes; null when
+   * it has none; `{ absence }` when it says, with a proof, that nobody holds it.
+   */
+  askPeer(peer: PeerRef, code: string, options: AbortOptions): Promise<Uint8Array | null | AbsenceAnswer>
   /** Walks the DHT for values under the code's key; yields each value with the peer it came from. */
   dhtValues(code: string, options: AbortOptions): AsyncIterable<{ value: Uint8Array, from: string }>
   /** This node's own peer id (never asked). */
@@ -76,6 +85,8 @@ export interface Resolver {
   addAuthority(namespace: string, peer: PeerRef): void
   /** The freshest verified record in the cache, or undefined. */
   cached(code: string): VerifiedRecord | undefined
+  /** A verified, unexpired proof that `code` does not exist, from the negative cache. */
+  cachedAbsence(code: string): VerifiedAbsence | undefined
   readonly cacheSize: number
 }
 

@@ -1,5 +1,7 @@
 import { COUNTRY_DEPTH, inNamespace, lineage, parseCode } from '../../core/code/grammar.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
+import { verifyAbsence } from '../../core/proof/absence.ts'
+import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError, ResolveTimeoutError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_RESOLVE_TIMEOUT_MS, MAX_CACHE_TTL_MS } from './index.ts'
@@ -20,6 +22,8 @@ const MAX_DIRECT_CANDIDATES = 3
 export class ResolverService implements Resolver {
   private readonly c: ResolverComponents
   private readonly cache: TtlCache<VerifiedRecord>
+  /** Proven not-founds, kept until their allocation set's ttl runs out (a DNS negative cache). */
+  private readonly absent: TtlCache<VerifiedAbsence>
   private readonly timeoutMs: number
   private readonly directTimeoutMs: number
   private authorities: Array<{ namespace: string, peer: PeerRef }>
@@ -28,6 +32,7 @@ export class ResolverService implements Resolver {
   constructor (init: ResolverInit, components: ResolverComponents) {
     this.c = components
     this.cache = new TtlCache(init.cacheEntries ?? DEFAULT_CACHE_ENTRIES)
+    this.absent = new TtlCache(init.cacheEntries ?? DEFAULT_CACHE_ENTRIES)
     this.timeoutMs = init.timeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS
     this.directTimeoutMs = init.directTimeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS
     this.authorities = [...(init.authorities ?? [])].sort((a, b) => b.namespace.length - a.namespace.length)
@@ -48,6 +53,10 @@ export class ResolverService implements Resolver {
     return this.cache.get(code, this.c.now())
   }
 
+  cachedAbsence (code: string): VerifiedAbsence | undefined {
+    return this.absent.get(code, this.c.now())
+  }
+
   async resolve (input: string, options: ResolveOptions = {}): Promise<Resolution> {
     const code = parseCode(input).text
     const started = performance.now()
@@ -59,6 +68,8 @@ export class ResolverService implements Resolver {
     if (options.fresh !== true) {
       const hit = this.cache.get(code, this.c.now())
       if (hit !== undefined) return done(hit, 'cache')
+      const absent = this.absent.get(code, this.c.now())
+      if (absent !== undefined) throw notFound(code, absent, 'cache')
     }
     const local = await this.c.local.get(code)
     if (local !== undefined) {
@@ -77,9 +88,16 @@ export class ResolverService implements Resolver {
           if (deadline.signal.aborted) break
           const ask = deadlineSignal(this.directTimeoutMs, deadline.signal)
           try {
-            const bytes = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
-            if (bytes !== null) return done(this.c.validator.validate(bytes, code), 'direct', peer.id)
+            const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
+            if (answer instanceof Uint8Array) return done(this.c.validator.validate(answer, code), 'direct', peer.id)
+            if (answer !== null) {
+              // believed only once verified: a liar cannot deny a code the authority's set holds
+              const absence = verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations })
+              this.rememberAbsence(code, absence)
+              throw notFound(code, absence, peer.id)
+            }
           } catch (err) {
+            if (err instanceof NotFoundError) throw err
             this.log('direct question to %s for %s failed: %s', peer.id, code, (err as Error).message)
           } finally {
             ask.clear()
@@ -106,6 +124,7 @@ export class ResolverService implements Resolver {
       return false
     }
     const code = verified.record.body.code
+    this.absent.delete(code)
     const existing = this.cache.peek(code)
     // Updates refresh what is cached at once; authority-level records (root, countries) are kept by
     // everyone as the directory that makes direct questions possible.
@@ -115,9 +134,16 @@ export class ResolverService implements Resolver {
     return true
   }
 
+  private rememberAbsence (code: string, absence: VerifiedAbsence): void {
+    const expiresAt = Math.min(absence.expiresAt, this.c.now() + MAX_CACHE_TTL_MS, absence.chain.notAfter)
+    this.absent.set(code, absence, expiresAt)
+  }
+
   private remember (verified: VerifiedRecord): void {
     const body = verified.record.body
     const now = this.c.now()
+    // a record outranks any cached denial of it (e.g. the code was allocated since)
+    this.absent.delete(body.code)
     const expiresAt = Math.min(now + Math.min(body.ttl, MAX_CACHE_TTL_MS), body.expiresAt, verified.chain.notAfter)
     const existing = this.cache.peek(body.code)
     if (existing !== undefined && this.c.validator.compare(verified.record, existing.value.record) < 0 && now < existing.expiresAt) return
@@ -180,6 +206,11 @@ export class ResolverService implements Resolver {
     }
     return best
   }
+}
+
+function notFound (code: string, absence: VerifiedAbsence, from: string): NotFoundError {
+  return new NotFoundError(`${code} does not exist: ${absence.namespace} signed an allocation set without ${absence.code}`,
+    { code, absent: absence.code, authority: absence.namespace, signedAt: absence.signedAt, expiresAt: absence.expiresAt, from }, absence)
 }
 
 /** The holder's node as its record publishes it (`peer` and `addr` values). */

@@ -35,7 +35,7 @@ async function startNode (config: string, children: ChildProcessWithoutNullStrea
   })
 }
 
-describe('operator flow over TCP loopback (init, node start, apply, resolve)', function () {
+describe('operator flow over TCP loopback (init, node start, apply, resolve, prove, verify)', function () {
   this.timeout(200_000)
   const dir = mkdtempSync(join(tmpdir(), 'citycode-operator-'))
   const children: ChildProcessWithoutNullStreams[] = []
@@ -87,6 +87,22 @@ describe('operator flow over TCP loopback (init, node start, apply, resolve)', f
 
     const unknown = run(['resolve', 'MA.156.1302', '-c', resolverConfig, '--timeout', '8000'])
     assert.equal(unknown.status, 1)
-    assert.match(unknown.stderr, /^error: (NotFoundError|ResolveTimeoutError): /)
+    assert.match(unknown.stdout, /^MA\.156\.1302 does not exist: proven by the allocation set of MA\.156, signed /, unknown.stderr)
+
+    // the city, stopped, signs a bundle of its code; anyone verifies it offline, from the QR picture too
+    const bundleFile = join(dir, 'sjz.bundle')
+    const qrFile = join(dir, 'sjz.png')
+    const proved = run(['prove', 'MA.156.1301', '-c', cityConfig, '--out', bundleFile, '--qr', qrFile, '--json'])
+    assert.equal(proved.status, 0, proved.stderr)
+    const built = JSON.parse(proved.stdout) as { code: string, bytes: number, textLength: number, qrVersion: number, ledger: { log: string } | null, text: string }
+    assert.equal(built.code, 'MA.156.1301')
+    assert.equal(built.ledger?.log, 'MA.156.1301', 'the city keeps the log its record is in')
+    assert.ok(built.qrVersion >= 1 && built.qrVersion <= 40)
+    for (const input of [[bundleFile], [built.text], ['--image', qrFile]]) {
+      const checked = run(['verify', ...input, '-c', resolverConfig])
+      assert.equal(checked.status, 0, checked.stdout + checked.stderr)
+      assert.match(checked.stdout, /^VALID proof bundle for MA\.156\.1301 {2}Shijiazhuang/)
+      assert.match(checked.stdout, /ok {2}ledger-inclusion /)
+    }
   })
 })

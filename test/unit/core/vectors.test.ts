@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import {
-  ChainVerifier, RevocationSet, checkAllocationRule, decodeCertificate, decodeRecord, decodeRevocation,
-  fromHex, parseCode, parsePrinted, selectRecord, verifyRecord
+  ChainVerifier, RevocationSet, bundleFromText, checkAllocationRule, decodeCertificate, decodeRecord, decodeRevocation,
+  fromHex, parseCode, parsePrinted, selectRecord, toHex, verifyAbsence, verifyBundle, verifyRecord
 } from '../../../src/core/index.ts'
 import { generate } from '../../vectors/generate.ts'
 import { anchorsFromJson, loadVector } from '../../utils/vectors.ts'
@@ -80,6 +80,57 @@ describe('test vectors', () => {
       assert.equal(selectRecord(records), c.best, c.name)
       assert.equal(selectRecord([...records].reverse()), records.length - 1 - c.best, `${c.name} (reversed order)`)
       void decodeRecord
+    }
+  })
+
+  it('proofs.json: bundles, text form, non-existence proofs', () => {
+    type Revs = Array<{ revocation: string, certificate: string }>
+    const v = loadVector<{
+      anchors: AnchorJson[]
+      now: number
+      bundles: Array<{ name: string, bundle: string, text?: string, now?: number, anchors?: AnchorJson[], revocations?: Revs, witnesses?: { keys: string[], threshold: number }, ledger?: { log: string, size: number, index: number },
+        result: { valid: true, code: string, madeAt: number, signer: { role: string, namespace: string }, checks: string[] } | { valid: false, error: string } }>
+      texts: Array<{ name: string, text: string, result: { valid: true, bundle: string } | { valid: false, error: string, reason: string } }>
+      absence: Array<{ name: string, proof: string, code: string, now?: number, result: { valid: true, code: string, namespace: string, expiresAt: number } | { valid: false, error: string, reason?: string } }>
+    }>('proofs.json')
+    const errors = new Set(v.bundles.flatMap(c => c.result.valid ? [] : [c.result.error]))
+    for (const e of ['BadSignatureError', 'MalformedRecordError', 'UnknownAnchorError', 'ExpiredError', 'RevokedError', 'PermissionError', 'NotYetValidError', 'InvalidProofError']) {
+      assert.ok(errors.has(e), `proofs.json has a bundle case for ${e}`)
+    }
+    for (const c of v.bundles) {
+      const revocations = new RevocationSet()
+      for (const r of c.revocations ?? []) revocations.add(decodeRevocation(fromHex(r.revocation)), decodeCertificate(fromHex(r.certificate)))
+      const witnesses = c.witnesses === undefined ? undefined : { witnesses: c.witnesses.keys.map(fromHex), threshold: c.witnesses.threshold }
+      const run = (): ReturnType<typeof verifyBundle> => verifyBundle(fromHex(c.bundle), new ChainVerifier(anchorsFromJson(c.anchors ?? v.anchors)), { now: c.now ?? v.now, revocations, witnesses })
+      if (c.result.valid) {
+        const r = run()
+        assert.equal(r.verified.record.body.code, c.result.code, c.name)
+        assert.equal(r.madeAt, c.result.madeAt, c.name)
+        assert.deepEqual({ role: r.signer.role, namespace: r.signer.namespace }, c.result.signer, c.name)
+        assert.deepEqual(r.checks, c.result.checks, c.name)
+        if (c.ledger !== undefined) assert.deepEqual({ log: r.ledger?.log, size: r.ledger?.size, index: r.ledger?.index }, c.ledger, c.name)
+        if (c.text !== undefined) assert.equal(toHex(bundleFromText(c.text)), c.bundle, c.name)
+      } else {
+        assert.equal(errorName(run), c.result.error, c.name)
+      }
+    }
+    for (const c of v.texts) {
+      if (c.result.valid) {
+        assert.equal(toHex(bundleFromText(c.text)), c.result.bundle, c.name)
+      } else {
+        const expected = c.result
+        assert.throws(() => bundleFromText(c.text), (err: Error & { details: { reason?: unknown } }) => err.name === expected.error && err.details.reason === expected.reason, c.name)
+      }
+    }
+    for (const c of v.absence) {
+      const run = (): ReturnType<typeof verifyAbsence> => verifyAbsence(fromHex(c.proof), new ChainVerifier(anchorsFromJson(v.anchors)), { now: c.now ?? v.now, code: c.code })
+      if (c.result.valid) {
+        const r = run()
+        assert.deepEqual({ code: r.code, namespace: r.namespace, expiresAt: r.expiresAt }, { code: c.result.code, namespace: c.result.namespace, expiresAt: c.result.expiresAt }, c.name)
+      } else {
+        const expected = c.result
+        assert.throws(run, (err: Error & { details: { reason?: unknown } }) => err.name === expected.error && (expected.reason === undefined || err.details.reason === expected.reason), c.name)
+      }
     }
   })
 })

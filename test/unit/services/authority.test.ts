@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import { defaultLogger } from '@libp2p/logger'
 import { MemoryDatastore } from 'datastore-core'
-import { ChainVerifier, createApplication, createRecord, verifyRecord, encodeCbor } from '../../../src/core/index.ts'
+import { ChainVerifier, createApplication, createRecord, verifyAbsence, verifyRecord, encodeCbor } from '../../../src/core/index.ts'
 import type { Signer } from '../../../src/core/index.ts'
 import { authority } from '../../../src/services/authority/index.ts'
 import type { Authority } from '../../../src/services/authority/index.ts'
@@ -78,5 +78,33 @@ describe('authority', () => {
     const forged = encodeCbor({ body: good.bodyBytes, sig: seededSigner(3).sign('application', good.bodyBytes) })
     await assert.rejects(root.apply(forged), { name: 'BadSignatureError' })
     await assert.rejects(root.apply(apply('MA', seededSigner(4), 'Nowhere', 'XX')), { name: 'AllocationRuleError' })
+  })
+
+  it('proves codes it has not allocated absent, and never one it has: the set is signed again after each allocation', async () => {
+    let now = NOW
+    const rootKey = seededSigner(1)
+    const anchors = [{ name: 'root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
+    const root = authority({ absenceTtlMs: 60_000 })({ namespace: 'MA', signer: rootKey, chain: [], store: new AllocationStore(new MemoryDatastore()), now: () => now, logger: defaultLogger() })
+    const before = await root.proveAbsence('MA.156')
+    assert.ok(before !== undefined)
+    const v = verifyAbsence(before, new ChainVerifier(anchors), { now, code: 'MA.156' })
+    assert.equal(v.proof.set.body.size, 0)
+    assert.equal(v.expiresAt, NOW + 60_000)
+
+    const c = await root.apply(apply('MA', seededSigner(2), 'China', 'CN'))
+    assert.ok(c.status === 'allocated')
+    assert.equal(await root.proveAbsence('MA.156'), undefined, 'allocated: no proof of absence')
+    assert.equal(await root.proveAbsence('MA.156.1301'), undefined, 'below an allocated code, its holder answers')
+    const after = await root.proveAbsence('MA.276.0001')
+    assert.ok(after !== undefined)
+    const v2 = verifyAbsence(after, new ChainVerifier(anchors), { now, code: 'MA.276.0001' })
+    assert.equal(v2.code, 'MA.276')
+    assert.equal(v2.proof.set.body.size, 1, 'the new set holds the allocation')
+    assert.ok((v2.proof.left?.code ?? v2.proof.right?.code) === 'MA.156')
+
+    now += 31_000
+    const refreshed = verifyAbsence((await root.proveAbsence('MA.276'))!, new ChainVerifier(anchors), { now })
+    assert.equal(refreshed.signedAt, now, 'past half its ttl, the set is signed again')
+    await assert.rejects(root.proveAbsence('MA'), { name: 'NamespaceViolationError' })
   })
 })

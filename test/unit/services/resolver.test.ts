@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict'
 import { defaultLogger } from '@libp2p/logger'
-import { RecordValidator, createRecord } from '../../../src/core/index.ts'
+import { AllocationSetTree, RecordValidator, createRecord, issueCertificate } from '../../../src/core/index.ts'
+import { NotFoundError } from '../../../src/services/errors.ts'
 import { resolver } from '../../../src/services/resolver/index.ts'
 import type { PeerRef, ResolverRouting } from '../../../src/services/resolver/index.ts'
 import { cityRecord, hierarchy, NOW, DAY_MS } from '../../utils/fixtures.ts'
@@ -10,12 +11,16 @@ const countryRecord = createRecord({ code: 'MA.156', seq: 1, issuedAt: NOW, expi
 const v1 = cityRecord(h, { seq: 1 })
 const v2 = cityRecord(h, { seq: 2 })
 
+function issueCity (code: string): Uint8Array {
+  return issueCertificate({ namespace: code, subject: h.city.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + 365 * DAY_MS, perms: ['sign', 'delegate'] }, [h.country]).bytes
+}
+
 class FakeRouting implements ResolverRouting {
   readonly selfId = 'me'
-  peers = new Map<string, Uint8Array | null | 'hang'>()
+  peers = new Map<string, Uint8Array | null | 'hang' | { absence: Uint8Array }>()
   dht: Array<{ value: Uint8Array, from: string }> = []
   asked: string[] = []
-  async askPeer (peer: PeerRef, code: string, options: { signal?: AbortSignal }): Promise<Uint8Array | null> {
+  async askPeer (peer: PeerRef, code: string, options: { signal?: AbortSignal }): Promise<Uint8Array | null | { absence: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
     const answer = this.peers.get(peer.id)
     if (answer === 'hang') {
@@ -30,12 +35,12 @@ class FakeRouting implements ResolverRouting {
   }
 }
 
-function make (routing: FakeRouting, init = {}): ReturnType<ReturnType<typeof resolver>> {
+function make (routing: FakeRouting, init = {}, now: () => number = () => NOW): ReturnType<ReturnType<typeof resolver>> {
   return resolver({ directTimeoutMs: 50, timeoutMs: 500, ...init })({
-    validator: new RecordValidator(h.anchors, { now: () => NOW }),
+    validator: new RecordValidator(h.anchors, { now }),
     routing,
     local: { get: async () => undefined },
-    now: () => NOW,
+    now,
     logger: defaultLogger()
   })
 }
@@ -95,5 +100,62 @@ describe('resolver', () => {
     const routing = new FakeRouting()
     await assert.rejects(make(routing).resolve('MA.156.13'), { name: 'MalformedCodeError' })
     assert.equal(routing.asked.length, 0)
+  })
+
+  describe('proven not-found', () => {
+    const tree = new AllocationSetTree('MA.156', ['MA.156.1301', 'MA.156.1303'])
+    const set = tree.sign(h.country, [h.countryCert.bytes], NOW, 60_000)
+    const absence = tree.proveAbsence(set, 'MA.156.1302').bytes
+
+    it('a verified proof ends the resolution as a proven NotFoundError, cached for the set\'s ttl and no longer', async () => {
+      let now = NOW + 1000
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', { absence })
+      const r = make(routing, {}, () => now)
+      r.offer(countryRecord.bytes)
+      const first = await r.resolve('MA.156.1302').then(() => undefined, (err: unknown) => err)
+      assert.ok(first instanceof NotFoundError)
+      assert.equal(first.details.proven, true)
+      assert.equal(first.absence?.code, 'MA.156.1302')
+      assert.equal(first.absence?.namespace, 'MA.156')
+      assert.equal(routing.asked.length, 1)
+      assert.equal(routing.dht.length, 0)
+
+      now = NOW + 59_000
+      await assert.rejects(r.resolve('MA.156.1302'), (err: NotFoundError) => err.absence !== undefined)
+      assert.equal(routing.asked.length, 1, 'within the ttl the negative cache answers')
+      assert.ok(r.cachedAbsence('MA.156.1302') !== undefined)
+
+      now = NOW + 60_000
+      assert.equal(r.cachedAbsence('MA.156.1302'), undefined, 'the ttl has run out')
+      routing.peers.set('country-peer', null)
+      await assert.rejects(r.resolve('MA.156.1302'), (err: NotFoundError) => err.name === 'NotFoundError' && err.absence === undefined && err.details.proven === false)
+      assert.equal(routing.asked.length, 2, 'asked again once the ttl ran out')
+    })
+
+    it('a record for the code replaces a cached denial', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', { absence: tree.proveAbsence(set, 'MA.156.1302').bytes })
+      const r = make(routing)
+      r.offer(countryRecord.bytes)
+      await assert.rejects(r.resolve('MA.156.1302'), { name: 'NotFoundError' })
+      const newCity = cityRecord(h, { code: 'MA.156.1302' }, h.city, [h.countryCert.bytes, issueCity('MA.156.1302')])
+      r.offer(newCity.bytes)
+      assert.equal(r.cachedAbsence('MA.156.1302'), undefined)
+    })
+
+    it('a forged or mismatched proof is ignored: resolution goes on and ends unproven', async () => {
+      const routing = new FakeRouting()
+      const forged = Uint8Array.from(absence)
+      forged[forged.length - 100] = (forged[forged.length - 100] as number) ^ 1
+      routing.peers.set('country-peer', { absence: forged })
+      const r = make(routing)
+      r.offer(countryRecord.bytes)
+      await assert.rejects(r.resolve('MA.156.1302'), (err: NotFoundError) => err.name === 'NotFoundError' && err.absence === undefined)
+      routing.peers.set('country-peer', { absence })
+      routing.dht = [{ value: v1.bytes, from: 'honest' }]
+      const found = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(found.source, 'dht', 'a proof about another code does not deny this one')
+    })
   })
 })

@@ -9,6 +9,8 @@ import { registerResolve } from './resolve.ts'
 import { registerInspect } from './inspect.ts'
 import { registerSim } from './sim.ts'
 import { registerAudit } from './audit.ts'
+import { registerProve } from './prove.ts'
+import { registerVerify } from './verify.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -22,4 +24,6 @@ export function registerCommands (program: Command): void {
   registerInspect(program)
   registerSim(program)
   registerAudit(program)
+  registerProve(program)
+  registerVerify(program)
 }

@@ -2,7 +2,9 @@ import type { Command } from 'commander'
 import { parseCodeInput } from '../../../core/code/check-character.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { recordText, recordView } from '../../present/record-view.ts'
-import { printJson, runHandler } from '../output.ts'
+import { absenceText, absenceView } from '../../present/proof-view.ts'
+import { NotFoundError } from '../../../services/errors.ts'
+import { EXIT_FAILURE, printJson, runHandler } from '../output.ts'
 import { configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
@@ -20,7 +22,16 @@ export function registerResolve (program: Command): void {
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {
-          const r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)), inclusion: opts.inclusion === true })
+          let r
+          try {
+            r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)), inclusion: opts.inclusion === true })
+          } catch (err) {
+            // a proven not-found is an answer, not a failure to get one
+            if (!(err instanceof NotFoundError) || err.absence === undefined) throw err
+            if (opts.json === true) printJson(absenceView(code, err.absence))
+            else process.stdout.write(absenceText(code, err.absence) + '\n')
+            return EXIT_FAILURE
+          }
           const ledger = r.inclusion === undefined
             ? undefined
             : { log: r.inclusion.head.sth.head.log, index: r.inclusion.index, treeSize: r.inclusion.head.sth.head.size, headTime: new Date(r.inclusion.head.sth.head.time).toISOString(), cosignatures: r.inclusion.head.cosignatures.length }

@@ -1,0 +1,3 @@
+export { buildBundle } from './build.ts'
+export type { BuildBundleOptions, BuiltBundle, ProofSource } from './build.ts'
+export { qrVersion, readQrPng, renderQrPng, renderQrSvg, QR_ERROR_CORRECTION } from './qr.ts'
