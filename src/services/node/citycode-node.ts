@@ -122,6 +122,7 @@ export class CitycodeNode {
         }
       }),
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
+      ...(this.init.network.metrics !== undefined ? { metrics: this.init.network.metrics } : {}),
       logger: this.init.logger
     })
     this.identity = await loadIdentity(this.init.datastore)

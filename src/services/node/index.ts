@@ -1,4 +1,4 @@
-import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Signer } from '../../core/crypto/signature.ts'
 import type { RecordValue } from '../../core/record/values.ts'
@@ -22,6 +22,8 @@ export interface NetworkInit {
   /** kad-dht tuning for lean simulated nodes. */
   dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number }
   maxConnections?: number
+  /** libp2p metrics (e.g. `prometheusMetrics({ registry })` for the gateway's `/metrics`). */
+  metrics?: (components: never) => Metrics
   /**
    * Simulation only: replaces this node's DHT validator and selector, so the simulator can make a
    * node behave as a Sybil that stores and serves stale or forged values. Never set in production.
