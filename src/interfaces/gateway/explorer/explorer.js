@@ -4,6 +4,7 @@
 
 const $ = (id) => document.getElementById(id)
 const SVG = 'http://www.w3.org/2000/svg'
+const CHILD_NAMES_LOOKED_UP = 24
 
 function el (tag, attrs = {}, text) {
   const e = document.createElement(tag)
@@ -124,13 +125,20 @@ async function drawChildren (code) {
     return
   }
   $('children-note').textContent = body.count === 0 ? 'No codes allocated under this one.' : `${body.count} allocated under this code (${body.source === 'authority' ? "from this node's allocation table" : `from the ledger of ${body.log}, checked against its signed head`}).`
+  const unnamed = []
   for (const c of body.children) {
     const li = el('li')
     const a = el('a', { href: `/?code=${encodeURIComponent(c.code)}`, 'data-code': c.code }, c.code)
-    li.append(a)
-    if (c.name) li.append(document.createTextNode(` ${c.name}`))
+    const name = el('span', { class: 'child-name' }, c.name ? ` ${c.name}` : '')
+    li.append(a, name)
     list.append(li)
+    if (!c.name) unnamed.push({ code: c.code, name })
   }
+  // names of the first children this node had not seen yet: one verified lookup each
+  await Promise.all(unnamed.slice(0, CHILD_NAMES_LOOKED_UP).map(async ({ code, name }) => {
+    const { ok, body: r } = await getJson(`/v1/codes/${encodeURIComponent(code)}`)
+    if (ok && r.name) name.textContent = ` ${r.name}`
+  }))
 }
 
 async function drawHistory (code) {
