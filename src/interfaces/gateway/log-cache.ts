@@ -1,3 +1,4 @@
+import { ResolveTimeoutError } from '../../services/errors.ts'
 import type { Ledger, VerifiedLog } from '../../services/ledger/index.ts'
 
 /**
@@ -21,7 +22,12 @@ export class LogCache {
     const hit = this.entries.get(log)
     if (hit !== undefined && now - hit.at < this.ttlMs) return await hit.read
     // its own deadline, not one request's signal: concurrent requests share this read
-    const read = this.ledger.readLog(log, { signal: AbortSignal.timeout(this.timeoutMs) })
+    const signal = AbortSignal.timeout(this.timeoutMs)
+    const read = this.ledger.readLog(log, { signal }).catch((err: unknown) => {
+      // whatever failed first once time ran out, the answer is that the network was too slow
+      if (signal.aborted) throw new ResolveTimeoutError(`the log of ${log} could not be read within ${this.timeoutMs} ms`, { code: log, timeoutMs: this.timeoutMs })
+      throw err
+    })
     this.entries.set(log, { at: now, read })
     read.catch(() => { if (this.entries.get(log)?.read === read) this.entries.delete(log) })
     if (this.entries.size > 1024) this.entries.delete(this.entries.keys().next().value as string)

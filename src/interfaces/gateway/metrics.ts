@@ -1,12 +1,21 @@
 import { Counter, Gauge, Histogram, Registry } from 'prom-client'
 import { routingTableSize } from '../../network/node/index.ts'
-import type { CitycodeNode } from '../../services/node/index.ts'
+import { NotFoundError, ResolveTimeoutError } from '../../services/errors.ts'
+import type { CitycodeNode, ResolutionEvent } from '../../services/node/index.ts'
 
 /** Resolution latency buckets (seconds): a cache hit is microseconds, a DHT walk seconds. */
 const RESOLUTION_BUCKETS = [0.0001, 0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 2.5, 5, 10, 30]
 const HTTP_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5, 1, 5, 10]
 
 export type ResolutionResult = 'found' | 'not_found' | 'timeout' | 'malformed' | 'refused'
+
+function resultOf (event: ResolutionEvent): ResolutionResult {
+  if (event.error === undefined) return 'found'
+  if (event.error instanceof NotFoundError) return 'not_found'
+  if (event.error instanceof ResolveTimeoutError) return 'timeout'
+  if ((event.error as Error).name === 'MalformedCodeError') return 'malformed'
+  return 'refused'
+}
 
 /**
  * The gateway's `citycode_*` series, in the registry that also holds libp2p's (when the node was
@@ -22,17 +31,22 @@ export class GatewayMetrics {
   private readonly httpRequests: Counter<'route' | 'status'>
   private readonly httpSeconds: Histogram<'route'>
   private readonly httpRejections: Counter<'error'>
+  /** Stops counting the node's resolutions. */
+  readonly close: () => void
 
   constructor (node: CitycodeNode, registry: Registry = new Registry()) {
     this.registry = registry
     const registers = [registry]
-    this.resolutions = new Counter({ name: 'citycode_resolutions_total', help: 'Resolutions served by the gateway, by path (cache, local, direct, dht, none) and result', labelNames: ['path', 'result'], registers })
+    this.resolutions = new Counter({ name: 'citycode_resolutions_total', help: 'Resolutions by the node, by path (cache, local, direct, dht, none) and result', labelNames: ['path', 'result'], registers })
     this.resolutionSeconds = new Histogram({ name: 'citycode_resolution_seconds', help: 'Resolution latency by path', labelNames: ['path'], buckets: RESOLUTION_BUCKETS, registers })
     this.cacheHits = new Counter({ name: 'citycode_cache_hits_total', help: 'Resolutions answered from the verified-record cache', registers })
     this.cacheMisses = new Counter({ name: 'citycode_cache_misses_total', help: 'Resolutions that had to look beyond the cache', registers })
     this.httpRequests = new Counter({ name: 'citycode_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
     this.httpSeconds = new Histogram({ name: 'citycode_http_request_seconds', help: 'HTTP request latency by route', labelNames: ['route'], buckets: HTTP_BUCKETS, registers })
     this.httpRejections = new Counter({ name: 'citycode_http_rejections_total', help: 'HTTP requests refused with a problem response, by error name', labelNames: ['error'], registers })
+
+    // every resolution of the node (for HTTP clients, its ledger, anyone), not only the gateway's
+    this.close = node.onResolution((event) => { this.resolution(event.source ?? 'none', resultOf(event), event.elapsedMs / 1000) })
 
     // Live counters of the node, read at scrape time. A counter cannot be set, so each collect
     // replaces the value with the node's.

@@ -61,6 +61,7 @@ export class GatewayServer implements Gateway {
   }
 
   async stop (): Promise<void> {
+    this.metrics.close()
     await this.app.close()
   }
 }

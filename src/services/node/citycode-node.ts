@@ -35,7 +35,7 @@ import type { PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
-import type { CitycodeNodeInit, NodeRole } from './index.ts'
+import type { CitycodeNodeInit, NodeRole, ResolutionEvent } from './index.ts'
 
 export const APPLY_TIMEOUT_MS = 30_000
 /** While an application waits for manual approval, ask again this often. */
@@ -76,6 +76,7 @@ export class CitycodeNode {
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
   readonly rejections = new Map<string, number>()
+  private readonly resolutionObservers = new Set<(event: ResolutionEvent) => void>()
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
@@ -252,15 +253,28 @@ export class CitycodeNode {
   }
 
   async resolve (code: string, options?: ResolveOptions): Promise<Resolution> {
-    const resolution = await this.resolver.resolve(code, options)
-    // a cached answer may predate a fork alarm against its authority
-    this.validator.checkTrusted(resolution.verified)
-    const required = this.init.resolver?.requireCosignatures
-    if (required !== undefined) {
-      if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
-      await this.ledger.requireCosignatures(resolution.verified, required, options)
+    const started = performance.now()
+    try {
+      const resolution = await this.resolver.resolve(code, options)
+      // a cached answer may predate a fork alarm against its authority
+      this.validator.checkTrusted(resolution.verified)
+      const required = this.init.resolver?.requireCosignatures
+      if (required !== undefined) {
+        if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
+        await this.ledger.requireCosignatures(resolution.verified, required, options)
+      }
+      for (const observe of this.resolutionObservers) observe({ code, source: resolution.source, elapsedMs: resolution.elapsedMs })
+      return resolution
+    } catch (err) {
+      for (const observe of this.resolutionObservers) observe({ code, error: err, elapsedMs: performance.now() - started })
+      throw err
     }
-    return resolution
+  }
+
+  /** Calls `observer` after every resolution through `resolve` (metrics); returns the unsubscribe. */
+  onResolution (observer: (event: ResolutionEvent) => void): () => void {
+    this.resolutionObservers.add(observer)
+    return () => { this.resolutionObservers.delete(observer) }
   }
 
   /** The record of `code` this node holds (its own or one it serves), verified. */

@@ -5,7 +5,7 @@ import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
 import type { PublisherInit } from '../publisher/index.ts'
-import type { ResolverInit } from '../resolver/index.ts'
+import type { ResolutionSource, ResolverInit } from '../resolver/index.ts'
 import type { CosignatureRequirement, LedgerInit } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
 
@@ -54,6 +54,14 @@ export interface CitycodeNodeInit {
   values?: RecordValue[]
   now?: () => number
   logger?: ComponentLogger
+}
+
+/** One resolution through `CitycodeNode.resolve`: where the answer came from, or the error. */
+export interface ResolutionEvent {
+  readonly code: string
+  readonly source?: ResolutionSource
+  readonly error?: unknown
+  readonly elapsedMs: number
 }
 
 export { CitycodeNode, createCitycodeNode } from './citycode-node.ts'

@@ -14,6 +14,7 @@ describe('web explorer in a real headless browser', function () {
   let g: GatewayNetwork
   let browser: Browser
   let page: Page
+  const pageErrors: string[] = []
 
   before(async () => {
     // a missing browser is a failure, not a reason to skip
@@ -21,6 +22,9 @@ describe('web explorer in a real headless browser', function () {
     g = await startGatewayNetwork(2)
     browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
     page = await browser.newPage({ viewport: { width: 1100, height: 1400 } })
+    // script errors and content-security-policy violations show up here
+    page.on('pageerror', (err) => { pageErrors.push(err.message) })
+    page.on('console', (msg) => { if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|404)/.test(msg.text())) pageErrors.push(msg.text()) })
     // the page must not reach for anything but the gateway
     await page.route('**/*', async (route) => {
       if (route.request().url().startsWith(g.gateway.url)) await route.continue()
@@ -82,5 +86,9 @@ describe('web explorer in a real headless browser', function () {
     await page.goto(`${g.gateway.url}/?code=${encodeURIComponent('MA.156.1301-*')}`)
     await page.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
     assert.equal(await page.textContent('#record-code'), SJZ.code)
+  })
+
+  it('ran without script errors or policy violations', () => {
+    assert.deepEqual(pageErrors, [])
   })
 })

@@ -8,7 +8,7 @@ import { NotFoundError } from '../../../services/errors.ts'
 import type { VerifiedLog } from '../../../services/ledger/index.ts'
 import { displayName, recordView } from '../../present/record-view.ts'
 import type { GatewayContext, RouteModule } from '../context.ts'
-import { codeFrom, codeParams, headView, resolveCounted } from './shared.ts'
+import { codeFrom, codeParams, headView, resolveWithin } from './shared.ts'
 
 /** Body bytes of a record's JSON view, built once per verified record (cached answers reuse them). */
 interface RecordJson { head: string, etag: string, hash: Uint8Array }
@@ -108,7 +108,7 @@ export const codeRoutes: RouteModule = {
       }
     }, async (request, reply) => {
       const code = codeFrom(request.params.code)
-      const resolution = await resolveCounted(ctx, code)
+      const resolution = await resolveWithin(ctx, code)
       const verified = resolution.verified
       const json = recordJson(verified)
       reply.header('cache-control', `public, max-age=${maxAgeSeconds(verified, Date.now())}`)
@@ -145,7 +145,7 @@ export const codeRoutes: RouteModule = {
       // sub-code) has its children allocated by the authority that signs its record
       let read = await ledgerRead(ctx, code)
       if (!isLog(read)) {
-        const signer = (await resolveCounted(ctx, code)).verified.chain.namespace
+        const signer = (await resolveWithin(ctx, code)).verified.chain.namespace
         if (signer !== code) read = await ledgerRead(ctx, signer)
       }
       if (!isLog(read)) throw new NotFoundError(`no ledger lists the children of ${code}: ${read.error}`, { code, reason: read.code })
@@ -169,12 +169,12 @@ export const codeRoutes: RouteModule = {
       const parsed = parseCode(code)
       if (ctx.logs === undefined) {
         // no ledger on this node: the current version is all it can vouch for
-        const verified = (await resolveCounted(ctx, code)).verified
+        const verified = (await resolveWithin(ctx, code)).verified
         return sendJson(reply, { code, ledger: false, logs: [], versions: [{ type: 'record', seq: verified.record.body.seq, time: new Date(verified.record.body.issuedAt).toISOString(), object: toHex(sha256(verified.record.bytes)), current: true }] })
       }
       const logNames = parsed.segments.length > 1 ? [code, parsed.segments.slice(0, -1).join('.')] : [code]
       // a sub-code's versions are signed (and logged) by its city: read that log too
-      const current = ctx.node.resolver.cached(code) ?? (await resolveCounted(ctx, code).catch((err: unknown) => {
+      const current = ctx.node.resolver.cached(code) ?? (await resolveWithin(ctx, code).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined
         throw err
       }))?.verified

@@ -4,6 +4,8 @@ import type { FastifyInstance } from 'fastify'
 import type { RouteModule } from '../context.ts'
 
 const here = new URL('../explorer/', import.meta.url)
+/** The page runs only its own files and talks only to this gateway; the proof QR may be a data: image. */
+const CONTENT_SECURITY_POLICY = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data: blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 const require = createRequire(import.meta.url)
 
 /** Static files of the page, read once: the page has no build step and loads nothing from elsewhere. */
@@ -24,7 +26,8 @@ export const explorerRoutes: RouteModule = {
 
   register (app: FastifyInstance): void {
     for (const [url, asset] of Object.entries(assets())) {
-      app.get(url, async (_request, reply) => await reply.type(asset.type).header('cache-control', 'no-cache').send(asset.body))
+      app.get(url, async (_request, reply) => await reply.type(asset.type).header('cache-control', 'no-cache')
+        .header('content-security-policy', CONTENT_SECURITY_POLICY).send(asset.body))
     }
   }
 }
