@@ -19,8 +19,8 @@ import { http, SJZ, startGatewayNetwork } from '../test/utils/gateway-network.ts
 import { tolerateStrayNetworkErrors } from '../src/network/stray-errors.ts'
 
 const stray = tolerateStrayNetworkErrors()
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 6)
-const SECONDS = Number(process.env.BENCH_SECONDS ?? 4)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 10)
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 2)
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 10)
 /** Load generator in worker threads, so it does not share the servers' event loop. */
 const WORKERS = Number(process.env.BENCH_WORKERS ?? 1)

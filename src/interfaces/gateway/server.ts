@@ -103,7 +103,11 @@ function buildApp (init: GatewayInit, ctx: GatewayContext): FastifyInstance {
   const logMode = init.log ?? (process.stderr.isTTY ? 'text' : 'json')
   const maxUrlLength = init.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH
   const limiter = init.rateLimit === false ? undefined : new RateLimiter(init.rateLimit?.perSecond ?? DEFAULT_RATE_PER_SECOND, init.rateLimit?.burst ?? DEFAULT_RATE_BURST)
-  const corsOrigin = init.corsOrigin ?? '*'
+  const commonHeaders = {
+    'access-control-allow-origin': init.corsOrigin ?? '*',
+    'access-control-expose-headers': EXPOSED_HEADERS,
+    'x-content-type-options': 'nosniff'
+  }
   const app = Fastify({
     logger: logMode === 'json' ? { level: 'info', stream: process.stderr } : false,
     // long codes reach the handler, whose parser names what is wrong with them
@@ -117,9 +121,7 @@ function buildApp (init: GatewayInit, ctx: GatewayContext): FastifyInstance {
 
   // callback hooks, not async ones: every request runs them, and a promise each is measurable
   app.addHook('onRequest', (request, reply, done) => {
-    reply.header('access-control-allow-origin', corsOrigin)
-    reply.header('access-control-expose-headers', EXPOSED_HEADERS)
-    reply.header('x-content-type-options', 'nosniff')
+    reply.headers(commonHeaders)
     if (request.url.length > maxUrlLength) {
       done(new UrlTooLongError(`the request target has ${request.url.length} characters, more than ${maxUrlLength}`, { length: request.url.length, max: maxUrlLength }))
       return

@@ -111,9 +111,7 @@ export const codeRoutes: RouteModule = {
       const resolution = await resolveWithin(ctx, code)
       const verified = resolution.verified
       const json = recordJson(verified)
-      reply.header('cache-control', `public, max-age=${maxAgeSeconds(verified, Date.now())}`)
-      reply.header('etag', json.etag)
-      reply.header('x-citycode-source', resolution.source)
+      reply.headers({ 'cache-control': `public, max-age=${maxAgeSeconds(verified, Date.now())}`, etag: json.etag, 'x-citycode-source': resolution.source })
       if (request.headers['if-none-match'] === json.etag) return await reply.code(304).send()
       if (request.query.format === 'cbor') return await reply.type('application/cbor').send(Buffer.from(verified.record.bytes))
       let ledger = ''

@@ -16,14 +16,22 @@ export const codeParams = {
   additionalProperties: false
 } as const
 
+/** Parsed inputs remembered (input text -> canonical code): a popular code is parsed once. */
+const PARSED_MAX = 10_000
+const parsed = new Map<string, string>()
+
 /**
  * A code as people type it (printed form with its check character, any case, surrounding spaces),
  * in canonical form; one the allocation rule forbids can never be registered, so it is refused here
  * rather than searched for on the network.
  */
 export function codeFrom (input: string): string {
+  const known = parsed.get(input)
+  if (known !== undefined) return known
   const code = parseCodeInput(input)
   checkAllocationRule(code)
+  if (parsed.size >= PARSED_MAX) parsed.clear()
+  parsed.set(input, code.text)
   return code.text
 }
 
