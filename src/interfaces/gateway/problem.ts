@@ -35,6 +35,10 @@ export class UrlTooLongError extends CitycodeError {
 export class RateLimitedError extends CitycodeError {
   static override readonly code = 'ERR_RATE_LIMITED'
 }
+/** The gateway cannot listen on its address (in use, not this host's, not allowed). */
+export class GatewayListenError extends CitycodeError {
+  static override readonly code = 'ERR_GATEWAY_LISTEN'
+}
 export class InternalError extends CitycodeError {
   static override readonly code = 'ERR_INTERNAL'
 }

@@ -13,7 +13,7 @@ import { LogCache } from './log-cache.ts'
 import { GatewayMetrics } from './metrics.ts'
 import { openApiDocument } from './openapi.ts'
 import {
-  InvalidRequestError, MethodNotAllowedError, PROBLEM_CONTENT_TYPE, problemFor, RateLimitedError, RouteNotFoundError, UrlTooLongError
+  GatewayListenError, InvalidRequestError, MethodNotAllowedError, PROBLEM_CONTENT_TYPE, problemFor, RateLimitedError, RouteNotFoundError, UrlTooLongError
 } from './problem.ts'
 import { RateLimiter } from './rate-limit.ts'
 import { routeModules } from './routes/index.ts'
@@ -55,7 +55,12 @@ export class GatewayServer implements Gateway {
   }
 
   async start (): Promise<void> {
-    await this.app.listen({ host: this.host, port: this.port })
+    try {
+      await this.app.listen({ host: this.host, port: this.port })
+    } catch (err) {
+      const code = (err as { code?: string }).code ?? 'unknown'
+      throw new GatewayListenError(`cannot serve the gateway on ${this.host}:${this.port}: ${code === 'EADDRINUSE' ? 'address in use' : (err as Error).message}`, { host: this.host, port: this.port, reason: code })
+    }
     const a = this.app.server.address()
     if (a !== null && typeof a === 'object') this.address = `http://${a.family === 'IPv6' ? `[${a.address}]` : a.address}:${a.port}`
   }

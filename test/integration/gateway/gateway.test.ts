@@ -190,6 +190,14 @@ describe('HTTP gateway against a real local network', function () {
     assert.match(m.text, /^libp2p_\w+/m)
   })
 
+  it('an address in use is a typed error naming it', async () => {
+    const { gateway } = await import('../../../src/interfaces/gateway/index.ts')
+    const taken = new URL(base)
+    const second = gateway({ listen: `${taken.hostname}:${taken.port}`, log: 'off' })({ node: g.node })
+    await assert.rejects(second.start(), (err: Error & { code?: string }) => err.name === 'GatewayListenError' && err.code === 'ERR_GATEWAY_LISTEN' && /address in use/.test(err.message))
+    await second.stop()
+  })
+
   it('limits the request rate per client', async () => {
     const limited = await g.another({ rateLimit: { perSecond: 0.5, burst: 3 } })
     const statuses = []

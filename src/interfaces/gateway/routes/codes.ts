@@ -40,8 +40,9 @@ function inclusionIn (log: VerifiedLog, hash: Uint8Array): Record<string, unknow
   return { log: log.log, included: true, index, proof: log.tree.inclusionProof(index, log.head.sth.head.size).map(toHex), head: headView(log.head) }
 }
 
+/** A log read, or why it could not be read (answers carry that rather than failing as a whole). */
 async function ledgerRead (ctx: GatewayContext, log: string): Promise<VerifiedLog | { log: string, error: string, code: string }> {
-  if (ctx.logs === undefined) throw new UnknownLogError('this node keeps no ledger', { log })
+  if (ctx.logs === undefined) return { log, error: 'this node keeps no ledger', code: UnknownLogError.code }
   try {
     return await ctx.logs.read(log)
   } catch (err) {
