@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
 import { existsSync } from 'node:fs'
 import { chromium } from 'playwright-core'
+import QRCode from 'qrcode'
+import { checkCharacter } from '../../../src/core/code/check-character.ts'
 import type { Browser, Page } from 'playwright-core'
 import { SJZ, SJZ_SUB, startGatewayNetwork } from '../../utils/gateway-network.ts'
 import type { GatewayNetwork } from '../../utils/gateway-network.ts'
@@ -86,6 +88,13 @@ describe('web explorer in a real headless browser', function () {
     await page.goto(`${g.gateway.url}/?code=${encodeURIComponent('MA.156.1301-*')}`)
     await page.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
     assert.equal(await page.textContent('#record-code'), SJZ.code)
+  })
+
+  it('reads a code from a picture of its QR code', async () => {
+    const png = await QRCode.toBuffer(`${SJZ_SUB}-${checkCharacter(SJZ_SUB)}`, { width: 240 })
+    await page.setInputFiles('#scan-input', { name: 'qr.png', mimeType: 'image/png', buffer: png })
+    await page.waitForSelector(`body[data-loaded="${SJZ_SUB}"]`, { timeout: 30_000 })
+    assert.equal(await page.textContent('#record-code'), SJZ_SUB)
   })
 
   it('ran without script errors or policy violations', () => {

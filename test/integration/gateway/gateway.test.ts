@@ -165,6 +165,18 @@ describe('HTTP gateway against a real local network', function () {
     assert.match(String(pre.headers['access-control-allow-methods']), /GET/)
   })
 
+  it('serves the explorer under a strict content security policy, and HEAD like GET without a body', async () => {
+    const page = await http(base, 'GET', '/')
+    assert.equal(page.status, 200)
+    assert.match(String(page.headers['content-type']), /^text\/html/)
+    assert.match(String(page.headers['content-security-policy']), /default-src 'none'; script-src 'self'/)
+    assert.match(page.text, /id="proof-qr"/)
+    const head = await http(base, 'HEAD', `/v1/codes/${SJZ.code}`)
+    assert.equal(head.status, 200)
+    assert.equal(head.body.length, 0)
+    assert.match(String(head.headers.etag), /^"[0-9a-f]{64}"$/)
+  })
+
   it('publishes an OpenAPI document covering every route', async () => {
     const doc = (await http(base, 'GET', '/openapi.json')).json<{ openapi: string, paths: Record<string, unknown> }>()
     assert.equal(doc.openapi, '3.1.0')
