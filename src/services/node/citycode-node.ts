@@ -254,8 +254,9 @@ export class CitycodeNode {
 
   async resolve (code: string, options?: ResolveOptions): Promise<Resolution> {
     const started = performance.now()
+    let resolution: Resolution
     try {
-      const resolution = await this.resolver.resolve(code, options)
+      resolution = await this.resolver.resolve(code, options)
       // a cached answer may predate a fork alarm against its authority
       this.validator.checkTrusted(resolution.verified)
       const required = this.init.resolver?.requireCosignatures
@@ -263,12 +264,12 @@ export class CitycodeNode {
         if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
         await this.ledger.requireCosignatures(resolution.verified, required, options)
       }
-      for (const observe of this.resolutionObservers) observe({ code, source: resolution.source, elapsedMs: resolution.elapsedMs })
-      return resolution
     } catch (err) {
       for (const observe of this.resolutionObservers) observe({ code, error: err, elapsedMs: performance.now() - started })
       throw err
     }
+    for (const observe of this.resolutionObservers) observe({ code, source: resolution.source, elapsedMs: resolution.elapsedMs })
+    return resolution
   }
 
   /** Calls `observer` after every resolution through `resolve` (metrics); returns the unsubscribe. */

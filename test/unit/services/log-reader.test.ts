@@ -37,6 +37,7 @@ describe('ledger readLog (whole log checked against its signed head)', () => {
     const proof = read.tree.inclusionProof(5, 6)
     verifyInclusion(leafHash(encodeLeaf(read.entries[5]!)), 5, 6, proof, head.sth.head.root)
     assert.ok(equalBytes(read.entries[5]!.object, sha256(h.cityCert.bytes)))
+    await assert.rejects(l.readLog(LOG, { maxEntries: 5 }), { name: 'LogTooLargeError' })
   })
 
   it('refuses entries that do not make the signed root', async () => {
