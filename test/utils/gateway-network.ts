@@ -44,13 +44,15 @@ export async function startGatewayNetwork (cities = 2, init: GatewayInit = {}): 
       network: { transport: 'memory', listen: [], bootstrap: [net.addrOf(net.root), net.addrOf(net.country)], metrics: prometheusMetrics({ registry }) }
     })
     await node.knowAuthority({ namespace: 'MA', addr: net.addrOf(net.root) })
-    const another = async (extra: GatewayInit): Promise<Gateway> => {
-      const g = gateway({ listen: '127.0.0.1:0', log: 'off', ...extra })({ node, registry: extra === init ? registry : undefined })
+    // one registry holds one gateway's series: others on the node get their own
+    const serve = async (extra: GatewayInit, shared?: Registry): Promise<Gateway> => {
+      const g = gateway({ listen: '127.0.0.1:0', log: 'off', ...extra })({ node, ...(shared !== undefined ? { registry: shared } : {}) })
       await g.start()
       gateways.push(g)
       return g
     }
-    const main = await another(init)
+    const another = async (extra: GatewayInit): Promise<Gateway> => await serve(extra)
+    const main = await serve(init, registry)
     return {
       net,
       node,
