@@ -70,12 +70,20 @@ describe('web explorer in a real headless browser', function () {
     assert.deepEqual(await page.$$eval('#chain li strong', els => els.map(e => e.textContent)), ['test-root', 'MA.156', SJZ.code, SJZ_SUB])
   })
 
+  it('draws the root\'s own record as signed by the anchor itself', async () => {
+    await lookUp('MA')
+    await page.waitForSelector('body[data-loaded="MA"]', { timeout: 30_000 })
+    assert.deepEqual(await page.$$eval('#chain li strong', els => els.map(e => e.textContent)), ['test-root', 'MA'])
+    assert.match(await page.textContent('#chain li.holder') ?? '', /anchor's own key/)
+  })
+
   it('says clearly when a code is malformed', async () => {
     await lookUp('MA.156.13x1')
     await page.waitForSelector('#message.error', { timeout: 30_000 })
     const text = await page.textContent('#message') ?? ''
     assert.match(text, /“MA\.156\.13x1” is not a valid code/)
     assert.equal(await page.isHidden('#result'), true)
+    if (process.env.EXPLORER_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT.replace(/\.png$/, '-malformed.png') })
   })
 
   it('says clearly when a code is unknown', async () => {

@@ -79,9 +79,9 @@ function drawChain (r) {
   }
   item('anchor', r.verification.anchor, 'trust anchor (root)')
   for (const c of r.verification.chain) item('cert', c.namespace, `${c.kind} · serial ${c.serial}`)
-  const last = r.verification.chain.length > 0 ? r.verification.chain[r.verification.chain.length - 1].namespace : r.verification.namespace
-  if (last !== r.code) item('holder', r.code, 'signed by ' + r.verification.namespace)
-  else list.lastElementChild.classList.add('holder')
+  const chain = r.verification.chain
+  if (chain.length > 0 && chain[chain.length - 1].namespace === r.code) list.lastElementChild.classList.add('holder')
+  else item('holder', r.code, chain.length === 0 ? "signed by the anchor's own key" : 'signed by ' + r.verification.namespace)
 }
 
 /** An equirectangular grid (no tiles: the page works offline) with the place as a pin. */
