@@ -37,3 +37,36 @@ export function badRecords (valid: SignedRecord, holder: Signer, anchors: TrustA
     { name: 'empty', bytes: new Uint8Array(0), error: /MalformedRecordError/ }
   ]
 }
+
+/** One bad HTTP request to the gateway and the problem it must get (status and error name). */
+export interface BadHttpRequest { name: string, method: string, path: string, status: number, error: string }
+
+/**
+ * The corpus of bad HTTP requests: malformed and impossible codes, a wrong check character, huge
+ * targets, bad query parameters, methods the read-only gateway refuses, paths it does not serve.
+ */
+export function badHttpRequests (): BadHttpRequest[] {
+  return [
+    { name: 'letter in the division', method: 'GET', path: '/v1/codes/MA.156.13x1', status: 400, error: 'MalformedCodeError' },
+    { name: 'lower-case garbage', method: 'GET', path: '/v1/codes/hello', status: 400, error: 'MalformedCodeError' },
+    { name: 'empty segment', method: 'GET', path: '/v1/codes/MA..1301', status: 400, error: 'MalformedCodeError' },
+    { name: 'too many segments', method: 'GET', path: `/v1/codes/MA.156.1301${'.01'.repeat(8)}`, status: 400, error: 'MalformedCodeError' },
+    { name: 'code of 200 characters', method: 'GET', path: `/v1/codes/${'A'.repeat(200)}`, status: 400, error: 'MalformedCodeError' },
+    { name: 'percent-encoded control bytes', method: 'GET', path: '/v1/codes/MA.156%00%0A1301', status: 400, error: 'MalformedCodeError' },
+    { name: 'script in the code', method: 'GET', path: '/v1/codes/%3Cscript%3Ealert(1)%3C%2Fscript%3E', status: 400, error: 'MalformedCodeError' },
+    { name: 'wrong check character', method: 'GET', path: '/v1/codes/MA.156.1301-A', status: 400, error: 'CheckCharacterError' },
+    { name: 'country no one has', method: 'GET', path: '/v1/codes/MA.999.0001', status: 400, error: 'AllocationRuleError' },
+    { name: 'children of a malformed code', method: 'GET', path: '/v1/codes/MA.15/children', status: 400, error: 'MalformedCodeError' },
+    { name: 'history of a malformed code', method: 'GET', path: '/v1/codes/MA.156.0000/history', status: 400, error: 'MalformedCodeError' },
+    { name: 'log of a malformed authority', method: 'GET', path: '/v1/authorities/ma-156/log', status: 400, error: 'MalformedCodeError' },
+    { name: 'huge request target (8 KiB)', method: 'GET', path: `/v1/codes/MA.156.1301?x=${'a'.repeat(8192)}`, status: 414, error: 'UrlTooLongError' },
+    { name: 'unknown format', method: 'GET', path: '/v1/codes/MA.156.1301?format=xml', status: 400, error: 'InvalidRequestError' },
+    { name: 'unknown query parameter', method: 'GET', path: '/v1/codes/MA.156.1301?debug=1', status: 400, error: 'InvalidRequestError' },
+    { name: 'inclusion not a boolean', method: 'GET', path: '/v1/codes/MA.156.1301?inclusion=maybe', status: 400, error: 'InvalidRequestError' },
+    { name: 'POST a record', method: 'POST', path: '/v1/codes/MA.156.1301', status: 405, error: 'MethodNotAllowedError' },
+    { name: 'DELETE a code', method: 'DELETE', path: '/v1/codes/MA.156.1301', status: 405, error: 'MethodNotAllowedError' },
+    { name: 'PUT a log', method: 'PUT', path: '/v1/authorities/MA.156/log', status: 405, error: 'MethodNotAllowedError' },
+    { name: 'unknown path', method: 'GET', path: '/v1/secrets', status: 404, error: 'RouteNotFoundError' },
+    { name: 'path traversal', method: 'GET', path: '/explorer/../../etc/passwd', status: 404, error: 'RouteNotFoundError' }
+  ]
+}

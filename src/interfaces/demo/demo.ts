@@ -5,7 +5,9 @@ import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
-import type { CitycodeNode } from '../../services/node/index.ts'
+import type { CitycodeNode, NetworkInit } from '../../services/node/index.ts'
+import { planGatewayMetrics, serveGateway } from '../gateway/serve.ts'
+import type { Gateway } from '../gateway/index.ts'
 import { chineseCities, countryName, largestCities } from '../gazetteer/cities.ts'
 import type { City } from '../gazetteer/cities.ts'
 import { displayName } from '../present/record-view.ts'
@@ -22,6 +24,8 @@ export interface DemoOptions {
   cities?: number
   print: (line: string) => void
   signal?: AbortSignal
+  /** Serve the HTTP gateway and explorer from the root node on this `host:port`. */
+  http?: string
 }
 
 export interface DemoNetwork {
@@ -42,7 +46,7 @@ function cityValues (city: City): RecordValue[] {
   return values
 }
 
-async function startNode (role: 'root' | 'country' | 'city', anchors: TrustAnchor[], bootstrap: string[], values: RecordValue[], authorityKey = signerFromSeed(generateSeed())): Promise<CitycodeNode> {
+async function startNode (role: 'root' | 'country' | 'city', anchors: TrustAnchor[], bootstrap: string[], values: RecordValue[], authorityKey = signerFromSeed(generateSeed()), metrics?: NetworkInit['metrics']): Promise<CitycodeNode> {
   return await createCitycodeNode({
     role,
     anchors,
@@ -50,7 +54,7 @@ async function startNode (role: 'root' | 'country' | 'city', anchors: TrustAncho
     peerKey: await generateKeyPair('Ed25519'),
     authorityKey,
     rootNamespace: 'MA',
-    network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap },
+    network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...(metrics !== undefined ? { metrics } : {}) },
     values
   })
 }
@@ -59,13 +63,13 @@ function addrOf (node: CitycodeNode): string {
   return (node.addresses[0] as { toString: () => string }).toString()
 }
 
-export async function startDemoNetwork (print: (line: string) => void): Promise<DemoNetwork> {
+export async function startDemoNetwork (print: (line: string) => void, options: { rootMetrics?: NetworkInit['metrics'] } = {}): Promise<DemoNetwork> {
   const rootKey = signerFromSeed(generateSeed())
   const anchors: TrustAnchor[] = [{ name: 'demo-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
   const started: CitycodeNode[] = []
   const stop = async (): Promise<void> => { await Promise.allSettled(started.map(async n => { await n.stop() })) }
   try {
-    const root = await startNode('root', anchors, [], [{ type: 'name', lang: 'en', value: 'City ID root (demo)' }], rootKey)
+    const root = await startNode('root', anchors, [], [{ type: 'name', lang: 'en', value: 'City ID root (demo)' }], rootKey, options.rootMetrics)
     started.push(root)
     await root.publishOwn([], { background: true })
     print(`root    MA  ${root.peerId.toString()}  ${addrOf(root)}`)
@@ -102,8 +106,14 @@ export async function runDemo (options: DemoOptions): Promise<number> {
   const { print } = options
   const t0 = performance.now()
   print('citycode demo: a local network on loopback (root, 3 countries, 15 real cities)')
-  const net = await startDemoNetwork(print)
+  const plan = options.http !== undefined ? planGatewayMetrics() : undefined
+  const net = await startDemoNetwork(print, plan !== undefined ? { rootMetrics: plan.libp2pMetrics } : {})
+  let http: Gateway | undefined
   try {
+    if (options.http !== undefined) {
+      http = await serveGateway(net.root, { listen: options.http }, plan)
+      print(`gateway ${http.url}/ (explorer), e.g. ${http.url}/v1/codes/MA.156.1301`)
+    }
     print('')
     print('allocated codes:')
     for (const { city, code } of net.cities) {
@@ -156,6 +166,7 @@ export async function runDemo (options: DemoOptions): Promise<number> {
     })
     return 0
   } finally {
+    await http?.stop()
     await net.stop()
   }
 }

@@ -5,7 +5,7 @@ import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
-import type { CitycodeNode, CitycodeNodeInit } from '../../services/node/index.ts'
+import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services/node/index.ts'
 import { closeDatastore, openDatastore } from '../../storage/datastore.ts'
 import { KeyStore } from '../../storage/keys.ts'
 import { ConfigError } from '../config/load.ts'
@@ -44,7 +44,7 @@ function passphrase (config: NodeConfig, env: NodeJS.ProcessEnv): string {
  * it has a data directory, fresh ones otherwise), then the node itself. The caller stops it with
  * `closeNode`.
  */
-export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJS.ProcessEnv, listen?: string[] } = {}): Promise<CitycodeNode> {
+export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJS.ProcessEnv, listen?: string[], metrics?: NetworkInit['metrics'] } = {}): Promise<CitycodeNode> {
   const env = options.env ?? process.env
   const datastore = await openDatastore(config.dataDir)
   try {
@@ -69,7 +69,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       peerKey,
       authorityKey,
       rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
-      network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap },
+      network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) },
       authority: { approval: config.authority.approval },
       ...(config.ledger !== undefined ? ledgerOf(config.ledger) : {}),
       values: valuesOf(config)

@@ -13,8 +13,11 @@ import type { RecordStore } from '../../storage/record-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
 import type { AuditReport } from './audit.ts'
 import { LedgerService } from './ledger.ts'
+import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
 
 export type { AuditReport, AuditedLog, AuditedHead, HistoryItem } from './audit.ts'
+export type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
+export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError } from './log-reader.ts'
 
 /** At most one signed head per this interval: appends in between share the next head. */
 export const DEFAULT_HEAD_INTERVAL_MS = 1_000
@@ -165,6 +168,12 @@ export interface Ledger extends Startable {
   requireCosignatures(verified: VerifiedRecord, requirement: CosignatureRequirement, options?: AbortOptions): Promise<void>
   /** Fetches and checks the ledgers that hold a code's history (or an authority's whole log). */
   audit(target: string, options?: AbortOptions): Promise<AuditReport>
+  /**
+   * One log as of its latest signed head, every entry checked against the head's root: this node's
+   * own log from its store, another from the log's node (UnknownLogError, NotFoundError,
+   * LogTooLargeError, InvalidProofError when it cannot be read whole and checked).
+   */
+  readLog(log: string, options?: ReadLogOptions): Promise<VerifiedLog>
 }
 
 export function ledger (init: LedgerInit = {}): (components: LedgerComponents) => Ledger {

@@ -33,6 +33,8 @@ import { LedgerStore } from '../../storage/ledger-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
 import { holderOf } from '../resolver/resolver.ts'
 import { auditTarget } from './audit.ts'
+import { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, readRemoteLog, verifiedLog } from './log-reader.ts'
+import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
 import type { AuditReport } from './audit.ts'
 import {
   DEFAULT_COSIGN_TIMEOUT_MS, DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS, DEFAULT_HEAD_INTERVAL_MS, DEFAULT_HEAD_REPUBLISH_INTERVAL_MS,
@@ -704,6 +706,18 @@ export class LedgerService implements Ledger {
       alarms: () => this.alarms(),
       raiseAlarm: async (alarm) => { await this.raiseAlarm(alarm) }
     }, options)
+  }
+
+  async readLog (log: string, options: ReadLogOptions = {}): Promise<VerifiedLog> {
+    const store = this.requireStore()
+    if (this.ownLog()?.namespace === log) {
+      const head = store.head
+      if (head === undefined) throw new UnknownLogError(`no head of ${log} signed yet`, { log })
+      const maxEntries = options.maxEntries ?? DEFAULT_MAX_LOG_ENTRIES
+      if (head.sth.head.size > maxEntries) throw new LogTooLargeError(`the log of ${log} has ${head.sth.head.size} entries, more than the ${maxEntries} read at once`, { log, size: head.sth.head.size, maxEntries })
+      return verifiedLog(log, head, await store.entries(0, head.sth.head.size))
+    }
+    return await readRemoteLog(log, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
   }
 
   private async dhtHeads (log: string, options: AbortOptions): Promise<Uint8Array[]> {

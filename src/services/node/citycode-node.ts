@@ -38,7 +38,7 @@ import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions } fro
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
-import type { CitycodeNodeInit, NodeResolution, NodeRole } from './index.ts'
+import type { CitycodeNodeInit, NodeResolution, NodeRole, ResolutionEvent } from './index.ts'
 
 export const APPLY_TIMEOUT_MS = 30_000
 /** While an application waits for manual approval, ask again this often. */
@@ -79,6 +79,7 @@ export class CitycodeNode {
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
   readonly rejections = new Map<string, number>()
+  private readonly resolutionObservers = new Set<(event: ResolutionEvent) => void>()
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
@@ -125,6 +126,7 @@ export class CitycodeNode {
         }
       }),
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
+      ...(this.init.network.metrics !== undefined ? { metrics: this.init.network.metrics } : {}),
       logger: this.init.logger
     })
     this.identity = await loadIdentity(this.init.datastore)
@@ -254,6 +256,19 @@ export class CitycodeNode {
   }
 
   async resolve (code: string, options?: ResolveOptions & { inclusion?: boolean }): Promise<NodeResolution> {
+    const started = performance.now()
+    let resolution: NodeResolution
+    try {
+      resolution = await this.resolveVerified(code, options)
+    } catch (err) {
+      for (const observe of this.resolutionObservers) observe({ code, error: err, elapsedMs: performance.now() - started })
+      throw err
+    }
+    for (const observe of this.resolutionObservers) observe({ code, source: resolution.source, elapsedMs: resolution.elapsedMs })
+    return resolution
+  }
+
+  private async resolveVerified (code: string, options?: ResolveOptions & { inclusion?: boolean }): Promise<NodeResolution> {
     let resolution: Resolution
     try {
       resolution = await this.resolver.resolve(code, options)
@@ -274,6 +289,12 @@ export class CitycodeNode {
       return { ...resolution, inclusion: await this.ledger.recordInclusion(resolution.verified, options) }
     }
     return resolution
+  }
+
+  /** Calls `observer` after every resolution through `resolve` (metrics); returns the unsubscribe. */
+  onResolution (observer: (event: ResolutionEvent) => void): () => void {
+    this.resolutionObservers.add(observer)
+    return () => { this.resolutionObservers.delete(observer) }
   }
 
   private checkAbsenceTrusted (absence: VerifiedAbsence): void {

@@ -1,11 +1,11 @@
-import type { ComponentLogger, PrivateKey } from '@libp2p/interface'
+import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Signer } from '../../core/crypto/signature.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
 import type { PublisherInit } from '../publisher/index.ts'
-import type { Resolution, ResolverInit } from '../resolver/index.ts'
+import type { Resolution, ResolutionSource, ResolverInit } from '../resolver/index.ts'
 import type { CosignatureRequirement, LedgerInit, VerifiedRecordInclusion } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
 
@@ -22,6 +22,8 @@ export interface NetworkInit {
   /** kad-dht tuning for lean simulated nodes. */
   dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number }
   maxConnections?: number
+  /** libp2p metrics (e.g. `prometheusMetrics({ registry })` for the gateway's `/metrics`). */
+  metrics?: (components: never) => Metrics
   /**
    * Simulation only: replaces this node's DHT validator and selector, so the simulator can make a
    * node behave as a Sybil that stores and serves stale or forged values. Never set in production.
@@ -59,6 +61,14 @@ export interface CitycodeNodeInit {
 /** A resolution, with the ledger inclusion proof of the version when one was required or asked for. */
 export interface NodeResolution extends Resolution {
   readonly inclusion?: VerifiedRecordInclusion
+}
+
+/** One resolution through `CitycodeNode.resolve`: where the answer came from, or the error. */
+export interface ResolutionEvent {
+  readonly code: string
+  readonly source?: ResolutionSource
+  readonly error?: unknown
+  readonly elapsedMs: number
 }
 
 export { CitycodeNode, createCitycodeNode } from './citycode-node.ts'

@@ -2,6 +2,8 @@ import type { Command } from 'commander'
 import { runHandler } from '../output.ts'
 import { untilSignal } from '../shutdown.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { planGatewayMetrics, serveGateway } from '../../gateway/serve.ts'
+import type { Gateway } from '../../gateway/index.ts'
 import { configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
@@ -9,13 +11,19 @@ export function registerNode (program: Command): void {
   const node = program.command('node').description('run a city node')
   withConfig(node.command('start'))
     .description('start a node from its config: apply to the parent if needed, publish, serve until Ctrl-C')
-    .option('--http <host:port>', 'serve the HTTP gateway on this address')
+    .option('--http <host:port>', 'serve the HTTP gateway and web explorer on this address (e.g. 127.0.0.1:8080)')
     .action(async (opts: ConfigOptions & { http?: string }) => {
       await runHandler(async () => {
         const config = configFrom(opts, { http: opts.http })
         const stop = untilSignal()
-        const n = await nodeFromConfig(config)
+        const plan = config.http !== undefined ? planGatewayMetrics() : undefined
+        const n = await nodeFromConfig(config, plan !== undefined ? { metrics: plan.libp2pMetrics } : {})
+        let http: Gateway | undefined
         try {
+          if (config.http !== undefined) {
+            http = await serveGateway(n, { listen: config.http }, plan)
+            process.stdout.write(`gateway ${http.url}/ (explorer), ${http.url}/v1/codes/{code}\n`)
+          }
           if (n.identity === undefined && config.authority.parent !== undefined) {
             await n.apply(config.authority.parent, { name: config.authority.name ?? config.authority.parent.namespace, officialCode: config.authority.officialCode }, { signal: stop.signal })
           }
@@ -25,6 +33,7 @@ export function registerNode (program: Command): void {
           return 0
         } finally {
           stop.dispose()
+          await http?.stop()
           await closeNode(n)
         }
       })

@@ -1,0 +1,47 @@
+import type { ComponentLogger } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
+import type { CitycodeNode } from '../../services/node/index.ts'
+import { GatewayServer } from './server.ts'
+
+export * from './constants.ts'
+
+export interface GatewayInit {
+  /** `host:port`; port 0 picks a free one. @default 127.0.0.1:8080 */
+  listen?: string
+  /** @default DEFAULT_RESOLVE_TIMEOUT_MS */
+  resolveTimeoutMs?: number
+  /** @default DEFAULT_MAX_URL_LENGTH */
+  maxUrlLength?: number
+  /** Per-client request rate; `false` turns the limit off. @default 50/s, burst 200 */
+  rateLimit?: { perSecond: number, burst: number } | false
+  /** @default DEFAULT_LOG_CACHE_MS */
+  logCacheMs?: number
+  /**
+   * Request logs: `json` (one JSON object per line on stderr, for log collectors), `text` (one short
+   * line per request on stderr), `off`. @default `text` on a terminal, else `json`
+   */
+  log?: 'json' | 'text' | 'off'
+  /** `Access-Control-Allow-Origin` of read endpoints. @default '*' */
+  corsOrigin?: string
+}
+
+export interface GatewayComponents {
+  node: CitycodeNode
+  /**
+   * The Prometheus registry `/metrics` serves; pass the one given to the node's libp2p
+   * (`prometheusMetrics({ registry })`) so libp2p's series are served too. @default a new registry
+   */
+  registry?: Registry
+  logger?: ComponentLogger
+}
+
+export interface Gateway {
+  start(): Promise<void>
+  stop(): Promise<void>
+  /** `http://host:port` once started. */
+  readonly url: string
+}
+
+export function gateway (init: GatewayInit = {}): (components: GatewayComponents) => Gateway {
+  return (components) => new GatewayServer(init, components)
+}

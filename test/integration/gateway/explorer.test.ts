@@ -1,0 +1,137 @@
+import assert from 'node:assert/strict'
+import { existsSync } from 'node:fs'
+import { chromium } from 'playwright-core'
+import QRCode from 'qrcode'
+import { checkCharacter } from '../../../src/core/code/check-character.ts'
+import type { Browser, Page } from 'playwright-core'
+import { SJZ, SJZ_SUB, startGatewayNetwork } from '../../utils/gateway-network.ts'
+import { gateway } from '../../../src/interfaces/gateway/index.ts'
+import type { Gateway } from '../../../src/interfaces/gateway/index.ts'
+import type { CitycodeNode } from '../../../src/services/node/index.ts'
+import type { GatewayNetwork } from '../../utils/gateway-network.ts'
+
+/** Debian's package (`apt-get install chromium`); .ci/run installs it when missing. */
+const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
+const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
+
+describe('web explorer in a real headless browser', function () {
+  this.timeout(180_000)
+  let g: GatewayNetwork
+  let browser: Browser
+  let page: Page
+  const pageErrors: string[] = []
+
+  before(async () => {
+    // a missing browser is a failure, not a reason to skip
+    assert.ok(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install -y chromium (or set CHROMIUM_PATH)`)
+    g = await startGatewayNetwork(2)
+    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS })
+    page = await browser.newPage({ viewport: { width: 1100, height: 1400 } })
+    // script errors and content-security-policy violations show up here
+    page.on('pageerror', (err) => { pageErrors.push(err.message) })
+    page.on('console', (msg) => { if (msg.type() === 'error' && !/Failed to load resource: the server responded with a status of (400|403|404)/.test(msg.text())) pageErrors.push(msg.text()) })
+    // the page must not reach for anything but the gateway
+    await page.route('**/*', async (route) => {
+      if (route.request().url().startsWith(g.gateway.url)) await route.continue()
+      else await route.abort()
+    })
+  })
+  after(async () => {
+    await browser?.close()
+    await g?.stop()
+  })
+
+  async function serveGateway (node: CitycodeNode): Promise<Gateway> {
+    const served = gateway({ listen: '127.0.0.1:0', log: 'off' })({ node })
+    await served.start()
+    return served
+  }
+
+  async function lookUp (code: string): Promise<void> {
+    await page.fill('#code-input', code)
+    await page.press('#code-input', 'Enter')
+  }
+
+  it('shows the record, its chain from the root, its place, children and history', async () => {
+    await page.goto(`${g.gateway.url}/`)
+    await lookUp(SJZ.code)
+    await page.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
+    assert.equal(await page.textContent('#record-name'), SJZ.name)
+    assert.equal(await page.textContent('#record-seq'), '2')
+    const chain = await page.$$eval('#chain li strong', els => els.map(e => e.textContent))
+    assert.deepEqual(chain, ['test-root', 'MA.156', SJZ.code])
+    // the pin sits at the city's longitude and (flipped) latitude on the world grid
+    const pin = await page.$eval('#pin', el => [Number(el.getAttribute('cx')), Number(el.getAttribute('cy'))])
+    assert.ok(Math.abs((pin[0] as number) - SJZ.lon) < 1e-3 && Math.abs((pin[1] as number) + SJZ.lat) < 1e-3, `pin at ${pin.join(',')}`)
+    const children = await page.$$eval('#children a', els => els.map(e => e.textContent))
+    assert.deepEqual(children, [SJZ_SUB])
+    const history = await page.$$eval('#history tbody tr', rows => rows.map(r => r.children[1]?.textContent))
+    assert.deepEqual(history, ['allocated', 'record', 'record (current)'])
+    assert.ok(await page.isVisible('#proof-qr') || (await page.$('#proof-qr')) !== null, 'a place for the proof QR code')
+    assert.equal(new URL(page.url()).searchParams.get('code'), SJZ.code)
+    if (process.env.EXPLORER_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT, fullPage: true })
+  })
+
+  it('follows a child link', async () => {
+    await page.click(`#children a[data-code="${SJZ_SUB}"]`)
+    await page.waitForSelector(`body[data-loaded="${SJZ_SUB}"]`, { timeout: 30_000 })
+    assert.equal(await page.textContent('#record-name'), 'Shijiazhuang urban management bureau')
+    assert.deepEqual(await page.$$eval('#chain li strong', els => els.map(e => e.textContent)), ['test-root', 'MA.156', SJZ.code, SJZ_SUB])
+  })
+
+  it('draws the root\'s own record as signed by the anchor itself', async () => {
+    await lookUp('MA')
+    await page.waitForSelector('body[data-loaded="MA"]', { timeout: 30_000 })
+    assert.deepEqual(await page.$$eval('#chain li strong', els => els.map(e => e.textContent)), ['test-root', 'MA'])
+    assert.match(await page.textContent('#chain li.holder') ?? '', /anchor's own key/)
+  })
+
+  it('says clearly when a code is malformed', async () => {
+    await lookUp('MA.156.13x1')
+    await page.waitForSelector('#message.error', { timeout: 30_000 })
+    const text = await page.textContent('#message') ?? ''
+    assert.match(text, /“MA\.156\.13x1” is not a valid code/)
+    assert.equal(await page.isHidden('#result'), true)
+    if (process.env.EXPLORER_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT.replace(/\.png$/, '-malformed.png') })
+  })
+
+  it('says clearly when a code is unknown', async () => {
+    await lookUp('MA.156.1309')
+    await page.waitForFunction(() => /No one holds/.test(document.getElementById('message')?.textContent ?? ''), undefined, { timeout: 60_000 })
+    assert.match(await page.textContent('#message') ?? '', /No one holds the code MA\.156\.1309: it does not exist, and MA\.156 proved it/)
+  })
+
+  it('shows the offline proof QR when its node may sign one, and none on a resolver-only gateway', async () => {
+    assert.equal(await page.isHidden('#proof'), true, 'a resolver cannot vouch for a code: no QR')
+    const authority = await serveGateway(g.net.country)
+    try {
+      const other = await browser.newPage()
+      other.on('pageerror', (err) => { pageErrors.push(err.message) })
+      await other.goto(`${authority.url}/?code=${SJZ.code}`)
+      await other.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
+      assert.equal(await other.isVisible('#proof-img'), true)
+      const src = await other.getAttribute('#proof-img', 'src')
+      assert.match(src ?? '', /^blob:/)
+      await other.close()
+    } finally {
+      await authority.stop()
+    }
+  })
+
+  it('opens a code from a link (?code=) in the printed form', async () => {
+    await page.goto(`${g.gateway.url}/?code=${encodeURIComponent('MA.156.1301-*')}`)
+    await page.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
+    assert.equal(await page.textContent('#record-code'), SJZ.code)
+  })
+
+  it('reads a code from a picture of its QR code', async () => {
+    const png = await QRCode.toBuffer(`${SJZ_SUB}-${checkCharacter(SJZ_SUB)}`, { width: 240 })
+    await page.setInputFiles('#scan-input', { name: 'qr.png', mimeType: 'image/png', buffer: png })
+    await page.waitForSelector(`body[data-loaded="${SJZ_SUB}"]`, { timeout: 30_000 })
+    assert.equal(await page.textContent('#record-code'), SJZ_SUB)
+  })
+
+  it('ran without script errors or policy violations', () => {
+    assert.deepEqual(pageErrors, [])
+  })
+})
