@@ -14,6 +14,18 @@ export function opsPerSecond (fn: () => void, iterations: number): number {
   return iterations / (ns / 1e9)
 }
 
+/**
+ * Like opsPerSecond, but per second of CPU time this process was given (user + system), not of
+ * wall time: on a machine shared with other work, time spent waiting for a core is nobody's cost.
+ * Only for synchronous, CPU-bound cases.
+ */
+export function opsPerCpuSecond (fn: () => void, iterations: number): number {
+  const t0 = process.cpuUsage()
+  for (let i = 0; i < iterations; i++) fn()
+  const used = process.cpuUsage(t0)
+  return iterations / ((used.user + used.system) / 1e6)
+}
+
 export function median (values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b)
   const mid = s.length >> 1
@@ -26,13 +38,22 @@ export function quantile (values: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number
 }
 
-/** Runs each case in turn for `rounds` rounds; returns ops/s per round per case. */
-export function interleave (cases: Record<string, { fn: () => void, iterations: number }>, rounds: number): Record<string, number[]> {
+/**
+ * Runs each case in turn for `rounds` rounds; returns ops/s per round per case. The order rotates
+ * from round to round, so no case always runs right after the same other one (and pays for the
+ * garbage it left).
+ */
+export function interleave (cases: Record<string, { fn: () => void, iterations: number }>, rounds: number, clock: 'wall' | 'cpu' = 'wall'): Record<string, number[]> {
+  const measure = clock === 'cpu' ? opsPerCpuSecond : opsPerSecond
   const out: Record<string, number[]> = {}
-  for (const name of Object.keys(cases)) out[name] = []
-  for (const c of Object.values(cases)) opsPerSecond(c.fn, Math.ceil(c.iterations / 4))
+  const entries = Object.entries(cases)
+  for (const [name] of entries) out[name] = []
+  for (const [, c] of entries) measure(c.fn, Math.ceil(c.iterations / 4))
   for (let r = 0; r < rounds; r++) {
-    for (const [name, c] of Object.entries(cases)) (out[name] as number[]).push(opsPerSecond(c.fn, c.iterations))
+    for (let n = 0; n < entries.length; n++) {
+      const [name, c] = entries[(r + n) % entries.length] as [string, { fn: () => void, iterations: number }]
+      ;(out[name] as number[]).push(measure(c.fn, c.iterations))
+    }
   }
   return out
 }
