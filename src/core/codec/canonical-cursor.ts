@@ -11,7 +11,7 @@
  * Why: on the verification hot path the generic decode (a map object per CBOR map, dynamic keys,
  * then a FieldReader pass over it) cost as much as a tenth of the Ed25519 check (bench/verify).
  */
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 const encoder = new TextEncoder()
 const EMPTY = new Uint8Array(0)
 

@@ -61,12 +61,16 @@ export function createRecord (fields: RecordFields, signer: Signer, chain: reado
   return decodeRecord(bytes)
 }
 
+/** Decodes and shape-checks a record (not its signature or chain); throws the typed error. */
 export function decodeRecord (bytes: Uint8Array): SignedRecord {
   return readRecord(bytes) ?? decodeRecordStrictly(bytes)
 }
 
-/** The general path: decodes any input and throws the typed error that names what is wrong. */
-function decodeRecordStrictly (bytes: Uint8Array): SignedRecord {
+/**
+ * The general path: decodes any input and throws the typed error that names what is wrong.
+ * decodeRecord takes it whenever readRecord declines; exported so tests can hold the two equal.
+ */
+export function decodeRecordStrictly (bytes: Uint8Array): SignedRecord {
   const env = new FieldReader(decodeCanonical(bytes, RECORD_MAX_BYTES, 'record'), 'record', ['body', 'sig', 'chain'])
   const bodyBytes = env.bytes('body')
   const sig = env.bytes('sig', ED25519_SIGNATURE_BYTES)
@@ -110,9 +114,10 @@ const K_EXPIRES_AT = encodedText('expiresAt')
 
 /**
  * The fast path (codec/canonical-cursor.ts): a record in its canonical form with a valid shape is
- * read directly; anything else returns undefined and goes down the general path for its error.
+ * read directly, giving what decodeRecordStrictly gives; anything else returns undefined (never
+ * throws) and decodeRecord takes the general path, which names the error.
  */
-function readRecord (bytes: Uint8Array): SignedRecord | undefined {
+export function readRecord (bytes: Uint8Array): SignedRecord | undefined {
   if (!(bytes instanceof Uint8Array) || bytes.length > RECORD_MAX_BYTES) return undefined
   const c = new CanonicalCursor(bytes)
   c.mapOf(3)

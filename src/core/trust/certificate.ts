@@ -117,8 +117,11 @@ export function decodeCertificate (bytes: Uint8Array): Certificate {
   return readCertificate(bytes) ?? decodeCertificateStrictly(bytes)
 }
 
-/** The general path: decodes any input and throws the typed error that names what is wrong. */
-function decodeCertificateStrictly (bytes: Uint8Array): Certificate {
+/**
+ * The general path: decodes any input and throws the typed error that names what is wrong.
+ * decodeCertificate takes it whenever readCertificate declines; exported so tests can hold the two equal.
+ */
+export function decodeCertificateStrictly (bytes: Uint8Array): Certificate {
   const envelope = new FieldReader(decodeCanonical(bytes, CERT_MAX_BYTES, 'certificate'), 'certificate', ['body', 'sigs'])
   const bodyBytes = envelope.bytes('body')
   const sigs = envelope.array('sigs', CERT_MAX_SIGNATURES).map((s, i) => {
@@ -180,9 +183,10 @@ const PERM_DELEGATE = encodedText('delegate')
 
 /**
  * The fast path (codec/canonical-cursor.ts): a canonical certificate of a valid shape is read
- * directly; anything else returns undefined and goes down the general path for its error.
+ * directly, giving what decodeCertificateStrictly gives; anything else returns undefined (never
+ * throws) and decodeCertificate takes the general path, which names the error.
  */
-function readCertificate (bytes: Uint8Array): Certificate | undefined {
+export function readCertificate (bytes: Uint8Array): Certificate | undefined {
   if (!(bytes instanceof Uint8Array) || bytes.length > CERT_MAX_BYTES) return undefined
   const c = new CanonicalCursor(bytes)
   c.mapOf(2)
