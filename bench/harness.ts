@@ -14,18 +14,6 @@ export function opsPerSecond (fn: () => void, iterations: number): number {
   return iterations / (ns / 1e9)
 }
 
-/**
- * Like opsPerSecond, but per second of CPU time this process was given (user + system), not of
- * wall time: on a machine shared with other work, time spent waiting for a core is nobody's cost.
- * Only for synchronous, CPU-bound cases.
- */
-export function opsPerCpuSecond (fn: () => void, iterations: number): number {
-  const t0 = process.cpuUsage()
-  for (let i = 0; i < iterations; i++) fn()
-  const used = process.cpuUsage(t0)
-  return iterations / ((used.user + used.system) / 1e6)
-}
-
 export function median (values: readonly number[]): number {
   const s = [...values].sort((a, b) => a - b)
   const mid = s.length >> 1
@@ -38,24 +26,45 @@ export function quantile (values: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number
 }
 
+export interface Case { fn: () => void, iterations: number }
+export type Rounds = Record<string, number[]>
+
 /**
  * Runs each case in turn for `rounds` rounds; returns ops/s per round per case. The order rotates
  * from round to round, so no case always runs right after the same other one (and pays for the
  * garbage it left).
  */
-export function interleave (cases: Record<string, { fn: () => void, iterations: number }>, rounds: number, clock: 'wall' | 'cpu' = 'wall'): Record<string, number[]> {
-  const measure = clock === 'cpu' ? opsPerCpuSecond : opsPerSecond
-  const out: Record<string, number[]> = {}
+export function interleave (cases: Record<string, Case>, rounds: number): Rounds {
+  return interleaveClocks(cases, rounds).wall
+}
+
+/**
+ * Like interleave, timing every round on two clocks at once: wall time, and the CPU time this
+ * process was given (user + system). On a machine shared with other work the CPU clock leaves out
+ * the time spent waiting for a core, which is nobody's cost; only for synchronous CPU-bound cases.
+ */
+export function interleaveClocks (cases: Record<string, Case>, rounds: number): { wall: Rounds, cpu: Rounds } {
+  const wall: Rounds = {}
+  const cpu: Rounds = {}
   const entries = Object.entries(cases)
-  for (const [name] of entries) out[name] = []
-  for (const [, c] of entries) measure(c.fn, Math.ceil(c.iterations / 4))
+  for (const [name] of entries) {
+    wall[name] = []
+    cpu[name] = []
+  }
+  for (const [, c] of entries) opsPerSecond(c.fn, Math.ceil(c.iterations / 4))
   for (let r = 0; r < rounds; r++) {
     for (let n = 0; n < entries.length; n++) {
-      const [name, c] = entries[(r + n) % entries.length] as [string, { fn: () => void, iterations: number }]
-      ;(out[name] as number[]).push(measure(c.fn, c.iterations))
+      const [name, c] = entries[(r + n) % entries.length] as [string, Case]
+      const c0 = process.cpuUsage()
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < c.iterations; i++) c.fn()
+      const ns = Number(process.hrtime.bigint() - t0)
+      const used = process.cpuUsage(c0)
+      ;(wall[name] as number[]).push(c.iterations / (ns / 1e9))
+      ;(cpu[name] as number[]).push(c.iterations / ((used.user + used.system) / 1e6))
     }
   }
-  return out
+  return { wall, cpu }
 }
 
 /** Median of the per-round ratios a/b (paired rounds cancel drift between rounds). */
