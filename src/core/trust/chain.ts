@@ -1,6 +1,6 @@
 import { checkAllocationRule } from '../allocation/rule.ts'
 import { inNamespace } from '../code/grammar.ts'
-import { equalBytes, sha256, toHex } from '../crypto/hash.ts'
+import { equalBytes, sha256 } from '../crypto/hash.ts'
 import { verifySignature } from '../crypto/signature.ts'
 import {
   BadSignatureError, BrokenChainError, ExpiredError, NamespaceViolationError, NotYetValidError,
@@ -118,17 +118,17 @@ export class ChainVerifier {
     if (candidates.length === 0) throw new UnknownAnchorError(`no trust anchor covers ${cert.body.namespace}`, { namespace: cert.body.namespace })
     let badSignature = false
     for (const anchor of candidates) {
-      const counted = new Set<string>()
+      // Distinct keys with a valid signature (at most 16 signatures: a list beats hex strings in a set).
+      const counted: Uint8Array[] = []
       for (const s of cert.sigs) {
         if (!anchor.keys.some(k => equalBytes(k, s.key))) continue
-        const keyId = toHex(s.key)
-        if (counted.has(keyId)) continue
-        if (verifySignature('cert', cert.bodyBytes, s.sig, s.key)) counted.add(keyId)
+        if (counted.some(k => equalBytes(k, s.key))) continue
+        if (verifySignature('cert', cert.bodyBytes, s.sig, s.key)) counted.push(s.key)
         else badSignature = true
       }
-      if (counted.size >= anchor.threshold) return anchor
-      if (!badSignature && counted.size > 0) {
-        throw new UnknownAnchorError(`${cert.body.namespace} carries ${counted.size} of the ${anchor.threshold} anchor signatures ${anchor.name} requires`, { namespace: cert.body.namespace, signatures: counted.size, threshold: anchor.threshold })
+      if (counted.length >= anchor.threshold) return anchor
+      if (!badSignature && counted.length > 0) {
+        throw new UnknownAnchorError(`${cert.body.namespace} carries ${counted.length} of the ${anchor.threshold} anchor signatures ${anchor.name} requires`, { namespace: cert.body.namespace, signatures: counted.length, threshold: anchor.threshold })
       }
     }
     if (badSignature) throw new BadSignatureError(`anchor signature on ${cert.body.namespace} does not verify`, { namespace: cert.body.namespace, link: 0 })
