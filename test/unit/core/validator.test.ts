@@ -105,6 +105,14 @@ describe('record validator on hostile input', () => {
     }), { numRuns: 300 })
   })
 
+  it('a key with a leading byte order mark is another key', () => {
+    const v = validator()
+    v.validateDhtRecord(recordKey('MA.156.1301'), good)
+    const bom = Uint8Array.of(0xef, 0xbb, 0xbf)
+    assert.equal(typedOutcome(() => v.validateDhtRecord(Uint8Array.of(...bom, ...recordKey('MA.156.1301')), good)), 'KeyMismatchError')
+    assert.equal(typedOutcome(() => v.validateDhtRecord(Uint8Array.of(...bom, ...headKey('MA.156.1301')), head)), 'KeyMismatchError')
+  })
+
   it('refuses oversized values by size before decoding them', () => {
     const v = validator()
     fc.assert(fc.property(fc.integer({ min: RECORD_MAX_BYTES + 1, max: 4 * RECORD_MAX_BYTES }), fc.nat({ max: 255 }), (size, fill) => {
