@@ -26,15 +26,45 @@ export function quantile (values: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))] as number
 }
 
-/** Runs each case in turn for `rounds` rounds; returns ops/s per round per case. */
-export function interleave (cases: Record<string, { fn: () => void, iterations: number }>, rounds: number): Record<string, number[]> {
-  const out: Record<string, number[]> = {}
-  for (const name of Object.keys(cases)) out[name] = []
-  for (const c of Object.values(cases)) opsPerSecond(c.fn, Math.ceil(c.iterations / 4))
-  for (let r = 0; r < rounds; r++) {
-    for (const [name, c] of Object.entries(cases)) (out[name] as number[]).push(opsPerSecond(c.fn, c.iterations))
+export interface Case { fn: () => void, iterations: number }
+export type Rounds = Record<string, number[]>
+
+/**
+ * Runs each case in turn for `rounds` rounds; returns ops/s per round per case. The order rotates
+ * from round to round, so no case always runs right after the same other one (and pays for the
+ * garbage it left).
+ */
+export function interleave (cases: Record<string, Case>, rounds: number): Rounds {
+  return interleaveClocks(cases, rounds).wall
+}
+
+/**
+ * Like interleave, timing every round on two clocks at once: wall time, and the CPU time this
+ * process was given (user + system). On a machine shared with other work the CPU clock leaves out
+ * the time spent waiting for a core, which is nobody's cost; only for synchronous CPU-bound cases.
+ */
+export function interleaveClocks (cases: Record<string, Case>, rounds: number): { wall: Rounds, cpu: Rounds } {
+  const wall: Rounds = {}
+  const cpu: Rounds = {}
+  const entries = Object.entries(cases)
+  for (const [name] of entries) {
+    wall[name] = []
+    cpu[name] = []
   }
-  return out
+  for (const [, c] of entries) opsPerSecond(c.fn, Math.ceil(c.iterations / 4))
+  for (let r = 0; r < rounds; r++) {
+    for (let n = 0; n < entries.length; n++) {
+      const [name, c] = entries[(r + n) % entries.length] as [string, Case]
+      const c0 = process.cpuUsage()
+      const t0 = process.hrtime.bigint()
+      for (let i = 0; i < c.iterations; i++) c.fn()
+      const ns = Number(process.hrtime.bigint() - t0)
+      const used = process.cpuUsage(c0)
+      ;(wall[name] as number[]).push(c.iterations / (ns / 1e9))
+      ;(cpu[name] as number[]).push(c.iterations / ((used.user + used.system) / 1e6))
+    }
+  }
+  return { wall, cpu }
 }
 
 /** Median of the per-round ratios a/b (paired rounds cancel drift between rounds). */

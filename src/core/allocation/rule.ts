@@ -1,6 +1,6 @@
 import countries from 'i18n-iso-countries'
 import { AllocationError, AllocationRuleError } from '../errors.ts'
-import { COUNTRY_DEPTH, CITY_DEPTH, formatSerial, parseCode } from '../code/grammar.ts'
+import { COUNTRY_DEPTH, CITY_DEPTH, formatSerial, parseCode, parseKnownCode } from '../code/grammar.ts'
 import type { Code } from '../code/grammar.ts'
 import { NATIONAL_SCHEMES } from './national-schemes.ts'
 
@@ -21,7 +21,7 @@ export function isCountryCode (numeric: string): boolean {
 }
 
 export function checkAllocationRule (code: Code | string): void {
-  const parsed = typeof code === 'string' ? parseCode(code) : code
+  const parsed = typeof code === 'string' ? parseKnownCode(code) : code
   const country = parsed.segments[COUNTRY_DEPTH - 1]
   if (country !== undefined && !isoNumeric.has(country)) {
     throw new AllocationRuleError(`${parsed.text}: ${country} is not an ISO 3166-1 numeric country code`, { code: parsed.text, segment: COUNTRY_DEPTH })

@@ -73,10 +73,29 @@ function checkSegment (text: string, segment: string, depth: number, at: number)
   }
 }
 
+/**
+ * Verification parses the same few namespaces (a certificate's, again for the allocation rule) on
+ * every cold chain: remember codes that parsed (bounded), so only new texts pay for the grammar.
+ */
+const KNOWN_CODES_MAX = 10_000
+const knownCodes = new Map<string, Code>()
+
+/** parseCode, remembering successes; the same errors for bad input. */
+export function parseKnownCode (text: string): Code {
+  let code = knownCodes.get(text)
+  if (code === undefined) {
+    code = parseCode(text)
+    if (knownCodes.size >= KNOWN_CODES_MAX) knownCodes.clear()
+    knownCodes.set(text, code)
+  }
+  return code
+}
+
 /** True when `text` is a canonical code. */
 export function isCode (text: string): boolean {
+  if (knownCodes.has(text)) return true
   try {
-    parseCode(text)
+    parseKnownCode(text)
     return true
   } catch {
     return false

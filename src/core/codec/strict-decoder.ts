@@ -20,7 +20,8 @@ export class StrictDecodeError extends Error {
   }
 }
 
-const utf8 = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a leading U+FEFF is part of the text; stripping it would accept a second byte form.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 class Reader {
   readonly buf: Uint8Array

@@ -9,7 +9,8 @@ export const DHT_NAMESPACE = 'citycode'
 export const RECORD_KEY_PREFIX = `/${DHT_NAMESPACE}/r/`
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a key with a leading U+FEFF is another key, not this one.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function recordKey (code: string): Uint8Array {
   return encoder.encode(RECORD_KEY_PREFIX + parseCode(code).text)

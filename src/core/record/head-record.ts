@@ -105,7 +105,8 @@ export function compareHeadRecords (a: HeadRecord, b: HeadRecord): number {
 }
 
 const encoder = new TextEncoder()
-const decoder = new TextDecoder('utf-8', { fatal: true })
+// ignoreBOM: a key with a leading U+FEFF is another key, not this one.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true })
 
 export function headKey (log: string): Uint8Array {
   return encoder.encode(HEAD_KEY_PREFIX + parseCode(log).text)

@@ -1,6 +1,6 @@
 import { checkAllocationRule } from '../allocation/rule.ts'
 import { inNamespace } from '../code/grammar.ts'
-import { equalBytes, sha256, toHex } from '../crypto/hash.ts'
+import { equalBytes, sha256 } from '../crypto/hash.ts'
 import { verifySignature } from '../crypto/signature.ts'
 import {
   BadSignatureError, BrokenChainError, ExpiredError, NamespaceViolationError, NotYetValidError,
@@ -39,7 +39,8 @@ export interface ChainVerifyOptions {
  */
 interface CachedLink {
   readonly cert: Certificate
-  readonly parentId: string
+  /** The link it was verified under (undefined for a first link, verified against the anchors). */
+  readonly parent: Certificate | undefined
   readonly anchor: TrustAnchor | undefined
 }
 
@@ -49,7 +50,7 @@ interface CachedLink {
  */
 export class ChainVerifier {
   readonly anchors: readonly TrustAnchor[]
-  private readonly cache = new Map<string, CachedLink>()
+  private readonly cache = new Map<number, CachedLink>()
   private readonly cacheSize: number
 
   constructor (anchors: readonly TrustAnchor[], cacheSize = DEFAULT_CHAIN_CACHE_SIZE) {
@@ -69,16 +70,15 @@ export class ChainVerifier {
     const certs: Certificate[] = []
     let anchor: TrustAnchor | undefined
     let parent: Certificate | undefined
-    let parentId = ''
     let notAfter = Number.MAX_SAFE_INTEGER
     for (let i = 0; i < chain.length; i++) {
       const bytes = chain[i] as Uint8Array
-      // The tail of a certificate is (part of) its last signature: a cheap, near-unique key. A hit
-      // is confirmed by comparing all bytes, so a collision costs a cache miss, never trust.
+      // A hit is confirmed by comparing all bytes of the link and of its parent, so a key collision
+      // costs a cache miss, never trust.
       const id = cacheKey(bytes)
       const cached = this.cache.get(id)
       let cert: Certificate
-      if (cached !== undefined && cached.parentId === parentId && equalBytes(cached.cert.bytes, bytes)) {
+      if (cached !== undefined && equalBytes(cached.cert.bytes, bytes) && sameParent(cached.parent, parent)) {
         cert = cached.cert
         if (parent === undefined) anchor = cached.anchor
         // refresh LRU position
@@ -89,17 +89,17 @@ export class ChainVerifier {
         checkAllocationRule(cert.body.namespace)
         if (parent === undefined) anchor = this.checkAnchorLink(cert)
         else this.checkLink(parent, cert, i)
-        this.remember(id, { cert, parentId, anchor: parent === undefined ? anchor : undefined })
+        this.remember(id, { cert, parent, anchor: parent === undefined ? anchor : undefined })
       }
       checkValidity(cert.body, i, options)
-      const revocation = options.revocations?.revoked(cert.hash, options.now)
+      const revocations = options.revocations
+      const revocation = revocations !== undefined && revocations.size > 0 ? revocations.revoked(cert.hash, options.now) : undefined
       if (revocation !== undefined) {
         throw new RevokedError(`certificate for ${cert.body.namespace} (link ${i}) was revoked: ${revocation.reason}`, { namespace: cert.body.namespace, link: i })
       }
       notAfter = Math.min(notAfter, cert.body.notAfter)
       certs.push(cert)
       parent = cert
-      parentId = id
     }
     const leaf = (parent as Certificate).body
     return { anchor: anchor as TrustAnchor, certificates: certs, namespace: leaf.namespace, subject: leaf.subject, perms: leaf.perms, notAfter }
@@ -118,17 +118,17 @@ export class ChainVerifier {
     if (candidates.length === 0) throw new UnknownAnchorError(`no trust anchor covers ${cert.body.namespace}`, { namespace: cert.body.namespace })
     let badSignature = false
     for (const anchor of candidates) {
-      const counted = new Set<string>()
+      // Distinct keys with a valid signature (at most 16 signatures: a list beats hex strings in a set).
+      const counted: Uint8Array[] = []
       for (const s of cert.sigs) {
         if (!anchor.keys.some(k => equalBytes(k, s.key))) continue
-        const keyId = toHex(s.key)
-        if (counted.has(keyId)) continue
-        if (verifySignature('cert', cert.bodyBytes, s.sig, s.key)) counted.add(keyId)
+        if (counted.some(k => equalBytes(k, s.key))) continue
+        if (verifySignature('cert', cert.bodyBytes, s.sig, s.key)) counted.push(s.key)
         else badSignature = true
       }
-      if (counted.size >= anchor.threshold) return anchor
-      if (!badSignature && counted.size > 0) {
-        throw new UnknownAnchorError(`${cert.body.namespace} carries ${counted.size} of the ${anchor.threshold} anchor signatures ${anchor.name} requires`, { namespace: cert.body.namespace, signatures: counted.size, threshold: anchor.threshold })
+      if (counted.length >= anchor.threshold) return anchor
+      if (!badSignature && counted.length > 0) {
+        throw new UnknownAnchorError(`${cert.body.namespace} carries ${counted.length} of the ${anchor.threshold} anchor signatures ${anchor.name} requires`, { namespace: cert.body.namespace, signatures: counted.length, threshold: anchor.threshold })
       }
     }
     if (badSignature) throw new BadSignatureError(`anchor signature on ${cert.body.namespace} does not verify`, { namespace: cert.body.namespace, link: 0 })
@@ -162,7 +162,7 @@ export class ChainVerifier {
     if (!verifySignature('cert', cert.bodyBytes, s.sig, s.key)) throw new BadSignatureError(`signature on link ${i} (${cert.body.namespace}) does not verify`, { namespace: cert.body.namespace, link: i })
   }
 
-  private remember (id: string, link: CachedLink): void {
+  private remember (id: number, link: CachedLink): void {
     if (this.cache.size >= this.cacheSize) {
       const oldest = this.cache.keys().next().value
       if (oldest !== undefined) this.cache.delete(oldest)
@@ -171,13 +171,21 @@ export class ChainVerifier {
   }
 }
 
-const CACHE_KEY_BYTES = 24
+function sameParent (a: Certificate | undefined, b: Certificate | undefined): boolean {
+  if (a === b) return true
+  return a !== undefined && b !== undefined && equalBytes(a.bytes, b.bytes)
+}
 
-function cacheKey (bytes: Uint8Array): string {
-  const start = Math.max(0, bytes.length - CACHE_KEY_BYTES)
-  let key = String(bytes.length)
-  for (let i = start; i < bytes.length; i++) key += String.fromCharCode(bytes[i] as number)
-  return key
+/**
+ * The last bytes of a certificate are (part of) its last Ed25519 signature, which is as good as
+ * random: six of them make a number key, cheaper to build and look up than a string.
+ */
+function cacheKey (bytes: Uint8Array): number {
+  const n = bytes.length
+  if (n < 6) return -1 - n
+  const lo = (bytes[n - 1] as number) | ((bytes[n - 2] as number) << 8) | ((bytes[n - 3] as number) << 16)
+  const hi = (bytes[n - 4] as number) | ((bytes[n - 5] as number) << 8) | ((bytes[n - 6] as number) << 16)
+  return hi * 0x1000000 + lo
 }
 
 function checkValidity (body: CertificateBody, i: number, options: ChainVerifyOptions): void {

@@ -52,4 +52,11 @@ describe('strict canonical DAG-CBOR decoder', () => {
     refuse('81'.repeat(40) + '00') // nesting 40 deep
     assert.throws(() => decodeCanonical(new Uint8Array(2000), 1024, 'x'), { name: 'RecordTooLargeError' })
   })
+
+  it('keeps a leading byte order mark as part of the text (no second byte form of a string)', () => {
+    const bytes = dagCbor.encode('\uFEFFabc')
+    const decoded = decodeCanonical(bytes, 1024, 'x')
+    assert.equal(decoded, '\uFEFFabc')
+    assert.ok(equalBytes(dagCbor.encode(decoded), bytes))
+  })
 })

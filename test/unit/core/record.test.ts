@@ -81,6 +81,19 @@ describe('delegation chains', () => {
     assert.throws(() => verifyRecord(good.bytes, chains, { now: NOW + 20, revocations }), { name: 'RevokedError' })
   })
 
+  it('a link cached under one parent is not trusted under another', () => {
+    const chains = new ChainVerifier(h.anchors)
+    verifyRecord(good.bytes, chains, { now: NOW })
+    // Another valid country certificate for MA.156, held by another key: the city certificate
+    // (signed by the first country key) must not ride on the cached verification.
+    const otherCountry = issueCertificate({ namespace: 'MA.156', subject: seededSigner(50).publicKey, serial: 2, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [h.root])
+    assert.throws(() => chains.verify([otherCountry.bytes, h.cityCert.bytes], h.city.publicKey, { now: NOW }), { name: 'BrokenChainError' })
+    // The same key certified again (a re-issue): the link is checked afresh and holds.
+    const reissued = issueCertificate({ namespace: 'MA.156', subject: h.country.publicKey, serial: 3, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] }, [h.root])
+    assert.equal(chains.verify([reissued.bytes, h.cityCert.bytes], h.city.publicKey, { now: NOW }).namespace, 'MA.156.1301')
+    verifyRecord(good.bytes, chains, { now: NOW })
+  })
+
   it('only the issuer or the subject may revoke a certificate', () => {
     const set = new RevocationSet()
     set.add(revoke(h.cityCert, h.city, 'retired after rotation', NOW), h.cityCert)
