@@ -90,6 +90,13 @@ export function computeMetrics (r: RunResult): Metrics {
     m.successAfterMassKill = { value: round(successRate(window(at, Infinity))), unit: 'share' }
     m.successAfterMassKillSettled = { value: round(successRate(window(at + SETTLE_MS, Infinity))), unit: `share (lookups from ${SETTLE_MS / 1000} s after the kill)` }
   }
+  if (r.sharding !== undefined) {
+    const sh = r.sharding
+    const cross = r.lookups.filter(o => sh.askerShard[o.asker] !== sh.codeShard[o.code])
+    m.shards = { value: sh.shards, unit: 'processes' }
+    m.crossShardLookups = { value: cross.length, unit: 'lookups (asker and holder on different shards)' }
+    m.crossShardSuccessRate = { value: round(successRate(cross)), unit: 'share' }
+  }
   const bySource: Record<string, number> = {}
   for (const o of r.lookups) if (o.ok) bySource[o.source] = (bySource[o.source] ?? 0) + 1
   for (const [source, n] of Object.entries(bySource)) m[`answeredFrom_${source}`] = { value: n, unit: 'lookups' }

@@ -55,6 +55,8 @@ export interface RunResult {
   memory: { rssBytes: number, heapBytes: number }
   cpu: { userMs: number, systemMs: number, wallMs: number }
   gossipRejected: number
+  /** A sharded run (coordinator.ts): how many shards, which shard each asker and each code's holder ran on. */
+  sharding?: { shards: number, askerShard: number[], codeShard: Record<string, number> }
 }
 
 export interface RunOptions {
@@ -63,7 +65,8 @@ export interface RunOptions {
   linkModel?: LinkModelFactory
 }
 
-function citiesFor (s: Scenario): SimCity[] {
+/** The real cities a scenario names, in a fixed order (a sharded run splits them by index). */
+export function citiesFor (s: Scenario): SimCity[] {
   if (s.cities.source === 'register') return registerCities(s.cities.count)
   const out: SimCity[] = []
   const per = Math.ceil(s.cities.count / s.cities.countries.length)

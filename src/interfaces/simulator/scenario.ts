@@ -68,7 +68,9 @@ export const scenarioSchema = z.object({
   baseline: z.boolean().default(true),
   /** Build concurrency (nodes applying and publishing at once). */
   concurrency: z.number().int().min(1).max(256).default(16),
-  dialsPerNode: z.number().int().min(1).max(32).default(4)
+  dialsPerNode: z.number().int().min(1).max(32).default(4),
+  /** Shard processes the nodes are spread over (coordinator.ts); 1 runs everything in this process. */
+  shards: z.number().int().min(1).max(64).default(1)
 }).strict()
 
 export type Scenario = z.infer<typeof scenarioSchema>
@@ -77,7 +79,7 @@ export function parseScenario (raw: unknown, source: string): Scenario {
   return parseWithSchema(scenarioSchema, raw, source, ScenarioError)
 }
 
-export function loadScenario (path: string, overrides: { seed?: number, nodes?: number } = {}): Scenario {
+export function loadScenario (path: string, overrides: { seed?: number, nodes?: number, shards?: number } = {}): Scenario {
   let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
@@ -88,5 +90,6 @@ export function loadScenario (path: string, overrides: { seed?: number, nodes?: 
   const scenario = parseScenario(raw, path)
   if (overrides.seed !== undefined) scenario.seed = overrides.seed
   if (overrides.nodes !== undefined) scenario.cities.count = overrides.nodes
+  if (overrides.shards !== undefined) scenario.shards = overrides.shards
   return parseScenario(scenario, path)
 }
