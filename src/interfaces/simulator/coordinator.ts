@@ -4,6 +4,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo, Server, Socket } from 'node:net'
 import { fileURLToPath } from 'node:url'
 import type { Authorities } from './network-builder.ts'
+import { rejoinDelay } from './churn.ts'
 import { Rng } from './rng.ts'
 import { citiesFor } from './runner.ts'
 import type { ChurnEvent, LookupOp, RunOptions, RunResult, UpdateOp } from './runner.ts'
@@ -164,9 +165,17 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
     const build = (k: number, a?: Authorities): Promise<ShardMethods['build']['result']> => (connections[k] as ShardConnection).call('build', {
       scenario: s, shard: k, shards, cityIndices: slice(k), resolvers: resolversOf(k), adversaries: advIndices, ...(a !== undefined ? { authorities: a } : {})
     })
-    const first = build(0)
-    const rest = authorities.then(async a => await Promise.all(connections.slice(1).map(async (_, j) => await build(j + 1, a))))
-    const built = [await first, ...await rest]
+    // The other shards' cities apply to the authorities while shard 0 has nothing else to do; then
+    // shard 0 starts its own. Applying across processes to a shard busy building its own cities
+    // stalls: its event loop lags behind the other side's timers (measured: no progress at all).
+    const rest = authorities.then(async a => {
+      const others = await Promise.all(connections.slice(1).map(async (_, j) => await build(j + 1, a)))
+      await (connections[0] as ShardConnection).call('proceed', {})
+      return others
+    })
+    // both awaited together: a shard failing while another still builds is reported, not left unhandled
+    const [first, others] = await Promise.all([build(0), rest])
+    const built = [first, ...others]
     const setupMs = performance.now() - t0
     out(`built ${built.reduce((n, b) => n + b.nodes.length, 0)} nodes on ${shards} shards in ${(setupMs / 1000).toFixed(1)} s`)
 
@@ -216,7 +225,17 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
       alive.delete(key)
       churn.push({ atMs: elapsed(), node: indexOf.get(key) as number, kind })
       await call(key, 'kill', { node: key, graceful: s.churn?.mode === 'graceful' }).catch(() => undefined)
+      const back = rejoinDelay(s, indexOf.get(key) as number)
+      if (back !== undefined && elapsed() + back < s.workload.durationMs) {
+        timers.push(setTimeout(() => {
+          rejoins.push(call(key, 'rejoin', { node: key }).then(() => {
+            alive.add(key)
+            churn.push({ atMs: elapsed(), node: indexOf.get(key) as number, kind: 'rejoin' })
+          }, (err: Error) => { out(`${key} could not rejoin: ${err.message}`) }))
+        }, back))
+      }
     }
+    const rejoins: Array<Promise<void>> = []
     if (s.churn !== undefined) {
       for (const c of honest) {
         if (rng.next() >= s.churn.rate) continue
@@ -282,6 +301,7 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
       })())
     }
     await Promise.allSettled([...inflight])
+    await Promise.allSettled(rejoins)
     await sleep(1_000)
     clearInterval(sampler)
     for (const t of timers) clearTimeout(t)

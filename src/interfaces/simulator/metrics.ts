@@ -67,7 +67,8 @@ export function computeMetrics (r: RunResult): Metrics {
     gossipTo99pct: withBaseline(quantile(gossipReach(r.updates, r.nodes, 0.99), 0.5), 'ms (median over updates)',
       r.baselineUpdates.length > 0 ? quantile(r.baselineUpdates.map(u => u.latencyMs), 0.5) : undefined),
     gossipRejected: { value: r.gossipRejected, unit: 'messages' },
-    churnEvents: { value: r.churn.length, unit: 'nodes left' },
+    churnEvents: { value: r.churn.filter(c => c.kind !== 'rejoin').length, unit: 'nodes left' },
+    rejoins: { value: r.churn.filter(c => c.kind === 'rejoin').length, unit: 'nodes came back' },
     memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
     cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
   }

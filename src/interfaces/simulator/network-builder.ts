@@ -8,7 +8,7 @@ import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
-import type { CitycodeNode, NetworkInit } from '../../services/node/index.ts'
+import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services/node/index.ts'
 import type { ResolverInit } from '../../services/resolver/index.ts'
 import { countryName } from '../gazetteer/cities.ts'
 import type { City } from '../gazetteer/cities.ts'
@@ -58,6 +58,11 @@ export interface SimNode {
   name: string
   /** In a sharded run: the TCP address peers of other shards dial. */
   tcpAddr?: string
+  /**
+   * Brings a node that left back (churn with rejoining): the same keys and datastore, so the same
+   * peer id and code, then it announces its record again. Set on city nodes.
+   */
+  rejoin?: () => Promise<void>
 }
 
 export interface SimNetwork {
@@ -109,6 +114,11 @@ export interface ShardSpec {
   tcpListen: string
   /** Called as soon as this shard's authorities run, before its cities start (the other shards wait for them). */
   onAuthorities?: (authorities: Authorities) => void
+  /**
+   * Awaited after the authorities start, before this shard's cities do: the coordinator lets the
+   * other shards apply first, while the authorities' process has nothing else to do.
+   */
+  beforeCities?: () => Promise<void>
 }
 
 export interface ShardNetwork extends SimNetwork {
@@ -149,7 +159,7 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
   const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity): Promise<SimNode> => {
     const net = network(bootstrap, city, role === 'root' || role === 'country')
     if (behaviour !== undefined) net.init.dhtPolicyOverride = adversarialDhtPolicy(behaviour)
-    const node = await createCitycodeNode({
+    const init: CitycodeNodeInit = {
       role,
       anchors,
       datastore: new MemoryDatastore(),
@@ -159,11 +169,19 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,
       resolver: spec.resolverInit,
       values
-    })
+    }
+    const node = await createCitycodeNode(init)
     const addrs = node.addresses.map(a => a.toString())
     const addr = (shard === undefined ? addrs[0] : addrs.find(a => a.startsWith('/memory/'))) ?? ''
     const tcpAddr = shard === undefined ? undefined : addrs.find(a => a.includes('/tcp/'))
     const sim: SimNode = { node, role, addr, behaviour, name: net.name, ...(tcpAddr !== undefined ? { tcpAddr } : {}) }
+    sim.rejoin = async () => {
+      // whatever the node left running (publisher, ledger) stops first; its libp2p may already be stopped
+      await sim.node.stop().catch(() => undefined)
+      sim.node = await createCitycodeNode(init)
+      const now = sim.node.addresses.map(a => a.toString())
+      sim.tcpAddr = now.find(a => a.includes('/tcp/')) ?? sim.tcpAddr
+    }
     nodes.push(sim)
     return sim
   }
@@ -201,6 +219,12 @@ async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly n
     sim.code = await sim.node.apply({ namespace: country.code, addr: country.addr }, { name: city.name, officialCode: city.officialCode }, { timeoutMs: BUILD_APPLY_TIMEOUT_MS })
     await sim.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
     await sim.node.publishOwn([], { background: true })
+    const rejoin = sim.rejoin
+    sim.rejoin = async () => {
+      await rejoin?.()
+      await sim.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
+      await sim.node.publishOwn([], { background: true })
+    }
     cities[k] = sim
     spec.onProgress?.(++done.n, total)
   })
@@ -255,6 +279,7 @@ export async function buildShard (spec: NetworkSpec, shard: ShardSpec): Promise<
       authorities = authoritiesOf(root, countries, n => n.addr)
       exported = authoritiesOf(root, countries, n => n.tcpAddr ?? n.addr)
       shard.onAuthorities?.(exported)
+      await shard.beforeCities?.()
     }
     const cities = await startCities(ctx, spec, shard.cityIndices, authorities, { n: 0 }, shard.cityIndices.length + spec.resolvers)
     return { anchors: ctx.anchors, nodes: ctx.nodes, cities, cityIndices: [...shard.cityIndices], stop: ctx.stop, ...(exported !== undefined ? { authorities: exported } : {}) }

@@ -49,6 +49,7 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     row('gossip to 99% of nodes (baseline: plain PUT)', 'gossipTo99pct'),
     row('gossip messages rejected', 'gossipRejected'),
     row('nodes that left (churn)', 'churnEvents'),
+    ...(r.scenario.churn?.rejoinAfterMs !== undefined ? [row('nodes that came back', 'rejoins')] : []),
     ...['crossShardLookups', 'crossShardSuccessRate', 'successDuringPartition', 'successAfterHeal', 'newestShareAfterHeal', 'convergenceAfterHeal', 'successAfterMassKill', 'successAfterMassKillSettled']
       .filter(k => m[k] !== undefined).map(k => row(k.replace(/([A-Z])/g, ' $1').toLowerCase(), k)),
     row('memory per node', 'memoryPerNode'),

@@ -8,6 +8,7 @@ import type { SimCity, SimNetwork, SimNode } from './network-builder.ts'
 import { Rng } from './rng.ts'
 import type { Scenario } from './scenario.ts'
 import { scenarioLinkModel } from './link-model.ts'
+import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 
@@ -37,7 +38,7 @@ export interface UpdateOp {
   dhtPeers: number
 }
 
-export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' }
+export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' | 'rejoin' }
 
 export interface RunResult {
   scenario: Scenario
@@ -138,7 +139,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const newest = new Map<string, number>(codes.map(c => [c, 1]))
     // gossip receipts by (code, seq), registered before publication so no early receipt is missed
     const receipts = new Map<string, { at: number, times: number[] }>()
-    for (const n of net.nodes) {
+    const listenForReceipts = (n: SimNode): void => {
       n.node.libp2p.services.pubsub.addEventListener('message', (evt) => {
         if (evt.detail.topic !== RECORDS_TOPIC) return
         let key: string
@@ -152,6 +153,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         if (entry !== undefined) entry.times.push(performance.now() - entry.at)
       })
     }
+    for (const n of net.nodes) listenForReceipts(n)
 
     // churn schedule (seeded): which city nodes leave and when
     const churn: ChurnEvent[] = []
@@ -159,6 +161,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
     const partitionEvents: RunResult['partitionEvents'] = []
+    const rejoins: Array<Promise<void>> = []
     const kill = async (sim: SimNode, kind: ChurnEvent['kind']): Promise<void> => {
       if (!alive.has(sim)) return
       alive.delete(sim)
@@ -166,6 +169,17 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       // crash: connections just vanish; graceful: the publisher flushes first (both stop libp2p)
       if (s.churn?.mode === 'graceful') await sim.node.publisher.stop()
       try { await sim.node.libp2p.stop() } catch {}
+      const back = rejoinDelay(s, net.nodes.indexOf(sim))
+      if (back !== undefined && sim.rejoin !== undefined && elapsed() + back < s.workload.durationMs) {
+        const rejoin = sim.rejoin
+        timers.push(setTimeout(() => {
+          rejoins.push(rejoin().then(() => {
+            listenForReceipts(sim)
+            alive.add(sim)
+            churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind: 'rejoin' })
+          }, (err: Error) => { out(`${sim.name} could not rejoin: ${err.message}`) }))
+        }, back))
+      }
     }
     if (s.churn !== undefined) {
       for (const c of honestCities) {
@@ -252,6 +266,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       }
     }
     await Promise.allSettled([...inflight])
+    await Promise.allSettled(rejoins)
     await sleep(1_000)
     clearInterval(sampler)
     for (const t of timers) clearTimeout(t)

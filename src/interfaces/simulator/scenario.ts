@@ -45,6 +45,11 @@ export const scenarioSchema = z.object({
     /** Mean session length before a node leaves, ms (exponential). */
     meanSessionMs: z.number().min(100),
     mode: z.enum(['crash', 'graceful']).default('crash'),
+    /**
+     * Nodes that left come back after an exponential downtime of this mean (ms), with the same keys
+     * and data, and announce their record again. Absent: they stay away.
+     */
+    rejoinAfterMs: z.number().min(100).optional(),
     /** Kill this share of nodes at once at `atMs` instead of a steady rate. */
     massKill: z.object({ share, atMs: z.number().min(0) }).strict().optional()
   }).strict().optional(),

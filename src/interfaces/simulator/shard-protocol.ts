@@ -30,6 +30,8 @@ export interface ShardMethods {
     params: { scenario: Scenario, shard: number, shards: number, cityIndices: number[], resolvers: number, adversaries: number[], authorities?: Authorities }
     result: { nodes: ShardNodeInfo[], firstRecords: Record<string, string> }
   }
+  /** The shard that runs the authorities waits for this before starting its own cities. */
+  proceed: { params: Record<string, never>, result: Record<string, never> }
   dial: { params: { dials: Array<[string, string]> }, result: { connected: number } }
   adversaries: { params: { firstSeen: Record<string, string> }, result: { installed: number } }
   lookup: { params: { node: string, code: string, timeoutMs: number }, result: LookupResult }
@@ -38,6 +40,8 @@ export interface ShardMethods {
   update: { params: { node: string, version: string }, result: { seq: number, latencyMs: number, startedAt: number } }
   baselinePut: { params: { node: string, timeoutMs: number }, result: { done: boolean, seq: number, latencyMs: number, dhtPeers: number } }
   kill: { params: { node: string, graceful: boolean }, result: { killed: boolean } }
+  /** A node that left comes back (same keys and data); its TCP address may change. */
+  rejoin: { params: { node: string }, result: { tcpAddr?: string } }
   /** Receipts: for `code#seq`, the epoch ms at which each node of the shard received it by gossip. */
   finish: { params: Record<string, never>, result: { receipts: Record<string, number[]>, rssBytes: number, heapBytes: number, userMs: number, systemMs: number, gossipRejected: number, loopDelayP99Ms: number, loopDelayMaxMs: number } }
   stop: { params: Record<string, never>, result: { stopped: number } }

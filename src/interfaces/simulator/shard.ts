@@ -79,6 +79,19 @@ export async function runShard (init: ShardInit): Promise<number> {
     return count
   }
 
+  const listenForReceipts = (n: SimNode): void => {
+    n.node.libp2p.services.pubsub.addEventListener('message', (evt) => {
+      if (evt.detail.topic !== RECORDS_TOPIC) return
+      try {
+        const body = decodeRecord(evt.detail.data).body
+        const k = `${body.code}#${body.seq}`
+        ;(receipts[k] ??= []).push(epochMs())
+      } catch {}
+    })
+  }
+  let proceedNow: () => void = () => {}
+  const proceed = new Promise<void>(resolve => { proceedNow = resolve })
+
   const handlers: Handlers = {
     build: async (p) => {
       const s = p.scenario
@@ -107,7 +120,8 @@ export async function runShard (init: ShardInit): Promise<number> {
         cityIndices: p.cityIndices,
         tcpListen: `/ip4/${init.listenHost}/tcp/0`,
         ...(p.authorities !== undefined ? { authorities: p.authorities } : {}),
-        onAuthorities: (authorities) => { lines.send({ type: 'authorities', authorities }) }
+        onAuthorities: (authorities) => { lines.send({ type: 'authorities', authorities }) },
+        beforeCities: async () => { await proceed }
       })
       const infos: ShardNodeInfo[] = []
       const cityIndexOf = new Map(net.cities.map((c, k) => [c, net?.cityIndices[k] as number]))
@@ -121,14 +135,7 @@ export async function runShard (init: ShardInit): Promise<number> {
         byKey.set(key, n)
         alive.add(n)
         infos.push({ key, role: n.role, addr: n.addr, adversary: n.behaviour !== undefined, ...(n.code !== undefined ? { code: n.code } : {}), ...(n.tcpAddr !== undefined ? { tcpAddr: n.tcpAddr } : {}), ...(n.role === 'city' ? { cityIndex: cityIndexOf.get(n) as number } : {}) })
-        n.node.libp2p.services.pubsub.addEventListener('message', (evt) => {
-          if (evt.detail.topic !== RECORDS_TOPIC) return
-          try {
-            const body = decodeRecord(evt.detail.data).body
-            const k = `${body.code}#${body.seq}`
-            ;(receipts[k] ??= []).push(epochMs())
-          } catch {}
-        })
+        listenForReceipts(n)
       }
       const firstRecords: Record<string, string> = {}
       if (s.adversaries !== undefined) {
@@ -138,6 +145,10 @@ export async function runShard (init: ShardInit): Promise<number> {
         }
       }
       return { nodes: infos, firstRecords }
+    },
+    proceed: async () => {
+      proceedNow()
+      return {}
     },
     dial: async (p) => {
       let connected = 0
@@ -230,6 +241,14 @@ export async function runShard (init: ShardInit): Promise<number> {
       try { await victim.node.libp2p.stop() } catch {}
       return { killed: true }
     },
+    rejoin: async (p) => {
+      const sim = node(p.node)
+      if (alive.has(sim) || sim.rejoin === undefined) return sim.tcpAddr !== undefined ? { tcpAddr: sim.tcpAddr } : {}
+      await sim.rejoin()
+      listenForReceipts(sim)
+      alive.add(sim)
+      return sim.tcpAddr !== undefined ? { tcpAddr: sim.tcpAddr } : {}
+    },
     finish: async () => {
       const cpu = process.cpuUsage(cpu0)
       globalThis.gc?.()
@@ -265,11 +284,16 @@ export async function runShard (init: ShardInit): Promise<number> {
       (err: Error) => { lines.send({ type: 'reply', id: msg.id, error: `${err.name}: ${err.message}` }) }
     )
   })
-  socket.on('close', () => {
+  let gone = false
+  const coordinatorGone = (): void => {
+    if (gone) return
+    gone = true
     if (net === undefined) { finished(0); return }
     log(`shard ${init.shard}: the coordinator went away; stopping`)
     void stopAll().then(() => { finished(1) })
-  })
+  }
+  socket.on('end', coordinatorGone)
+  socket.on('close', coordinatorGone)
   socket.on('error', () => {})
   lines.send({ type: 'hello', shard: init.shard, pid: process.pid })
   const code = await done
