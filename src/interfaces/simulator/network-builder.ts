@@ -43,6 +43,8 @@ export interface NetworkSpec {
   /** Unique per run so memory-transport addresses never collide. */
   prefix: string
   onProgress?: (done: number, total: number) => void
+  /** Something the run should say but that does not stop it (a city left out). */
+  onWarning?: (message: string) => void
   /** City indices that run as adversaries, and how their DHT storage misbehaves. */
   adversaries?: { indices: ReadonlySet<number>, behaviour: Behaviour }
 }
@@ -206,8 +208,8 @@ async function startAuthorities (ctx: Context, spec: NetworkSpec): Promise<{ roo
   return { root, countries }
 }
 
-async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly number[], authorities: Authorities, done: { n: number }, total: number): Promise<SimNode[]> {
-  const cities: SimNode[] = new Array(indices.length)
+async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly number[], authorities: Authorities, done: { n: number }, total: number): Promise<{ cities: SimNode[], indices: number[] }> {
+  const cities: Array<SimNode | undefined> = new Array(indices.length)
   await inBatches([...indices], spec.concurrency, async (i, k) => {
     const city = spec.cities[i] as SimCity
     const country = authorities.countries[city.country]
@@ -216,7 +218,17 @@ async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly n
     const sim = await ctx.start('city', `city ${i} ${city.name}`, [authorities.root.addr, country.addr], valuesOf(city), behaviour, city)
     sim.city = city
     // a country authority with hundreds of children on a loaded machine answers slowly: wait longer than a live node would
-    sim.code = await sim.node.apply({ namespace: country.code, addr: country.addr }, { name: city.name, officialCode: city.officialCode }, { timeoutMs: BUILD_APPLY_TIMEOUT_MS })
+    try {
+      sim.code = await sim.node.apply({ namespace: country.code, addr: country.addr }, { name: city.name, officialCode: city.officialCode }, { timeoutMs: BUILD_APPLY_TIMEOUT_MS })
+    } catch (err) {
+      // one city that could not join is left out and said so; a refusal (typed error) is a bug and stops the build
+      if ((err as { code?: unknown }).code !== undefined && (err as Error).name !== 'RequestTimeoutError') throw err
+      spec.onWarning?.(`${city.name} (${city.country}) could not apply before the deadline (${(err as Error).message}); left out of the run`)
+      ctx.nodes.splice(ctx.nodes.indexOf(sim), 1)
+      await sim.node.stop().catch(() => undefined)
+      spec.onProgress?.(++done.n, total)
+      return
+    }
     await sim.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
     await sim.node.publishOwn([], { background: true })
     const rejoin = sim.rejoin
@@ -233,7 +245,8 @@ async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly n
     await r.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
     spec.onProgress?.(++done.n, total)
   }
-  return cities
+  const kept = indices.map((i, k) => [i, cities[k]] as const).filter((e): e is readonly [number, SimNode] => e[1] !== undefined)
+  return { cities: kept.map(e => e[1]), indices: kept.map(e => e[0]) }
 }
 
 const authoritiesOf = (root: SimNode, countries: Map<string, SimNode>, addr: (n: SimNode) => string): Authorities => ({
@@ -246,7 +259,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
   const ctx = networkContext(spec)
   try {
     const { root, countries } = await startAuthorities(ctx, spec)
-    const cities = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), { n: 0 }, spec.cities.length + spec.resolvers)
+    const { cities } = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), { n: 0 }, spec.cities.length + spec.resolvers)
     // each node dials a few random others, like the plain kad-dht baseline, so the DHT is connected
     const servers = ctx.nodes.filter(n => n.role !== 'resolver')
     await inBatches(ctx.nodes, spec.concurrency, async (n) => {
@@ -281,8 +294,8 @@ export async function buildShard (spec: NetworkSpec, shard: ShardSpec): Promise<
       shard.onAuthorities?.(exported)
       await shard.beforeCities?.()
     }
-    const cities = await startCities(ctx, spec, shard.cityIndices, authorities, { n: 0 }, shard.cityIndices.length + spec.resolvers)
-    return { anchors: ctx.anchors, nodes: ctx.nodes, cities, cityIndices: [...shard.cityIndices], stop: ctx.stop, ...(exported !== undefined ? { authorities: exported } : {}) }
+    const { cities, indices } = await startCities(ctx, spec, shard.cityIndices, authorities, { n: 0 }, shard.cityIndices.length + spec.resolvers)
+    return { anchors: ctx.anchors, nodes: ctx.nodes, cities, cityIndices: indices, stop: ctx.stop, ...(exported !== undefined ? { authorities: exported } : {}) }
   } catch (err) {
     await ctx.stop()
     throw err

@@ -117,7 +117,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     prefix: `sim-${process.pid}-${Date.now()}`,
     resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
     adversaries: s.adversaries === undefined ? undefined : { indices: advIndices, behaviour: s.adversaries.behaviour },
-    onProgress: (done, total) => { options.progress?.('build', done, total) }
+    onProgress: (done, total) => { options.progress?.('build', done, total) },
+    onWarning: out
   })
   const setupMs = performance.now() - t0
   out(`built ${net.nodes.length} nodes in ${(setupMs / 1000).toFixed(1)} s`)

@@ -115,7 +115,8 @@ export async function runShard (init: ShardInit): Promise<number> {
         prefix,
         resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
         adversaries: s.adversaries === undefined ? undefined : { indices: new Set(p.adversaries), behaviour: s.adversaries.behaviour },
-        onProgress: (n, total) => { lines.send({ type: 'progress', phase: 'build', done: n, total }) }
+        onProgress: (n, total) => { lines.send({ type: 'progress', phase: 'build', done: n, total }) },
+        onWarning: (message) => { log(`shard ${p.shard}: ${message}`) }
       }, {
         cityIndices: p.cityIndices,
         tcpListen: `/ip4/${init.listenHost}/tcp/0`,
