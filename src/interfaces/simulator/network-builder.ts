@@ -37,6 +37,8 @@ export interface NetworkSpec {
   seed: number
   /** Lean simulated nodes: fewer connections and slower DHT self-queries (docs/SIMULATION.md). */
   lean: boolean
+  /** false: nodes run without the authority ledger (scale runs only). @default true */
+  ledger?: boolean
   /** How many nodes apply and publish at once while the network is built. */
   concurrency: number
   resolverInit?: ResolverInit
@@ -170,6 +172,7 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       rootNamespace: 'MA',
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,
       resolver: spec.resolverInit,
+      ...(spec.ledger === false ? { ledger: { enabled: false } } : {}),
       values
     }
     const node = await createCitycodeNode(init)

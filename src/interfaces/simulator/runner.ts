@@ -113,6 +113,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     dialsPerNode: s.dialsPerNode,
     seed: s.seed,
     lean: s.lean,
+    ledger: s.ledger,
     concurrency: s.concurrency,
     prefix: `sim-${process.pid}-${Date.now()}`,
     resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },

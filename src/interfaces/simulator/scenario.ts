@@ -31,6 +31,11 @@ export const scenarioSchema = z.object({
   transport: z.enum(['memory', 'tcp']).default('memory'),
   /** `plaintext` is for scale runs only (shared/BASELINE.md: noise is about half the CPU). */
   encryption: z.enum(['noise', 'plaintext']).default('noise'),
+  /**
+   * Run each node's authority ledger (Merkle log, signed heads, monitoring). `false` for scale runs
+   * only: docs/SIMULATION.md says why and what it changes.
+   */
+  ledger: z.boolean().default(true),
   /** Lean simulated nodes: fewer connections, slower DHT self-queries (docs/SIMULATION.md). */
   lean: z.boolean().default(false),
   latency: z.discriminatedUnion('model', [

@@ -111,6 +111,7 @@ export async function runShard (init: ShardInit): Promise<number> {
         dialsPerNode: s.dialsPerNode,
         seed: s.seed,
         lean: s.lean,
+        ledger: s.ledger,
         concurrency: s.concurrency,
         prefix,
         resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
