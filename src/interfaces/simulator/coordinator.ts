@@ -166,8 +166,8 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
       scenario: s, shard: k, shards, cityIndices: slice(k), resolvers: resolversOf(k), adversaries: advIndices, ...(a !== undefined ? { authorities: a } : {})
     })
     // The other shards' cities apply to the authorities while shard 0 has nothing else to do; then
-    // shard 0 starts its own. Applying across processes to a shard busy building its own cities
-    // stalls: its event loop lags behind the other side's timers (measured: no progress at all).
+    // shard 0 starts its own. Built all at once, 1000 cities over two shards stalled: every
+    // application from shard 1 to the busy shard 0 timed out (docs/SIMULATION.md).
     const rest = authorities.then(async a => {
       const others = await Promise.all(connections.slice(1).map(async (_, j) => await build(j + 1, a)))
       await (connections[0] as ShardConnection).call('proceed', {})
