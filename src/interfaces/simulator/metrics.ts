@@ -67,7 +67,8 @@ export function computeMetrics (r: RunResult): Metrics {
     gossipTo99pct: withBaseline(quantile(gossipReach(r.updates, r.nodes, 0.99), 0.5), 'ms (median over updates)',
       r.baselineUpdates.length > 0 ? quantile(r.baselineUpdates.map(u => u.latencyMs), 0.5) : undefined),
     gossipRejected: { value: r.gossipRejected, unit: 'messages' },
-    churnEvents: { value: r.churn.length, unit: 'nodes left' },
+    churnEvents: { value: r.churn.filter(c => c.kind !== 'rejoin').length, unit: 'nodes left' },
+    rejoins: { value: r.churn.filter(c => c.kind === 'rejoin').length, unit: 'nodes came back' },
     memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
     cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
   }
@@ -89,6 +90,13 @@ export function computeMetrics (r: RunResult): Metrics {
     const at = Math.max(...mass.map(c => c.atMs))
     m.successAfterMassKill = { value: round(successRate(window(at, Infinity))), unit: 'share' }
     m.successAfterMassKillSettled = { value: round(successRate(window(at + SETTLE_MS, Infinity))), unit: `share (lookups from ${SETTLE_MS / 1000} s after the kill)` }
+  }
+  if (r.sharding !== undefined) {
+    const sh = r.sharding
+    const cross = r.lookups.filter(o => sh.askerShard[o.asker] !== sh.codeShard[o.code])
+    m.shards = { value: sh.shards, unit: 'processes' }
+    m.crossShardLookups = { value: cross.length, unit: 'lookups (asker and holder on different shards)' }
+    m.crossShardSuccessRate = { value: round(successRate(cross)), unit: 'share' }
   }
   const bySource: Record<string, number> = {}
   for (const o of r.lookups) if (o.ok) bySource[o.source] = (bySource[o.source] ?? 0) + 1

@@ -8,7 +8,7 @@ import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
-import type { CitycodeNode, NetworkInit } from '../../services/node/index.ts'
+import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services/node/index.ts'
 import type { ResolverInit } from '../../services/resolver/index.ts'
 import { countryName } from '../gazetteer/cities.ts'
 import type { City } from '../gazetteer/cities.ts'
@@ -37,12 +37,16 @@ export interface NetworkSpec {
   seed: number
   /** Lean simulated nodes: fewer connections and slower DHT self-queries (docs/SIMULATION.md). */
   lean: boolean
+  /** false: nodes run without the authority ledger (scale runs only). @default true */
+  ledger?: boolean
   /** How many nodes apply and publish at once while the network is built. */
   concurrency: number
   resolverInit?: ResolverInit
   /** Unique per run so memory-transport addresses never collide. */
   prefix: string
   onProgress?: (done: number, total: number) => void
+  /** Something the run should say but that does not stop it (a city left out). */
+  onWarning?: (message: string) => void
   /** City indices that run as adversaries, and how their DHT storage misbehaves. */
   adversaries?: { indices: ReadonlySet<number>, behaviour: Behaviour }
 }
@@ -56,6 +60,13 @@ export interface SimNode {
   behaviour?: Behaviour
   /** The node's name on the link network (memory transport). */
   name: string
+  /** In a sharded run: the TCP address peers of other shards dial. */
+  tcpAddr?: string
+  /**
+   * Brings a node that left back (churn with rejoining): the same keys and datastore, so the same
+   * peer id and code, then it announces its record again. Set on city nodes.
+   */
+  rejoin?: () => Promise<void>
 }
 
 export interface SimNetwork {
@@ -82,14 +93,52 @@ function valuesOf (city: SimCity): RecordValue[] {
   return values
 }
 
+/** Deadline of one city's application while the network is built. */
+const BUILD_APPLY_TIMEOUT_MS = 180_000
+
 async function inBatches<T> (items: T[], size: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) {
     await Promise.all(items.slice(i, i + size).map(async (item, j) => { await fn(item, i + j) }))
   }
 }
 
-export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
-  const rng = new Rng(spec.seed)
+/** The root and country authorities, as the cities of another shard reach them. */
+export interface Authorities {
+  root: { addr: string }
+  countries: Record<string, { addr: string, code: string }>
+}
+
+/** How one shard's part of the network is laid out (docs/SIMULATION.md, sharding). */
+export interface ShardSpec {
+  /** Global indices (into `NetworkSpec.cities`) of the cities this shard runs. */
+  cityIndices: readonly number[]
+  /** Where the authorities run; absent in the shard that starts them. */
+  authorities?: Authorities
+  /** TCP listen address for peers of other shards, e.g. `/ip4/127.0.0.1/tcp/0`. */
+  tcpListen: string
+  /** Called as soon as this shard's authorities run, before its cities start (the other shards wait for them). */
+  onAuthorities?: (authorities: Authorities) => void
+  /**
+   * Awaited after the authorities start, before this shard's cities do: the coordinator lets the
+   * other shards apply first, while the authorities' process has nothing else to do.
+   */
+  beforeCities?: () => Promise<void>
+}
+
+export interface ShardNetwork extends SimNetwork {
+  /** Global city index of each of `cities`. */
+  cityIndices: number[]
+  /** Set when this shard started the authorities. */
+  authorities?: Authorities
+}
+
+/** Starts one node of a network; keys follow from the seed, so every shard derives the same anchors. */
+function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
+  anchors: TrustAnchor[]
+  nodes: SimNode[]
+  start: (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity) => Promise<SimNode>
+  stop: () => Promise<void>
+} {
   const keySeed = (label: string): Uint8Array => sha256(new TextEncoder().encode(`citycode-sim ${spec.seed} ${label}`))
   const rootKey = signerFromSeed(keySeed('root'))
   const anchors: TrustAnchor[] = [{ name: 'sim-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
@@ -103,7 +152,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
       name,
       init: {
         transport: spec.transport,
-        listen: [addr],
+        listen: shard === undefined ? [addr] : [addr, shard.tcpListen],
         bootstrap,
         encryption: spec.encryption,
         customTransport: spec.customTransport?.(name, city),
@@ -114,7 +163,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
   const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity): Promise<SimNode> => {
     const net = network(bootstrap, city, role === 'root' || role === 'country')
     if (behaviour !== undefined) net.init.dhtPolicyOverride = adversarialDhtPolicy(behaviour)
-    const node = await createCitycodeNode({
+    const init: CitycodeNodeInit = {
       role,
       anchors,
       datastore: new MemoryDatastore(),
@@ -123,60 +172,135 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
       rootNamespace: 'MA',
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,
       resolver: spec.resolverInit,
+      ...(spec.ledger === false ? { ledger: { enabled: false } } : {}),
       values
-    })
-    const addr = node.addresses[0]?.toString() ?? ''
-    const sim: SimNode = { node, role, addr, behaviour, name: net.name }
+    }
+    const node = await createCitycodeNode(init)
+    const addrs = node.addresses.map(a => a.toString())
+    const addr = (shard === undefined ? addrs[0] : addrs.find(a => a.startsWith('/memory/'))) ?? ''
+    const tcpAddr = shard === undefined ? undefined : addrs.find(a => a.includes('/tcp/'))
+    const sim: SimNode = { node, role, addr, behaviour, name: net.name, ...(tcpAddr !== undefined ? { tcpAddr } : {}) }
+    sim.rejoin = async () => {
+      // whatever the node left running (publisher, ledger) stops first; its libp2p may already be stopped
+      await sim.node.stop().catch(() => undefined)
+      sim.node = await createCitycodeNode(init)
+      const now = sim.node.addresses.map(a => a.toString())
+      sim.tcpAddr = now.find(a => a.includes('/tcp/')) ?? sim.tcpAddr
+    }
     nodes.push(sim)
     return sim
   }
   const stop = async (): Promise<void> => { await Promise.allSettled(nodes.map(async n => { await n.node.stop() })) }
+  return { anchors, nodes, start, stop }
+}
 
-  try {
-    const root = await start('root', 'root', [], [{ type: 'name', lang: 'en', value: 'City ID root (simulation)' }])
-    root.code = 'MA'
-    await root.node.publishOwn([], { background: true })
-    const countries = new Map<string, SimNode>()
-    for (const alpha2 of [...new Set(spec.cities.map(c => c.country))]) {
-      const country = await start('country', `country ${alpha2}`, [root.addr], [{ type: 'name', lang: 'en', value: countryName(alpha2) }])
-      country.code = await country.node.apply({ namespace: 'MA', addr: root.addr }, { name: countryName(alpha2), officialCode: alpha2 })
-      await country.node.knowAuthority({ namespace: 'MA', addr: root.addr })
-      await country.node.publishOwn([], { background: true })
-      countries.set(alpha2, country)
+type Context = ReturnType<typeof networkContext>
+
+async function startAuthorities (ctx: Context, spec: NetworkSpec): Promise<{ root: SimNode, countries: Map<string, SimNode> }> {
+  const root = await ctx.start('root', 'root', [], [{ type: 'name', lang: 'en', value: 'City ID root (simulation)' }])
+  root.code = 'MA'
+  await root.node.publishOwn([], { background: true })
+  const countries = new Map<string, SimNode>()
+  for (const alpha2 of [...new Set(spec.cities.map(c => c.country))]) {
+    const country = await ctx.start('country', `country ${alpha2}`, [root.addr], [{ type: 'name', lang: 'en', value: countryName(alpha2) }])
+    country.code = await country.node.apply({ namespace: 'MA', addr: root.addr }, { name: countryName(alpha2), officialCode: alpha2 })
+    await country.node.knowAuthority({ namespace: 'MA', addr: root.addr })
+    await country.node.publishOwn([], { background: true })
+    countries.set(alpha2, country)
+  }
+  return { root, countries }
+}
+
+async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly number[], authorities: Authorities, done: { n: number }, total: number): Promise<{ cities: SimNode[], indices: number[] }> {
+  const cities: Array<SimNode | undefined> = new Array(indices.length)
+  await inBatches([...indices], spec.concurrency, async (i, k) => {
+    const city = spec.cities[i] as SimCity
+    const country = authorities.countries[city.country]
+    if (country === undefined) throw new Error(`no country authority for ${city.country}`)
+    const behaviour = spec.adversaries?.indices.has(i) === true ? spec.adversaries.behaviour : undefined
+    const sim = await ctx.start('city', `city ${i} ${city.name}`, [authorities.root.addr, country.addr], valuesOf(city), behaviour, city)
+    sim.city = city
+    // a country authority with hundreds of children on a loaded machine answers slowly: wait longer than a live node would
+    try {
+      sim.code = await sim.node.apply({ namespace: country.code, addr: country.addr }, { name: city.name, officialCode: city.officialCode }, { timeoutMs: BUILD_APPLY_TIMEOUT_MS })
+    } catch (err) {
+      // one city that could not join is left out and said so; a refusal (typed error) is a bug and stops the build
+      if ((err as { code?: unknown }).code !== undefined && (err as Error).name !== 'RequestTimeoutError') throw err
+      spec.onWarning?.(`${city.name} (${city.country}) could not apply before the deadline (${(err as Error).message}); left out of the run`)
+      ctx.nodes.splice(ctx.nodes.indexOf(sim), 1)
+      await sim.node.stop().catch(() => undefined)
+      spec.onProgress?.(++done.n, total)
+      return
     }
-    const total = spec.cities.length + spec.resolvers
-    let done = 0
-    const cities: SimNode[] = new Array(spec.cities.length)
-    await inBatches(spec.cities, spec.concurrency, async (city, i) => {
-      const country = countries.get(city.country) as SimNode
-      const behaviour = spec.adversaries?.indices.has(i) === true ? spec.adversaries.behaviour : undefined
-      const sim = await start('city', `city ${i} ${city.name}`, [root.addr, country.addr], valuesOf(city), behaviour, city)
-      sim.city = city
-      sim.code = await sim.node.apply({ namespace: country.code as string, addr: country.addr }, { name: city.name, officialCode: city.officialCode })
-      await sim.node.knowAuthority({ namespace: 'MA', addr: root.addr })
+    await sim.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
+    await sim.node.publishOwn([], { background: true })
+    const rejoin = sim.rejoin
+    sim.rejoin = async () => {
+      await rejoin?.()
+      await sim.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
       await sim.node.publishOwn([], { background: true })
-      cities[i] = sim
-      spec.onProgress?.(++done, total)
-    })
-    for (let i = 0; i < spec.resolvers; i++) {
-      const r = await start('resolver', `resolver ${i}`, [root.addr], [])
-      await r.node.knowAuthority({ namespace: 'MA', addr: root.addr })
-      spec.onProgress?.(++done, total)
     }
+    cities[k] = sim
+    spec.onProgress?.(++done.n, total)
+  })
+  for (let i = 0; i < spec.resolvers; i++) {
+    const r = await ctx.start('resolver', `resolver ${i}`, [authorities.root.addr], [])
+    await r.node.knowAuthority({ namespace: 'MA', addr: authorities.root.addr })
+    spec.onProgress?.(++done.n, total)
+  }
+  const kept = indices.map((i, k) => [i, cities[k]] as const).filter((e): e is readonly [number, SimNode] => e[1] !== undefined)
+  return { cities: kept.map(e => e[1]), indices: kept.map(e => e[0]) }
+}
+
+const authoritiesOf = (root: SimNode, countries: Map<string, SimNode>, addr: (n: SimNode) => string): Authorities => ({
+  root: { addr: addr(root) },
+  countries: Object.fromEntries([...countries].map(([alpha2, c]) => [alpha2, { addr: addr(c), code: c.code as string }]))
+})
+
+export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
+  const rng = new Rng(spec.seed)
+  const ctx = networkContext(spec)
+  try {
+    const { root, countries } = await startAuthorities(ctx, spec)
+    const { cities } = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), { n: 0 }, spec.cities.length + spec.resolvers)
     // each node dials a few random others, like the plain kad-dht baseline, so the DHT is connected
-    const servers = nodes.filter(n => n.role !== 'resolver')
-    await inBatches(nodes, spec.concurrency, async (n) => {
+    const servers = ctx.nodes.filter(n => n.role !== 'resolver')
+    await inBatches(ctx.nodes, spec.concurrency, async (n) => {
       for (const j of rng.sample(servers.length, spec.dialsPerNode)) {
         const peer = servers[j] as SimNode
         if (peer === n) continue
         await n.node.libp2p.dial(multiaddr(peer.addr), { signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
       }
     })
-    return { anchors, nodes, cities, stop }
+    return { anchors: ctx.anchors, nodes: ctx.nodes, cities, stop: ctx.stop }
   } catch (err) {
-    await stop()
+    await ctx.stop()
     throw err
   }
 }
 
-
+/**
+ * Builds one shard's slice of a network: the authorities (in the shard without `authorities`),
+ * the given cities and `resolvers` resolvers. Every node listens on memory (or the link model) for
+ * its own shard and on TCP for the others. Random dials are left to the coordinator, which knows
+ * every shard's addresses.
+ */
+export async function buildShard (spec: NetworkSpec, shard: ShardSpec): Promise<ShardNetwork> {
+  const ctx = networkContext(spec, shard)
+  try {
+    let authorities = shard.authorities
+    let exported: Authorities | undefined
+    if (authorities === undefined) {
+      const { root, countries } = await startAuthorities(ctx, spec)
+      authorities = authoritiesOf(root, countries, n => n.addr)
+      exported = authoritiesOf(root, countries, n => n.tcpAddr ?? n.addr)
+      shard.onAuthorities?.(exported)
+      await shard.beforeCities?.()
+    }
+    const { cities, indices } = await startCities(ctx, spec, shard.cityIndices, authorities, { n: 0 }, shard.cityIndices.length + spec.resolvers)
+    return { anchors: ctx.anchors, nodes: ctx.nodes, cities, cityIndices: indices, stop: ctx.stop, ...(exported !== undefined ? { authorities: exported } : {}) }
+  } catch (err) {
+    await ctx.stop()
+    throw err
+  }
+}

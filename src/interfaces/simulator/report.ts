@@ -34,7 +34,7 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     '',
     r.scenario.description,
     '',
-    `${r.nodes} nodes (${r.cityNodes} cities, ${r.adversaries} adversaries), transport ${r.scenario.transport}, ${r.scenario.encryption}, latency ${r.scenario.latency.model}, seed ${r.scenario.seed}; ${m.lookups?.value} lookups, ${m.updates?.value} updates over ${r.scenario.workload.durationMs / 1000} s; setup ${m.setupTime?.value} s.`,
+    `${r.nodes} nodes (${r.cityNodes} cities, ${r.adversaries} adversaries)${r.sharding !== undefined ? ` on ${r.sharding.shards} shard processes linked by TCP` : ''}, transport ${r.scenario.transport}, ${r.scenario.encryption}, latency ${r.scenario.latency.model}, seed ${r.scenario.seed}; ${m.lookups?.value} lookups, ${m.updates?.value} updates over ${r.scenario.workload.durationMs / 1000} s; setup ${m.setupTime?.value} s.`,
     '',
     '| figure | citycode | plain kad-dht baseline | ratio |',
     '|---|---|---|---|',
@@ -49,7 +49,8 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     row('gossip to 99% of nodes (baseline: plain PUT)', 'gossipTo99pct'),
     row('gossip messages rejected', 'gossipRejected'),
     row('nodes that left (churn)', 'churnEvents'),
-    ...['successDuringPartition', 'successAfterHeal', 'newestShareAfterHeal', 'convergenceAfterHeal', 'successAfterMassKill', 'successAfterMassKillSettled']
+    ...(r.scenario.churn?.rejoinAfterMs !== undefined ? [row('nodes that came back', 'rejoins')] : []),
+    ...['crossShardLookups', 'crossShardSuccessRate', 'successDuringPartition', 'successAfterHeal', 'newestShareAfterHeal', 'convergenceAfterHeal', 'successAfterMassKill', 'successAfterMassKillSettled']
       .filter(k => m[k] !== undefined).map(k => row(k.replace(/([A-Z])/g, ' $1').toLowerCase(), k)),
     row('memory per node', 'memoryPerNode'),
     row('CPU per node', 'cpuPerNode'),

@@ -8,6 +8,7 @@ import type { SimCity, SimNetwork, SimNode } from './network-builder.ts'
 import { Rng } from './rng.ts'
 import type { Scenario } from './scenario.ts'
 import { scenarioLinkModel } from './link-model.ts'
+import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 
@@ -37,7 +38,7 @@ export interface UpdateOp {
   dhtPeers: number
 }
 
-export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' }
+export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' | 'rejoin' }
 
 export interface RunResult {
   scenario: Scenario
@@ -55,6 +56,8 @@ export interface RunResult {
   memory: { rssBytes: number, heapBytes: number }
   cpu: { userMs: number, systemMs: number, wallMs: number }
   gossipRejected: number
+  /** A sharded run (coordinator.ts): how many shards, which shard each asker and each code's holder ran on. */
+  sharding?: { shards: number, askerShard: number[], codeShard: Record<string, number> }
 }
 
 export interface RunOptions {
@@ -63,7 +66,8 @@ export interface RunOptions {
   linkModel?: LinkModelFactory
 }
 
-function citiesFor (s: Scenario): SimCity[] {
+/** The real cities a scenario names, in a fixed order (a sharded run splits them by index). */
+export function citiesFor (s: Scenario): SimCity[] {
   if (s.cities.source === 'register') return registerCities(s.cities.count)
   const out: SimCity[] = []
   const per = Math.ceil(s.cities.count / s.cities.countries.length)
@@ -109,11 +113,13 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     dialsPerNode: s.dialsPerNode,
     seed: s.seed,
     lean: s.lean,
+    ledger: s.ledger,
     concurrency: s.concurrency,
     prefix: `sim-${process.pid}-${Date.now()}`,
     resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
     adversaries: s.adversaries === undefined ? undefined : { indices: advIndices, behaviour: s.adversaries.behaviour },
-    onProgress: (done, total) => { options.progress?.('build', done, total) }
+    onProgress: (done, total) => { options.progress?.('build', done, total) },
+    onWarning: out
   })
   const setupMs = performance.now() - t0
   out(`built ${net.nodes.length} nodes in ${(setupMs / 1000).toFixed(1)} s`)
@@ -135,7 +141,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const newest = new Map<string, number>(codes.map(c => [c, 1]))
     // gossip receipts by (code, seq), registered before publication so no early receipt is missed
     const receipts = new Map<string, { at: number, times: number[] }>()
-    for (const n of net.nodes) {
+    const listenForReceipts = (n: SimNode): void => {
       n.node.libp2p.services.pubsub.addEventListener('message', (evt) => {
         if (evt.detail.topic !== RECORDS_TOPIC) return
         let key: string
@@ -149,6 +155,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         if (entry !== undefined) entry.times.push(performance.now() - entry.at)
       })
     }
+    for (const n of net.nodes) listenForReceipts(n)
 
     // churn schedule (seeded): which city nodes leave and when
     const churn: ChurnEvent[] = []
@@ -156,6 +163,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
     const partitionEvents: RunResult['partitionEvents'] = []
+    const rejoins: Array<Promise<void>> = []
     const kill = async (sim: SimNode, kind: ChurnEvent['kind']): Promise<void> => {
       if (!alive.has(sim)) return
       alive.delete(sim)
@@ -163,6 +171,17 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       // crash: connections just vanish; graceful: the publisher flushes first (both stop libp2p)
       if (s.churn?.mode === 'graceful') await sim.node.publisher.stop()
       try { await sim.node.libp2p.stop() } catch {}
+      const back = rejoinDelay(s, net.nodes.indexOf(sim))
+      if (back !== undefined && sim.rejoin !== undefined && elapsed() + back < s.workload.durationMs) {
+        const rejoin = sim.rejoin
+        timers.push(setTimeout(() => {
+          rejoins.push(rejoin().then(() => {
+            listenForReceipts(sim)
+            alive.add(sim)
+            churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind: 'rejoin' })
+          }, (err: Error) => { out(`${sim.name} could not rejoin: ${err.message}`) }))
+        }, back))
+      }
     }
     if (s.churn !== undefined) {
       for (const c of honestCities) {
@@ -249,6 +268,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       }
     }
     await Promise.allSettled([...inflight])
+    await Promise.allSettled(rejoins)
     await sleep(1_000)
     clearInterval(sampler)
     for (const t of timers) clearTimeout(t)

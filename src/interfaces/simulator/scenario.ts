@@ -31,6 +31,11 @@ export const scenarioSchema = z.object({
   transport: z.enum(['memory', 'tcp']).default('memory'),
   /** `plaintext` is for scale runs only (shared/BASELINE.md: noise is about half the CPU). */
   encryption: z.enum(['noise', 'plaintext']).default('noise'),
+  /**
+   * Run each node's authority ledger (Merkle log, signed heads, monitoring). `false` for scale runs
+   * only: docs/SIMULATION.md says why and what it changes.
+   */
+  ledger: z.boolean().default(true),
   /** Lean simulated nodes: fewer connections, slower DHT self-queries (docs/SIMULATION.md). */
   lean: z.boolean().default(false),
   latency: z.discriminatedUnion('model', [
@@ -45,6 +50,11 @@ export const scenarioSchema = z.object({
     /** Mean session length before a node leaves, ms (exponential). */
     meanSessionMs: z.number().min(100),
     mode: z.enum(['crash', 'graceful']).default('crash'),
+    /**
+     * Nodes that left come back after an exponential downtime of this mean (ms), with the same keys
+     * and data, and announce their record again. Absent: they stay away.
+     */
+    rejoinAfterMs: z.number().min(100).optional(),
     /** Kill this share of nodes at once at `atMs` instead of a steady rate. */
     massKill: z.object({ share, atMs: z.number().min(0) }).strict().optional()
   }).strict().optional(),
@@ -68,7 +78,9 @@ export const scenarioSchema = z.object({
   baseline: z.boolean().default(true),
   /** Build concurrency (nodes applying and publishing at once). */
   concurrency: z.number().int().min(1).max(256).default(16),
-  dialsPerNode: z.number().int().min(1).max(32).default(4)
+  dialsPerNode: z.number().int().min(1).max(32).default(4),
+  /** Shard processes the nodes are spread over (coordinator.ts); 1 runs everything in this process. */
+  shards: z.number().int().min(1).max(64).default(1)
 }).strict()
 
 export type Scenario = z.infer<typeof scenarioSchema>
@@ -77,7 +89,7 @@ export function parseScenario (raw: unknown, source: string): Scenario {
   return parseWithSchema(scenarioSchema, raw, source, ScenarioError)
 }
 
-export function loadScenario (path: string, overrides: { seed?: number, nodes?: number } = {}): Scenario {
+export function loadScenario (path: string, overrides: { seed?: number, nodes?: number, shards?: number } = {}): Scenario {
   let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
@@ -88,5 +100,6 @@ export function loadScenario (path: string, overrides: { seed?: number, nodes?: 
   const scenario = parseScenario(raw, path)
   if (overrides.seed !== undefined) scenario.seed = overrides.seed
   if (overrides.nodes !== undefined) scenario.cities.count = overrides.nodes
+  if (overrides.shards !== undefined) scenario.shards = overrides.shards
   return parseScenario(scenario, path)
 }

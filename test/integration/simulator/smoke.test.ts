@@ -51,7 +51,7 @@ describe('simulator', function () {
     assert.match(summary, /Answers by path: .*direct \d+/)
   })
 
-  it('same seed, same scenario: same workload and same success figures', async () => {
+  it('same seed, same scenario: same workload', async () => {
     const s = loadScenario(smokeFile)
     const small = { ...s, baseline: false, workload: { ...s.workload, durationMs: 1500, updatesPerSecond: 0 } }
     const runs: RunResult[] = []
@@ -59,8 +59,9 @@ describe('simulator', function () {
     const plan = (r: RunResult): string => r.lookups.map(o => `${o.asker}:${o.code}`).join(' ')
     assert.ok(runs[0]!.lookups.length > 10)
     assert.equal(plan(runs[0]!), plan(runs[1]!))
-    const success = (r: RunResult): number => r.lookups.filter(o => o.ok).length
-    assert.equal(success(runs[0]!), success(runs[1]!))
+    // which lookups succeed depends on the machine (a loaded one times some out: measured 14 and 23
+    // of the same lookups in two runs while other work ran); the operations do not
+    for (const r of runs) assert.ok(r.lookups.some(o => o.ok), 'each run resolves codes')
     const other = await runScenario({ ...small, seed: small.seed + 1 })
     assert.notEqual(plan(other), plan(runs[0]!), 'another seed gives another workload')
   })

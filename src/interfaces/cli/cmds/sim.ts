@@ -5,6 +5,8 @@ import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
 import { loadScenario } from '../../simulator/scenario.ts'
 import { runScenario } from '../../simulator/runner.ts'
+import { runSharded } from '../../simulator/coordinator.ts'
+import { parseHostPort } from '../../simulator/shard-protocol.ts'
 import { writeReport } from '../../simulator/report.ts'
 import { computeMetrics } from '../../simulator/metrics.ts'
 import { printJson, runHandler } from '../output.ts'
@@ -30,18 +32,23 @@ export function registerSim (program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--seed <n>', 'override the scenario seed')
     .option('--nodes <n>', 'override the number of cities')
+    .option('--shards <n>', 'spread the nodes over n shard processes linked by loopback TCP (one merged report)')
+    .option('--external-shards', 'do not start the shards: wait for shards started elsewhere (containers) to connect')
+    .option('--control <host:port>', 'control address the shards connect to', '127.0.0.1:0')
     .option('--json', 'print the metrics as JSON')
-    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, json?: boolean }) => {
+    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, externalShards?: boolean, control: string, json?: boolean }) => {
       await runHandler(async () => {
         const scenario = loadScenario(file, {
           seed: opts.seed === undefined ? undefined : Number(opts.seed),
-          nodes: opts.nodes === undefined ? undefined : Number(opts.nodes)
+          nodes: opts.nodes === undefined ? undefined : Number(opts.nodes),
+          shards: opts.shards === undefined ? undefined : Number(opts.shards)
         })
+        const control = parseHostPort(opts.control, '--control')
         const tty = process.stderr.isTTY === true
         const bar = tty ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
         let phase = ''
         let lastLine = 0
-        const result = await runScenario(scenario, {
+        const runOptions: Parameters<typeof runScenario>[1] = {
           out: (line) => { process.stderr.write(`${line}\n`) },
           progress: (p, done, total) => {
             if (bar !== undefined) {
@@ -53,7 +60,17 @@ export function registerSim (program: Command): void {
               process.stderr.write(`${p}: ${done}/${total}\n`)
             }
           }
-        })
+        }
+        const result = scenario.shards > 1 || opts.externalShards === true
+          ? await runSharded(scenario, {
+            ...runOptions,
+            shards: scenario.shards,
+            spawn: opts.externalShards !== true,
+            controlHost: control.host,
+            controlPort: control.port,
+            onListening: (a) => { process.stderr.write(`coordinator listening on ${a.host}:${a.port} for ${scenario.shards} shards\n`) }
+          })
+          : await runScenario(scenario, runOptions)
         bar?.stop()
         const files = await writeReport(result, opts.out)
         if (opts.json === true) printJson(computeMetrics(result))

@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+
+const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
+const smoke = fileURLToPath(new URL('../../../simulations/smoke.json', import.meta.url))
+
+function citycode (args: string[], timeoutMs = 240_000): { status: number | null, stdout: string, stderr: string } {
+  // stdout and stderr are pipes here, not a terminal: the run prints plain progress lines
+  const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, DEBUG: '' } })
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr }
+}
+
+describe('citycode sim run (CLI)', function () {
+  this.timeout(300_000)
+  const dir = mkdtempSync(join(tmpdir(), 'citycode-sim-cli-'))
+  after(() => { rmSync(dir, { recursive: true, force: true }) })
+
+  it('--seed and --nodes override the scenario; without a terminal, progress comes as plain lines', () => {
+    const out = join(dir, 'small')
+    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json'])
+    assert.equal(r.status, 0, r.stderr)
+    assert.match(r.stderr, /^build: \d+\/6$/m, 'a plain build line (4 cities + 2 resolvers)')
+    assert.match(r.stderr, /^workload: \d+\/\d+$/m)
+    assert.doesNotMatch(r.stderr, /\u001b\[|\r/, 'no terminal control characters')
+    const figures = JSON.parse(r.stdout) as Record<string, { value: number }>
+    assert.equal(figures.cityNodes?.value, 4)
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { scenario: { seed: number, cities: { count: number } } }
+    assert.equal(metrics.scenario.seed, 3)
+    assert.equal(metrics.scenario.cities.count, 4)
+  })
+
+  it('bad overrides get one line naming the problem', () => {
+    const shards = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--shards', '0'], 60_000)
+    assert.equal(shards.status, 1)
+    assert.match(shards.stderr, /^error: ScenarioError: .*smoke\.json: shards: /m)
+    const control = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--control', 'nowhere'], 60_000)
+    assert.equal(control.status, 1)
+    assert.match(control.stderr, /^error: ShardError: --control must be host:port, got "nowhere"$/m)
+    const nodes = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--nodes', 'many'], 60_000)
+    assert.equal(nodes.status, 1)
+    assert.match(nodes.stderr, /cities\.count/)
+  })
+})
