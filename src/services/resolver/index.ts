@@ -11,8 +11,13 @@ export const DEFAULT_DIRECT_TIMEOUT_MS = 2_000
  * request): a dead or overloaded holder then costs this delay, not a whole direct timeout.
  */
 export const DEFAULT_HEDGE_DELAY_MS = 250
-/** The DHT walk starts alongside the direct questions when none has answered after this long. */
-export const DEFAULT_DHT_DELAY_MS = 1_000
+/**
+ * The DHT walk starts alongside the direct questions when none has answered after this long (at
+ * once when all have failed). A walk costs dozens of RPCs and new connections: started after 1 s,
+ * walks were most of the resolver's traffic in the 67-node churn run, where slow direct answers came
+ * from an overloaded process rather than from dead peers, and no walk won the race.
+ */
+export const DEFAULT_DHT_DELAY_MS = 2_000
 /** The DHT walk answers once this many valid values are in (the newest wins)... */
 export const DEFAULT_DHT_QUORUM = 3
 /** ...or this long after the first valid value, whichever comes first, instead of waiting for the whole walk. */
