@@ -16,6 +16,14 @@ import { Rng } from './rng.ts'
 import { adversarialDhtPolicy } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
 
+/**
+ * libp2p pings every open connection every 10 s to find dead ones. Links inside one process never die
+ * silently (a crashed node's connections close at once, partitions abort them), and with ~25
+ * connections per node those pings were ~100 new streams a second for 67 nodes, measured as a steady
+ * share of the process's CPU; simulated nodes ping once a minute.
+ */
+export const SIM_CONNECTION_PING_INTERVAL_MS = 60_000
+
 /** A place in the simulated network: coordinates are optional (latency models need them). */
 export interface SimCity {
   name: string
@@ -156,6 +164,7 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
         bootstrap,
         encryption: spec.encryption,
         customTransport: spec.customTransport?.(name, city),
+        connectionMonitor: { pingIntervalMs: SIM_CONNECTION_PING_INTERVAL_MS },
         ...(spec.lean ? { ...(authority ? {} : { maxConnections: 24 }), dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000 } } : {})
       }
     }

@@ -115,6 +115,7 @@ export class CitycodeNode {
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
       dht: this.init.network.dht,
+      connectionMonitor: this.init.network.connectionMonitor,
       // authorities are dialled by every child and resolver: give them room
       maxConnections: this.init.network.maxConnections ?? (this.role === 'root' || this.role === 'country' ? 1024 : undefined),
       validateRecord: this.init.network.dhtPolicyOverride?.validate ?? (async (key, value) => {
@@ -428,12 +429,13 @@ export class CitycodeNode {
   }
 
   private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null | AbsenceAnswer> {
-    const target = peer.addrs.length > 0 ? multiaddr(peer.addrs[0] as string) : peerIdFromString(peer.id)
-    if (peer.addrs.length > 0) {
-      // add every published address so the dialler can pick a working one
-      await this.libp2p.peerStore.merge(peerIdFromString(peer.id), { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
+    const id = peerIdFromString(peer.id)
+    // add every published address so the dialler can pick a working one; a peer-store write per
+    // question is measurable CPU with many nodes in one process, so skip it when already connected
+    if (peer.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
+      await this.libp2p.peerStore.merge(id, { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
     }
-    const response = decodeResolveResponse(await sendRequest(this.libp2p, peer.addrs.length > 0 ? peerIdFromString(peer.id) : target, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal }))
+    const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal }))
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') return response.record
     return response.proof !== undefined ? { absence: response.proof } : null

@@ -24,6 +24,8 @@ export interface NetworkInit {
   maxConnections?: number
   /** libp2p metrics (e.g. `prometheusMetrics({ registry })` for the gateway's `/metrics`). */
   metrics?: (components: never) => Metrics
+  /** libp2p's connection monitor (a ping per connection every 10 s by default); simulations space it. */
+  connectionMonitor?: { enabled?: boolean, pingIntervalMs?: number }
   /**
    * Simulation only: replaces this node's DHT validator and selector, so the simulator can make a
    * node behave as a Sybil that stores and serves stale or forged values. Never set in production.

@@ -7,6 +7,24 @@ import type { RecordValidator } from '../../core/record/validator.ts'
 export const DEFAULT_RESOLVE_TIMEOUT_MS = 10_000
 /** How long one direct question to a known holder or authority may take before trying the next. */
 export const DEFAULT_DIRECT_TIMEOUT_MS = 2_000
+/**
+ * A direct question unanswered after this long gets a second one to the next candidate (a hedged
+ * request): a dead or overloaded holder then costs this delay, not a whole direct timeout.
+ */
+export const DEFAULT_HEDGE_DELAY_MS = 250
+/**
+ * The DHT walk starts alongside the direct questions when none has answered after this long (at
+ * once when all have failed). A walk costs dozens of RPCs and new connections: started after 1 s,
+ * walks were most of the resolver's traffic in the 67-node churn run, where slow direct answers came
+ * from an overloaded process rather than from dead peers, and no walk won the race.
+ */
+export const DEFAULT_DHT_DELAY_MS = 2_000
+/** The DHT walk answers once this many valid values are in (the newest wins)... */
+export const DEFAULT_DHT_QUORUM = 3
+/** ...or this long after the first valid value, whichever comes first, instead of waiting for the whole walk. */
+export const DEFAULT_DHT_GRACE_MS = 400
+/** A peer that failed a direct question is asked after the others for this long. */
+export const DEFAULT_FAILED_PEER_MS = 30_000
 export const DEFAULT_CACHE_ENTRIES = 50_000
 /** A record is never cached longer than this, whatever TTL it asks for. */
 export const MAX_CACHE_TTL_MS = 24 * 3_600_000
@@ -40,7 +58,10 @@ export interface ResolverRouting {
    * it has none; `{ absence }` when it says, with a proof, that nobody holds it.
    */
   askPeer(peer: PeerRef, code: string, options: AbortOptions): Promise<Uint8Array | null | AbsenceAnswer>
-  /** Walks the DHT for values under the code's key; yields each value with the peer it came from. */
+  /**
+   * Walks the DHT for values under the code's key; yields each value with the peer it came from as
+   * soon as it arrives (the resolver stops the walk, through the signal, once it has its answer).
+   */
   dhtValues(code: string, options: AbortOptions): AsyncIterable<{ value: Uint8Array, from: string }>
   /** This node's own peer id (never asked). */
   readonly selfId: string
@@ -56,6 +77,16 @@ export interface ResolverInit {
   timeoutMs?: number
   /** @default 2 s */
   directTimeoutMs?: number
+  /** @default DEFAULT_HEDGE_DELAY_MS */
+  hedgeDelayMs?: number
+  /** @default DEFAULT_DHT_DELAY_MS */
+  dhtDelayMs?: number
+  /** @default DEFAULT_DHT_QUORUM */
+  dhtQuorum?: number
+  /** @default DEFAULT_DHT_GRACE_MS */
+  dhtGraceMs?: number
+  /** @default DEFAULT_FAILED_PEER_MS */
+  failedPeerMs?: number
   /** @default 50,000 */
   cacheEntries?: number
   /** Authorities to ask when nothing closer is known (e.g. the root and country nodes from config). */

@@ -4,20 +4,22 @@ import { verifyAbsence } from '../../core/proof/absence.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError, ResolveTimeoutError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
-import { DEFAULT_CACHE_ENTRIES, DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_RESOLVE_TIMEOUT_MS, MAX_CACHE_TTL_MS } from './index.ts'
+import { DEFAULT_CACHE_ENTRIES, DEFAULT_DHT_DELAY_MS, DEFAULT_DHT_GRACE_MS, DEFAULT_DHT_QUORUM, DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FAILED_PEER_MS, DEFAULT_HEDGE_DELAY_MS, DEFAULT_RESOLVE_TIMEOUT_MS, MAX_CACHE_TTL_MS } from './index.ts'
 import type { PeerRef, Resolution, ResolutionSource, Resolver, ResolverComponents, ResolverInit, ResolveOptions } from './index.ts'
 import { TtlCache } from './ttl-cache.ts'
 import type { Logger } from '@libp2p/interface'
 
-/** Direct questions asked before falling back to the DHT walk. */
+/** Peers asked directly (holder, then authorities above it, nearest first). */
 const MAX_DIRECT_CANDIDATES = 3
+/** Bound on the failed-peer memory. */
+const MAX_FAILED_PEERS = 10_000
 
 /**
- * Resolution order: this node's own store, the cache (while the TTL allows), a direct question to
- * the holder or its nearest known authority over `/citycode/resolve/1.0.0`, then a DHT walk. The
- * plain DHT walk is slow in js-libp2p (seconds at 200 nodes), so it is the fallback that works with
- * no other node's help, not the common path. Every answer, from anywhere, is verified before it is
- * returned or cached.
+ * Resolution order: this node's own store, the cache (while the TTL allows), then a race of hedged
+ * direct questions to the holder and its nearest known authorities over `/citycode/resolve/1.0.0`
+ * against a DHT quorum read that joins when they are slow or have failed. The plain DHT walk is slow
+ * in js-libp2p (seconds at 200 nodes), so it is the fallback that works with no other node's help,
+ * not the common path. Every answer, from anywhere, is verified before it is returned or cached.
  */
 export class ResolverService implements Resolver {
   private readonly c: ResolverComponents
@@ -28,6 +30,13 @@ export class ResolverService implements Resolver {
   private readonly directTimeoutMs: number
   private authorities: Array<{ namespace: string, peer: PeerRef }>
   private readonly log: Logger
+  private readonly hedgeDelayMs: number
+  private readonly dhtDelayMs: number
+  private readonly dhtQuorum: number
+  private readonly dhtGraceMs: number
+  private readonly failedPeerMs: number
+  /** Peer id -> until when (performance.now()) it counts as failing. */
+  private readonly failed = new Map<string, number>()
 
   constructor (init: ResolverInit, components: ResolverComponents) {
     this.c = components
@@ -37,6 +46,11 @@ export class ResolverService implements Resolver {
     this.directTimeoutMs = init.directTimeoutMs ?? DEFAULT_DIRECT_TIMEOUT_MS
     this.authorities = [...(init.authorities ?? [])].sort((a, b) => b.namespace.length - a.namespace.length)
     this.log = components.logger.forComponent('citycode:resolver')
+    this.hedgeDelayMs = init.hedgeDelayMs ?? DEFAULT_HEDGE_DELAY_MS
+    this.dhtDelayMs = init.dhtDelayMs ?? DEFAULT_DHT_DELAY_MS
+    this.dhtQuorum = Math.max(1, init.dhtQuorum ?? DEFAULT_DHT_QUORUM)
+    this.dhtGraceMs = init.dhtGraceMs ?? DEFAULT_DHT_GRACE_MS
+    this.failedPeerMs = init.failedPeerMs ?? DEFAULT_FAILED_PEER_MS
   }
 
   get cacheSize (): number {
@@ -82,30 +96,16 @@ export class ResolverService implements Resolver {
 
     const deadline = deadlineSignal(this.timeoutMs, options.signal)
     try {
-      if (options.dhtOnly !== true) {
-        await this.learnParent(code, deadline.signal)
-        for (const peer of this.candidates(code)) {
-          if (deadline.signal.aborted) break
-          const ask = deadlineSignal(this.directTimeoutMs, deadline.signal)
-          try {
-            const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
-            if (answer instanceof Uint8Array) return done(this.c.validator.validate(answer, code), 'direct', peer.id)
-            if (answer !== null) {
-              // believed only once verified: a liar cannot deny a code the authority's set holds
-              const absence = verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations })
-              this.rememberAbsence(code, absence)
-              throw notFound(code, absence, peer.id)
-            }
-          } catch (err) {
-            if (err instanceof NotFoundError) throw err
-            this.log('direct question to %s for %s failed: %s', peer.id, code, (err as Error).message)
-          } finally {
-            ask.clear()
-          }
-        }
+      const found = await this.race(code, async (signal) => {
+        if (options.dhtOnly === true) return []
+        await this.learnParent(code, signal)
+        return this.candidates(code)
+      }, deadline.signal)
+      if (found !== undefined && 'absence' in found) {
+        this.rememberAbsence(code, found.absence)
+        throw notFound(code, found.absence, found.from)
       }
-      const best = await this.walkDht(code, deadline.signal)
-      if (best !== undefined) return done(best.verified, 'dht', best.from)
+      if (found !== undefined) return done(found.verified, found.source, found.from)
       // out of time (ours or the caller's) is not proof of absence: say so
       if (deadline.signal.aborted) {
         throw new ResolveTimeoutError(`no answer for ${code} before the deadline`, { code, timeoutMs: this.timeoutMs })
@@ -187,22 +187,152 @@ export class ResolverService implements Resolver {
       if (entry !== undefined && ancestor.segments.length >= 1) add(holderOf(entry.value))
     }
     for (const a of this.authorities) if (inNamespace(a.namespace, code)) add(a.peer)
-    return out
+    // peers that failed lately go last: still asked (they may be back), but after the others
+    const now = performance.now()
+    const failing = (p: PeerRef): boolean => (this.failed.get(p.id) ?? 0) > now
+    return [...out.filter(p => !failing(p)), ...out.filter(failing)]
   }
 
-  private async walkDht (code: string, signal: AbortSignal): Promise<{ verified: VerifiedRecord, from: string } | undefined> {
-    let best: { verified: VerifiedRecord, from: string } | undefined
+  /**
+   * Asks the candidates one after another, but hedged: the next one is asked as soon as the previous
+   * one fails or after `hedgeDelayMs` without an answer, so a dead holder costs a short delay, not a
+   * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed.
+   * The first verified answer wins and every question still in flight is abandoned (aborted).
+   * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
+   */
+  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
+    const stop = new AbortController()
+    const raceSignal = AbortSignal.any([signal, stop.signal])
+    const timers: Array<ReturnType<typeof setTimeout>> = []
     try {
-      for await (const { value, from } of this.c.routing.dhtValues(code, { signal })) {
-        try {
-          const verified = this.c.validator.validate(value, code)
-          if (best === undefined || this.c.validator.compare(verified.record, best.verified.record) > 0) best = { verified, from }
-        } catch (err) {
-          this.log('peer %s returned an invalid record for %s: %s', from, code, (err as Error).message)
+      return await new Promise<Found | ProvenAbsent | undefined>((resolve) => {
+        let settled = false
+        let inFlight = 0
+        let next = 0
+        let candidates: PeerRef[] | undefined
+        let dht: 'idle' | 'running' | 'done' = 'idle'
+        let hedge: ReturnType<typeof setTimeout> | undefined
+        const finish = (found: Found | ProvenAbsent | undefined): void => {
+          if (settled) return
+          settled = true
+          resolve(found)
         }
-      }
+        const exhausted = (): void => {
+          if (settled || candidates === undefined || inFlight > 0 || next < candidates.length) return
+          if (dht === 'idle') startDht()
+          else if (dht === 'done') finish(undefined)
+        }
+        const startDht = (): void => {
+          if (settled || dht !== 'idle') return
+          dht = 'running'
+          void this.walkDht(code, raceSignal).then((found) => {
+            dht = 'done'
+            if (found !== undefined) finish(found)
+            else exhausted()
+          })
+        }
+        const askNext = (): void => {
+          clearTimeout(hedge)
+          if (settled || candidates === undefined) return
+          const peer = candidates[next]
+          if (peer === undefined) {
+            exhausted()
+            return
+          }
+          next++
+          inFlight++
+          hedge = setTimeout(askNext, this.hedgeDelayMs)
+          timers.push(hedge)
+          void this.askOne(peer, code, raceSignal).then((found) => {
+            inFlight--
+            if (found !== undefined) finish(found)
+            // a failed or empty answer: the next candidate now, not at the hedge delay
+            else if (next < (candidates?.length ?? 0)) askNext()
+            else exhausted()
+          })
+        }
+        if (raceSignal.aborted) {
+          finish(undefined)
+          return
+        }
+        raceSignal.addEventListener('abort', () => { finish(undefined) }, { once: true })
+        timers.push(setTimeout(startDht, this.dhtDelayMs))
+        void findCandidates(raceSignal).catch(() => []).then((found) => {
+          candidates = found
+          askNext()
+        })
+      })
+    } finally {
+      for (const t of timers) clearTimeout(t)
+      stop.abort()
+    }
+  }
+
+  /** One direct question with its own deadline; a failure is remembered, so the peer is asked last for a while. */
+  private async askOne (peer: PeerRef, code: string, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
+    const ask = deadlineSignal(this.directTimeoutMs, signal)
+    try {
+      const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
+      this.failed.delete(peer.id)
+      if (answer === null) return undefined
+      if (answer instanceof Uint8Array) return { verified: this.c.validator.validate(answer, code), source: 'direct', from: peer.id }
+      // believed only once verified: a liar cannot deny a code the authority's set holds
+      return { absence: verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations }), from: peer.id }
     } catch (err) {
-      if (!signal.aborted) this.log('DHT walk for %s failed: %s', code, (err as Error).message)
+      // abandoned because another answer won: not the peer's fault
+      if (!signal.aborted) {
+        const now = performance.now()
+        if (this.failed.size >= MAX_FAILED_PEERS) for (const [id, until] of this.failed) if (until <= now) this.failed.delete(id)
+        if (this.failed.size < MAX_FAILED_PEERS) this.failed.set(peer.id, now + this.failedPeerMs)
+        this.log('direct question to %s for %s failed: %s', peer.id, code, (err as Error).message)
+      }
+      return undefined
+    } finally {
+      ask.clear()
+    }
+  }
+
+  /**
+   * A quorum read over the DHT walk: values are verified as they arrive and the walk is stopped once
+   * `dhtQuorum` valid values are in, or `dhtGraceMs` after the first one, answering with the newest
+   * (selection rule). Waiting for the whole walk costs seconds in js-libp2p; answering with the very
+   * first value would let one stale peer decide.
+   */
+  private async walkDht (code: string, signal: AbortSignal): Promise<Found | undefined> {
+    const stop = new AbortController()
+    const walkSignal = AbortSignal.any([signal, stop.signal])
+    let best: Found | undefined
+    let valid = 0
+    let grace: ReturnType<typeof setTimeout> | undefined
+    let enough: () => void = () => {}
+    const quorum = new Promise<void>((resolve) => { enough = resolve })
+    const walk = (async () => {
+      try {
+        for await (const { value, from } of this.c.routing.dhtValues(code, { signal: walkSignal })) {
+          try {
+            const verified = this.c.validator.validate(value, code)
+            valid++
+            if (best === undefined || this.c.validator.compare(verified.record, best.verified.record) > 0) best = { verified, source: 'dht', from }
+            if (valid >= this.dhtQuorum) break
+            if (valid === 1) grace = setTimeout(enough, this.dhtGraceMs)
+          } catch (err) {
+            this.log('peer %s returned an invalid record for %s: %s', from, code, (err as Error).message)
+          }
+        }
+      } catch (err) {
+        if (!walkSignal.aborted) this.log('DHT walk for %s failed: %s', code, (err as Error).message)
+      }
+    })()
+    const aborted = new Promise<void>((resolve) => {
+      if (walkSignal.aborted) resolve()
+      else walkSignal.addEventListener('abort', () => { resolve() }, { once: true })
+    })
+    try {
+      await Promise.race([walk, quorum, aborted])
+    } finally {
+      clearTimeout(grace)
+      // stops kad-dht's query when the answer came before the walk's end
+      stop.abort()
     }
     return best
   }
@@ -211,6 +341,18 @@ export class ResolverService implements Resolver {
 function notFound (code: string, absence: VerifiedAbsence, from: string): NotFoundError {
   return new NotFoundError(`${code} does not exist: ${absence.namespace} signed an allocation set without ${absence.code}`,
     { code, absent: absence.code, authority: absence.namespace, signedAt: absence.signedAt, expiresAt: absence.expiresAt, from }, absence)
+}
+
+interface Found {
+  verified: VerifiedRecord
+  source: ResolutionSource
+  from?: string
+}
+
+/** A direct answer that nobody holds the code, with its verified proof: ends the race like a record. */
+interface ProvenAbsent {
+  absence: VerifiedAbsence
+  from: string
 }
 
 /** The holder's node as its record publishes it (`peer` and `addr` values). */

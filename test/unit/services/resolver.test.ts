@@ -96,6 +96,90 @@ describe('resolver', () => {
     assert.deepEqual(routing.asked, ['country-peer:MA.156.1302'])
   })
 
+  it('a holder that does not answer costs the hedge delay, not the direct timeout', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('silent-authority', 'hang')
+    routing.peers.set('country-peer', v2.bytes)
+    const r = make(routing, {
+      directTimeoutMs: 5_000,
+      timeoutMs: 8_000,
+      hedgeDelayMs: 30,
+      dhtDelayMs: 5_000,
+      authorities: [{ namespace: 'MA.156', peer: { id: 'silent-authority', addrs: [] } }, { namespace: 'MA.156', peer: { id: 'country-peer', addrs: [] } }]
+    })
+    const t0 = performance.now()
+    const res = await r.resolve('MA.156.1301')
+    assert.equal(res.from, 'country-peer')
+    assert.equal(res.verified.record.body.seq, 2)
+    assert.ok(performance.now() - t0 < 2_000, 'answered long before the 5 s direct timeout')
+    assert.deepEqual(routing.asked, ['silent-authority:MA.156.1301', 'country-peer:MA.156.1301'])
+  })
+
+  it('a failed peer is asked after the others on the next lookup', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('country-peer', v1.bytes)
+    const r = make(routing, {
+      authorities: [{ namespace: 'MA.156', peer: { id: 'gone', addrs: [] } }, { namespace: 'MA.156', peer: { id: 'country-peer', addrs: [] } }]
+    })
+    await r.resolve('MA.156.1301')
+    assert.deepEqual(routing.asked, ['gone:MA.156.1301', 'country-peer:MA.156.1301'])
+    routing.asked = []
+    await r.resolve('MA.156.1302').catch(() => undefined)
+    assert.equal(routing.asked[0], 'country-peer:MA.156.1302', 'the peer that failed is no longer asked first')
+  })
+
+  it('the DHT walk joins when direct questions are slow, and answers from a quorum without waiting for the walk to end', async () => {
+    let walkStopped = false
+    const routing = new FakeRouting()
+    routing.peers.set('country-peer', 'hang')
+    routing.dhtValues = async function * (_code?: string, options?: { signal?: AbortSignal }) {
+      try {
+        yield { value: v1.bytes, from: 'a' }
+        yield { value: v2.bytes, from: 'b' }
+        yield { value: v1.bytes, from: 'stale' }
+        // a walk that would go on until the deadline
+        await new Promise<void>((resolve) => { options?.signal?.addEventListener('abort', () => { resolve() }) })
+        yield { value: v1.bytes, from: 'late' }
+      } finally {
+        walkStopped = true
+      }
+    }
+    const r = make(routing, { directTimeoutMs: 5_000, timeoutMs: 8_000, dhtDelayMs: 20 })
+    r.offer(countryRecord.bytes)
+    const t0 = performance.now()
+    const res = await r.resolve('MA.156.1301')
+    assert.equal(res.source, 'dht')
+    assert.equal(res.verified.record.body.seq, 2, 'the newest of the quorum')
+    assert.ok(performance.now() - t0 < 2_000)
+    await new Promise(resolve => setTimeout(resolve, 10))
+    assert.ok(walkStopped, 'the walk was stopped once answered')
+  })
+
+  it('with fewer values than the quorum, the DHT answers a grace period after the first valid one', async () => {
+    const routing = new FakeRouting()
+    routing.dhtValues = async function * (_code?: string, options?: { signal?: AbortSignal }) {
+      yield { value: new Uint8Array([1, 2, 3]), from: 'junk' }
+      yield { value: v1.bytes, from: 'a' }
+      await new Promise<void>((resolve) => { options?.signal?.addEventListener('abort', () => { resolve() }) })
+    }
+    const r = make(routing, { timeoutMs: 8_000, dhtGraceMs: 50, dhtDelayMs: 20 })
+    const t0 = performance.now()
+    const res = await r.resolve('MA.156.1301')
+    assert.equal(res.verified.record.body.seq, 1)
+    assert.equal(res.from, 'a')
+    const elapsed = performance.now() - t0
+    assert.ok(elapsed >= 40 && elapsed < 2_000, `answered after the grace period (${elapsed} ms)`)
+  })
+
+  it('a walk that finds nothing valid before the deadline is a timeout, not a not-found', async () => {
+    const routing = new FakeRouting()
+    routing.dhtValues = async function * (_code?: string, options?: { signal?: AbortSignal }) {
+      yield { value: new Uint8Array([9]), from: 'junk' }
+      await new Promise<void>((resolve) => { options?.signal?.addEventListener('abort', () => { resolve() }) })
+    }
+    await assert.rejects(make(routing, { timeoutMs: 100 }).resolve('MA.156.1301'), { name: 'ResolveTimeoutError' })
+  })
+
   it('malformed codes are refused before any network work', async () => {
     const routing = new FakeRouting()
     await assert.rejects(make(routing).resolve('MA.156.13'), { name: 'MalformedCodeError' })
