@@ -1,3 +1,5 @@
+import { RequestTimeoutError } from './errors.ts'
+
 /**
  * A deadline for network work. `AbortSignal.timeout()` does not keep the event loop alive, so a
  * query stuck with nothing pending could let a process exit mid-way (measured: exit code 13 under
@@ -10,7 +12,8 @@ export interface Deadline {
 
 export function deadlineSignal (ms: number, parent?: AbortSignal): Deadline {
   const controller = new AbortController()
-  const abort = (): void => { controller.abort(parent?.reason ?? new Error(`deadline of ${ms} ms passed`)) }
+  // a typed reason: whoever surfaces it (CLI, gateway) reports a timeout, not an internal error
+  const abort = (): void => { controller.abort(parent?.reason ?? new RequestTimeoutError(`deadline of ${ms} ms passed`, { timeoutMs: ms })) }
   const timer = setTimeout(abort, ms)
   if (parent !== undefined) {
     if (parent.aborted) abort()
