@@ -12,6 +12,7 @@ import { ScenarioError } from './scenario.ts'
 import type { Scenario } from './scenario.ts'
 import { JsonLines, ShardError } from './shard-protocol.ts'
 import type { FromShard, MethodName, ShardMethods, ShardNodeInfo, ToShard } from './shard-protocol.ts'
+import { expectedLookups, workloadEvents } from './workload.ts'
 
 const SHARD_MAIN = fileURLToPath(new URL('./shard-main.ts', import.meta.url))
 
@@ -255,19 +256,14 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
     const updates: Array<UpdateOp & { startedAt: number }> = []
     const inflight = new Set<Promise<void>>()
     const track = (p: Promise<void>): void => { inflight.add(p); void p.finally(() => inflight.delete(p)) }
-    let nextLookup = rng.exponential(1000 / s.workload.lookupsPerSecond)
-    let nextUpdate = s.workload.updatesPerSecond > 0 ? rng.exponential(1000 / s.workload.updatesPerSecond) : Infinity
     const plan: Array<{ asker: number, code: string }> = []
     let done = 0
-    const expected = Math.round(s.workload.lookupsPerSecond * s.workload.durationMs / 1000)
-    while (Math.min(nextLookup, nextUpdate) < s.workload.durationMs) {
-      const due = Math.min(nextLookup, nextUpdate)
-      if (elapsed() < due) await sleep(due - elapsed())
+    const expected = expectedLookups(s.workload)
+    for (const event of workloadEvents(s.workload, rng, codes, askers.length, honest.length)) {
+      if (elapsed() < event.dueMs) await sleep(event.dueMs - elapsed())
       const now = elapsed()
-      if (nextLookup <= nextUpdate) {
-        nextLookup += rng.exponential(1000 / s.workload.lookupsPerSecond)
-        const askerIdx = rng.int(askers.length)
-        const code = codes[rng.zipf(codes.length, s.workload.zipf)] as string
+      if (event.kind === 'lookup') {
+        const { asker: askerIdx, code } = event
         plan.push({ asker: askerIdx, code })
         const asker = askers[askerIdx] as Placed
         if (!alive.has(asker.key)) continue
@@ -283,8 +279,7 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
         })())
         continue
       }
-      nextUpdate += rng.exponential(1000 / s.workload.updatesPerSecond)
-      const holder = rng.pick(honest)
+      const holder = honest[event.holder] as Placed
       if (!alive.has(holder.key)) continue
       const code = holder.code as string
       const op = { kind: 'update' as const, startMs: now, code, seq: 0, latencyMs: 0, gossipReceiptsMs: [], dhtPeers: 0, startedAt: 0 }

@@ -11,6 +11,7 @@ import { scenarioLinkModel } from './link-model.ts'
 import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
+import { expectedLookups, workloadEvents } from './workload.ts'
 
 /** One lookup as it happened. */
 export interface LookupOp {
@@ -210,21 +211,16 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const updates: UpdateOp[] = []
     const inflight = new Set<Promise<void>>()
     const track = (p: Promise<void>): void => { inflight.add(p); void p.finally(() => inflight.delete(p)) }
-    let nextLookup = rng.exponential(1000 / s.workload.lookupsPerSecond)
-    let nextUpdate = s.workload.updatesPerSecond > 0 ? rng.exponential(1000 / s.workload.updatesPerSecond) : Infinity
     const plan: Array<{ asker: number, code: string }> = []
     let done = 0
-    const expected = Math.round(s.workload.lookupsPerSecond * s.workload.durationMs / 1000)
+    const expected = expectedLookups(s.workload)
     // Events follow their seeded schedule, not the wall clock: a loaded machine issues them late,
     // never fewer of them, so one seed always gives the same operations.
-    while (Math.min(nextLookup, nextUpdate) < s.workload.durationMs) {
-      const due = Math.min(nextLookup, nextUpdate)
-      if (elapsed() < due) await sleep(due - elapsed())
+    for (const event of workloadEvents(s.workload, rng, codes, askers.length, honestCities.length)) {
+      if (elapsed() < event.dueMs) await sleep(event.dueMs - elapsed())
       const now = elapsed()
-      if (nextLookup <= nextUpdate) {
-        nextLookup += rng.exponential(1000 / s.workload.lookupsPerSecond)
-        const askerIdx = rng.int(askers.length)
-        const code = codes[rng.zipf(codes.length, s.workload.zipf)] as string
+      if (event.kind === 'lookup') {
+        const { asker: askerIdx, code } = event
         plan.push({ asker: askerIdx, code })
         const asker = askers[askerIdx] as SimNode
         if (!alive.has(asker)) continue
@@ -246,8 +242,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         continue
       }
       {
-        nextUpdate += rng.exponential(1000 / s.workload.updatesPerSecond)
-        const holder = rng.pick(honestCities)
+        const holder = honestCities[event.holder] as SimNode
         if (!alive.has(holder)) continue
         const code = holder.code as string
         const op: UpdateOp = { kind: 'update', startMs: now, code, seq: 0, latencyMs: 0, gossipReceiptsMs: [], dhtPeers: 0 }

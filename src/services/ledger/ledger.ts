@@ -37,7 +37,7 @@ import { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, readRemoteLog, verifiedLog }
 import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
 import type { AuditReport } from './audit.ts'
 import {
-  DEFAULT_COSIGN_TIMEOUT_MS, DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS, DEFAULT_HEAD_INTERVAL_MS, DEFAULT_HEAD_REPUBLISH_INTERVAL_MS,
+  DEFAULT_COSIGN_TIMEOUT_MS, DEFAULT_HEAD_DHT_INTERVAL_MS, DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS, DEFAULT_HEAD_INTERVAL_MS, DEFAULT_HEAD_REPUBLISH_INTERVAL_MS,
   DEFAULT_LEDGER_REQUEST_TIMEOUT_MS, MAX_KNOWN_LOGS
 } from './index.ts'
 import type {
@@ -64,7 +64,7 @@ type Outcome = { status: 'consistent' } | { status: 'fork', kind: ForkKind, evid
  *   until an operator clears it.
  */
 export class LedgerService implements Ledger {
-  readonly counters: LedgerCounters = { appended: 0, headsSigned: 0, headsSeen: 0, consistent: 0, forks: 0, undecided: 0, cosigned: 0 }
+  readonly counters: LedgerCounters = { appended: 0, headsSigned: 0, headsPut: 0, headsSeen: 0, consistent: 0, forks: 0, undecided: 0, cosigned: 0 }
   private readonly c: LedgerComponents
   private readonly headIntervalMs: number
   private readonly republishIntervalMs: number
@@ -87,6 +87,10 @@ export class LedgerService implements Ledger {
   private lastAnnounced: HeadRecord | undefined
   private headTimer: ReturnType<typeof setTimeout> | undefined
   private republishTimer: ReturnType<typeof setInterval> | undefined
+  private readonly headDhtIntervalMs: number
+  /** When the last head was put in the DHT (monotonic clock); undefined before the first. */
+  private lastDhtPutAt: number | undefined
+  private dhtTimer: ReturnType<typeof setTimeout> | undefined
   private subscription: HeadsSubscription | undefined
   private stopping = new AbortController()
   private running = false
@@ -98,6 +102,7 @@ export class LedgerService implements Ledger {
     this.republishIntervalMs = init.republishIntervalMs ?? DEFAULT_HEAD_REPUBLISH_INTERVAL_MS
     this.requestTimeoutMs = init.requestTimeoutMs ?? DEFAULT_LEDGER_REQUEST_TIMEOUT_MS
     this.cosignTimeoutMs = init.cosignTimeoutMs ?? DEFAULT_COSIGN_TIMEOUT_MS
+    this.headDhtIntervalMs = init.headDhtIntervalMs ?? DEFAULT_HEAD_DHT_INTERVAL_MS
     this.witnesses = init.witnesses ?? []
     this.isWitness = init.witness ?? false
     this.monitor = init.monitor ?? true
@@ -134,6 +139,8 @@ export class LedgerService implements Ledger {
     clearTimeout(this.headTimer)
     this.headTimer = undefined
     clearInterval(this.republishTimer)
+    clearTimeout(this.dhtTimer)
+    this.dhtTimer = undefined
     clearInterval(this.flushTimer)
     this.stopping.abort()
     this.subscription?.unsubscribe()
@@ -310,7 +317,7 @@ export class LedgerService implements Ledger {
     await publishHeadsMessage(libp2p.services.pubsub, encodeHeadsMessage({ type: 'head-update', record: record.bytes, fromSize, proof }))
       .catch(err => { this.log('gossip of head %d failed: %s', head.sth.head.size, (err as Error).message) })
     this.lastAnnounced = record
-    this.track(this.putHead(record))
+    this.scheduleDhtPut()
   }
 
   private async gatherCosignatures (head: HeadRecord): Promise<Cosignature[]> {
@@ -334,6 +341,7 @@ export class LedgerService implements Ledger {
     const dht = this.c.libp2p?.services.dht
     if (dht === undefined) return
     const deadline = deadlineSignal(DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS, this.stopping.signal)
+    this.counters.headsPut++
     try {
       for await (const event of dht.put(headKey(record.sth.head.log), record.bytes, { signal: deadline.signal })) void event
     } catch (err) {
@@ -343,9 +351,33 @@ export class LedgerService implements Ledger {
     }
   }
 
+  /** Puts the latest announced head now, or once the DHT interval since the last put has passed. */
+  private scheduleDhtPut (): void {
+    if (this.dhtTimer !== undefined) return // a trailing put is due: it takes the latest head then
+    const wait = this.lastDhtPutAt === undefined ? 0 : this.lastDhtPutAt + this.headDhtIntervalMs - performance.now()
+    if (wait <= 0) {
+      this.putLatest()
+      return
+    }
+    this.dhtTimer = setTimeout(() => {
+      this.dhtTimer = undefined
+      this.putLatest()
+    }, wait)
+    this.dhtTimer.unref()
+  }
+
+  private putLatest (): void {
+    const head = this.lastAnnounced
+    if (head === undefined || !this.running) return
+    this.lastDhtPutAt = performance.now()
+    this.track(this.putHead(head))
+  }
+
   private republish (): void {
     const head = this.store?.head
-    if (head !== undefined && this.running) this.track(this.putHead(head))
+    if (head === undefined || !this.running) return
+    this.lastDhtPutAt = performance.now()
+    this.track(this.putHead(head))
   }
 
   /** Allocations and own records the log misses (a crash between storing and logging, an older node): appended at start. */

@@ -82,9 +82,13 @@ describe('ledger in the network: logs, heads, proofs (memory transport)', functi
     const head = (await country.ledger!.signHead())!
     const reader = net.cities[1]!
     let found: Uint8Array | undefined
+    // heads reach the DHT coalesced (at most one put per interval): a valid head of the log, a prefix of the latest
     assert.ok(await eventually(async () => {
       for await (const e of reader.libp2p.services.dht.get(headKey('MA.156'), { signal: AbortSignal.timeout(5_000) })) if (e.name === 'VALUE') found = e.value
-      return found !== undefined && reader.validator.validateHead(found, 'MA.156').record.sth.head.size >= head.sth.head.size
+      if (found === undefined) return false
+      const inDht = reader.validator.validateHead(found, 'MA.156').record.sth
+      verifyConsistency(inDht.head.size, head.sth.head.size, inDht.head.root, head.sth.head.root, country.ledger!.consistencyProof(inDht.head.size, head.sth.head.size))
+      return true
     }, 20_000), 'head found in the DHT')
     // the country's head with one bit of its signature changed
     const sig = Uint8Array.from(head.sth.sig)
@@ -97,6 +101,30 @@ describe('ledger in the network: logs, heads, proofs (memory transport)', functi
       if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE') stored++
     }
     assert.equal(stored, 0)
+  })
+
+  it('heads reach the DHT coalesced: the first at once, later ones as the latest once the interval has passed', async () => {
+    const city = await net.add('city', { ledger: { headDhtIntervalMs: 1_500, headIntervalMs: 0 } })
+    await city.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Xingtai', officialCode: '130500' })
+    const ledger = city.ledger!
+    await city.publishOwn([], { background: true })
+    await ledger.signHead()
+    assert.ok(await eventually(() => ledger.counters.headsPut === 1, 5_000), 'the first head is put at once')
+    for (let i = 0; i < 3; i++) {
+      await city.publishOwn([{ type: 'data', name: 'v', value: String(i) }], { background: true })
+      await ledger.signHead()
+    }
+    assert.ok(ledger.counters.headsSigned >= 4)
+    assert.equal(ledger.counters.headsPut, 1, 'heads signed within the interval wait')
+    assert.ok(await eventually(() => ledger.counters.headsPut === 2, 10_000), 'one trailing put')
+    const latest = ledger.head()!
+    let inDht: number | undefined
+    assert.ok(await eventually(async () => {
+      for await (const e of net.cities[0]!.libp2p.services.dht.get(headKey(city.identity!.namespace), { signal: AbortSignal.timeout(5_000) })) {
+        if (e.name === 'VALUE') inDht = Math.max(inDht ?? 0, net.cities[0]!.validator.validateHead(e.value).record.sth.head.size)
+      }
+      return inDht === latest.sth.head.size
+    }, 15_000), `the DHT holds the latest head (${String(inDht)} of ${latest.sth.head.size})`)
   })
 
   it('audit: the history of a code (allocation, versions), every entry included, heads consistent', async () => {
