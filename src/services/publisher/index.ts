@@ -12,11 +12,24 @@ export const DEFAULT_RECORD_VALIDITY_MS = 7 * 86_400_000
 export const DEFAULT_RECORD_TTL_MS = 5 * 60_000
 /** kad-dht forgets records after 36 h; republish well within. */
 export const DEFAULT_REPUBLISH_INTERVAL_MS = 3_600_000
+/**
+ * A push the parent did not take (a partition, a restarting parent) is retried with doubling delays
+ * from this one, up to PUSH_RETRY_MAX_DELAY_MS apart, for DEFAULT_PUSH_RETRY_FOR_MS: the parent
+ * answers for its children, and without the retry it would serve the older version until the next
+ * publication (measured in the partition simulation).
+ */
+export const DEFAULT_PUSH_RETRY_FIRST_DELAY_MS = 2_000
+export const PUSH_RETRY_MAX_DELAY_MS = 30_000
+export const DEFAULT_PUSH_RETRY_FOR_MS = 10 * 60_000
 
 export interface PublisherInit {
   recordValidityMs?: number
   ttlMs?: number
   republishIntervalMs?: number
+  /** @default DEFAULT_PUSH_RETRY_FIRST_DELAY_MS */
+  pushRetryFirstDelayMs?: number
+  /** @default DEFAULT_PUSH_RETRY_FOR_MS */
+  pushRetryForMs?: number
 }
 
 /** Where a signed record goes once it is stored: the DHT and the gossip topic. */

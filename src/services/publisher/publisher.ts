@@ -6,7 +6,7 @@ import { parseCode } from '../../core/code/grammar.ts'
 import { isCitycodeError } from '../../core/errors.ts'
 import { PublishError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
-import { DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS, DEFAULT_REPUBLISH_INTERVAL_MS } from './index.ts'
+import { DEFAULT_PUSH_RETRY_FIRST_DELAY_MS, DEFAULT_PUSH_RETRY_FOR_MS, DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS, DEFAULT_REPUBLISH_INTERVAL_MS, PUSH_RETRY_MAX_DELAY_MS } from './index.ts'
 import type { Publisher, PublisherComponents, PublisherInit, PublishOptions, PublishResult } from './index.ts'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 
@@ -25,12 +25,18 @@ export class PublisherService implements Publisher {
   private readonly background = new Set<Promise<unknown>>()
   /** Aborted on stop: background DHT puts must not hold a stopping node for their full deadline. */
   private stopping = new AbortController()
+  private readonly pushRetryFirstDelayMs: number
+  private readonly pushRetryForMs: number
+  /** Codes whose latest version the parent has not taken yet, each with its next retry. */
+  private readonly pushRetries = new Map<string, { timer: ReturnType<typeof setTimeout>, attempt: number, until: number }>()
 
   constructor (init: PublisherInit, components: PublisherComponents) {
     this.c = components
     this.validityMs = init.recordValidityMs ?? DEFAULT_RECORD_VALIDITY_MS
     this.ttlMs = init.ttlMs ?? DEFAULT_RECORD_TTL_MS
     this.republishIntervalMs = init.republishIntervalMs ?? DEFAULT_REPUBLISH_INTERVAL_MS
+    this.pushRetryFirstDelayMs = init.pushRetryFirstDelayMs ?? DEFAULT_PUSH_RETRY_FIRST_DELAY_MS
+    this.pushRetryForMs = init.pushRetryForMs ?? DEFAULT_PUSH_RETRY_FOR_MS
     this.log = components.logger.forComponent('citycode:publisher')
   }
 
@@ -45,6 +51,8 @@ export class PublisherService implements Publisher {
   async stop (): Promise<void> {
     clearInterval(this.timer)
     this.timer = undefined
+    for (const retry of this.pushRetries.values()) clearTimeout(retry.timer)
+    this.pushRetries.clear()
     this.stopping.abort()
     await Promise.allSettled([...this.background])
   }
@@ -95,10 +103,13 @@ export class PublisherService implements Publisher {
   private async send (record: SignedRecord, options: PublishOptions): Promise<PublishResult> {
     await this.c.targets.gossip(record.bytes).catch(err => { this.log('gossip of %s failed: %s', record.body.code, (err as Error).message) })
     if (this.c.targets.push !== undefined) {
-      const deadline = deadlineSignal(PUSH_TIMEOUT_MS, options.signal)
-      await this.c.targets.push(record.bytes, { signal: deadline.signal })
-        .catch(err => { this.log('push of %s to the parent failed: %s', record.body.code, (err as Error).message) })
-        .finally(() => { deadline.clear() })
+      const code = record.body.code
+      const delivered = await this.pushOnce(record.bytes, options.signal)
+      // a new version starts its own retries; one delivered ends the older version's
+      const pending = this.pushRetries.get(code)
+      if (pending !== undefined) clearTimeout(pending.timer)
+      this.pushRetries.delete(code)
+      if (!delivered) this.schedulePushRetry(code, 1, performance.now() + this.pushRetryForMs)
     }
     const put = async (signal = options.signal): Promise<number> => {
       const deadline = deadlineSignal(DHT_PUT_TIMEOUT_MS, signal)
@@ -118,6 +129,53 @@ export class PublisherService implements Publisher {
       return { record, dhtPeers: 0 }
     }
     return { record, dhtPeers: await put() }
+  }
+
+  /** Whether the push is settled: delivered, or refused by the parent (not worth a retry). */
+  private async pushOnce (bytes: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    const push = this.c.targets.push
+    if (push === undefined) return true
+    const deadline = deadlineSignal(PUSH_TIMEOUT_MS, signal)
+    try {
+      await push(bytes, { signal: deadline.signal })
+      return true
+    } catch (err) {
+      this.log('push of %s to the parent failed: %s', decodeRecord(bytes).body.code, (err as Error).message)
+      // the parent answered and refused: sending the same bytes again changes nothing
+      const details = (err as { details?: Record<string, unknown> }).details
+      return details?.remote === true || details?.remoteName !== undefined
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  private schedulePushRetry (code: string, attempt: number, until: number): void {
+    const delay = Math.min(PUSH_RETRY_MAX_DELAY_MS, this.pushRetryFirstDelayMs * 2 ** (attempt - 1))
+    if (this.stopping.signal.aborted || performance.now() + delay > until) {
+      this.log('giving up pushing %s to the parent after %d attempts', code, attempt)
+      return
+    }
+    const timer = setTimeout(() => {
+      const p = this.retryPush(code, attempt, until)
+      this.background.add(p)
+      void p.finally(() => this.background.delete(p))
+    }, delay)
+    timer.unref()
+    this.pushRetries.set(code, { timer, attempt, until })
+  }
+
+  /** Pushes the latest stored version of `code` again (a newer one may have been published since). */
+  private async retryPush (code: string, attempt: number, until: number): Promise<void> {
+    if (this.pushRetries.get(code)?.attempt !== attempt) return
+    this.pushRetries.delete(code)
+    const stored = await this.c.store.get('own', code)
+    if (stored === undefined || this.stopping.signal.aborted) return
+    if (await this.pushOnce(stored.bytes, this.stopping.signal)) {
+      this.log('push of %s settled on attempt %d', code, attempt + 1)
+      return
+    }
+    // a publication in the meantime started its own retries
+    if (!this.pushRetries.has(code)) this.schedulePushRetry(code, attempt + 1, until)
   }
 
   private async serialised<T> (fn: () => Promise<T>): Promise<T> {

@@ -5,6 +5,7 @@ import { RecordValidator, decodeRecord, sha256, equalBytes } from '../../../src/
 import { publisher } from '../../../src/services/publisher/index.ts'
 import { RecordStore } from '../../../src/storage/record-store.ts'
 import { DAY_MS, hierarchy, NOW } from '../../utils/fixtures.ts'
+import { eventually } from '../../utils/citycode-network.ts'
 
 describe('publisher', () => {
   const h = hierarchy()
@@ -59,5 +60,65 @@ describe('publisher', () => {
     clock.now += 5 * DAY_MS
     await p.republish()
     assert.deepEqual(put.slice(4).map(b => decodeRecord(b).body.seq), [2, 2], 'past half their validity: re-signed')
+  })
+
+  describe('push to the parent', () => {
+    function withPush (failures: number, init: { pushRetryFirstDelayMs: number, pushRetryForMs?: number }): { p: ReturnType<ReturnType<typeof publisher>>, pushed: Uint8Array[], attempts: () => number } {
+      let attempts = 0
+      const pushed: Uint8Array[] = []
+      const clock = { now: NOW }
+      const p = publisher(init)({
+        signer: () => h.city,
+        chain: () => h.chain,
+        validator: new RecordValidator(h.anchors, { now: () => clock.now }),
+        store: new RecordStore(new MemoryDatastore()),
+        targets: {
+          gossip: async () => {},
+          dhtPut: async () => 1,
+          push: async (bytes) => {
+            attempts++
+            if (attempts <= failures) throw new Error('parent unreachable (partition)')
+            pushed.push(bytes)
+          }
+        },
+        now: () => clock.now,
+        logger: defaultLogger()
+      })
+      return { p, pushed, attempts: () => attempts }
+    }
+
+    it('a push the parent did not take is retried until it is, with the latest version', async () => {
+      const { p, pushed, attempts } = withPush(3, { pushRetryFirstDelayMs: 10 })
+      await p.start()
+      try {
+        await p.publish('MA.156.1301', [{ type: 'name', lang: 'en', value: 'v1' }])
+        await p.publish('MA.156.1301', [{ type: 'name', lang: 'en', value: 'v2' }])
+        assert.equal(pushed.length, 0)
+        assert.ok(await eventually(() => pushed.length > 0, 5_000), `delivered after ${attempts()} attempts`)
+        assert.equal(decodeRecord(pushed[0]!).body.seq, 2, 'the retry sends the newest stored version')
+        await new Promise(resolve => setTimeout(resolve, 200))
+        assert.equal(pushed.length, 1, 'no more pushes once delivered')
+      } finally {
+        await p.stop()
+      }
+    })
+
+    it('gives up after the retry window, and stop cancels pending retries', async () => {
+      const { p, pushed, attempts } = withPush(1_000, { pushRetryFirstDelayMs: 10, pushRetryForMs: 100 })
+      await p.start()
+      await p.publish('MA.156.1301', [])
+      await new Promise(resolve => setTimeout(resolve, 400))
+      const tried = attempts()
+      assert.ok(tried >= 3 && tried <= 6, `${tried} attempts within a 100 ms window of doubling delays from 10 ms`)
+      await new Promise(resolve => setTimeout(resolve, 200))
+      assert.equal(attempts(), tried, 'no attempt after giving up')
+      assert.equal(pushed.length, 0)
+      const again = withPush(1_000, { pushRetryFirstDelayMs: 50 })
+      await again.p.start()
+      await again.p.publish('MA.156.1301', [])
+      await again.p.stop()
+      await new Promise(resolve => setTimeout(resolve, 150))
+      assert.equal(again.attempts(), 1, 'a stopped publisher retries nothing')
+    })
   })
 })
