@@ -6,6 +6,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { checkShardable, runSharded } from '../../../src/interfaces/simulator/coordinator.ts'
 import type { RunResult } from '../../../src/interfaces/simulator/runner.ts'
+import { computeMetrics } from '../../../src/interfaces/simulator/metrics.ts'
 import { writeReport } from '../../../src/interfaces/simulator/report.ts'
 import { parseScenario } from '../../../src/interfaces/simulator/scenario.ts'
 
@@ -67,6 +68,23 @@ describe('simulator: shards as processes over loopback TCP', function () {
     assert.ok(first.lookups.length > 10)
     assert.equal(plan(second), plan(first), 'the same seed gives the same operations')
     assert.deepEqual(second.sharding?.askerShard, sh.askerShard)
+  })
+
+  it('churn across shards: nodes leave and come back on their shard, and the merged report counts both', async () => {
+    const s = parseScenario({
+      ...scenario,
+      baseline: false,
+      churn: { rate: 0.6, meanSessionMs: 600, mode: 'crash', rejoinAfterMs: 700 },
+      workload: { lookupsPerSecond: 6, zipf: 0.5, updatesPerSecond: 0, durationMs: 4_000, timeoutMs: 20_000 }
+    }, 'sharded-churn')
+    const r = await runSharded(s, { shards: 2 })
+    const left = r.churn.filter(c => c.kind === 'leave')
+    const back = r.churn.filter(c => c.kind === 'rejoin')
+    assert.ok(left.length > 0 && back.length > 0, `nodes left (${left.length}) and came back (${back.length})`)
+    for (const b of back) assert.ok(left.some(l => l.node === b.node && l.atMs < b.atMs), 'only a node that left comes back')
+    const figures = computeMetrics(r)
+    assert.equal(figures.rejoins?.value, back.length)
+    assert.ok(r.lookups.some(o => o.ok), 'lookups still resolve')
   })
 
   it('refuses what a sharded run cannot honour, naming the field', () => {
