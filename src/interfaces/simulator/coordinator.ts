@@ -13,6 +13,7 @@ import type { Scenario } from './scenario.ts'
 import { JsonLines, ShardError } from './shard-protocol.ts'
 import type { FromShard, MethodName, ShardMethods, ShardNodeInfo, ToShard } from './shard-protocol.ts'
 import { expectedLookups, workloadEvents } from './workload.ts'
+import { BASELINE_CONCURRENCY, BASELINE_PUTS, inBatches } from './operations.ts'
 
 const SHARD_MAIN = fileURLToPath(new URL('./shard-main.ts', import.meta.url))
 
@@ -305,22 +306,19 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
     const baselineUpdates: UpdateOp[] = []
     if (s.baseline) {
       let bdone = 0
-      const concurrency = 8
-      for (let i = 0; i < plan.length; i += concurrency) {
-        await Promise.all(plan.slice(i, i + concurrency).map(async ({ asker: idx, code }) => {
-          const asker = askers[idx] as Placed
-          if (!alive.has(asker.key)) return
-          const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
-          try {
-            Object.assign(op, await call(asker.key, 'baselineGet', { node: asker.key, code, timeoutMs: s.workload.timeoutMs }))
-          } catch (err) {
-            op.error = (err as Error).name
-          }
-          baselineLookups.push(op)
-          options.progress?.('baseline', ++bdone, plan.length)
-        }))
-      }
-      for (const u of updates.slice(0, 20)) {
+      await inBatches(plan, BASELINE_CONCURRENCY, async ({ asker: idx, code }) => {
+        const asker = askers[idx] as Placed
+        if (!alive.has(asker.key)) return
+        const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        try {
+          Object.assign(op, await call(asker.key, 'baselineGet', { node: asker.key, code, timeoutMs: s.workload.timeoutMs }))
+        } catch (err) {
+          op.error = (err as Error).name
+        }
+        baselineLookups.push(op)
+        options.progress?.('baseline', ++bdone, plan.length)
+      })
+      for (const u of updates.slice(0, BASELINE_PUTS)) {
         const holder = cityNodes.find(c => c.code === u.code)
         if (holder === undefined || !alive.has(holder.key)) continue
         const startMs = elapsed()

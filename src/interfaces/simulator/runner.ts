@@ -1,4 +1,3 @@
-import { recordKey } from '../../core/record/dht-key.ts'
 import { decodeRecord } from '../../core/record/record.ts'
 import { RECORDS_TOPIC } from '../../network/gossip/record-updates.ts'
 import { chineseCities, largestCities } from '../gazetteer/cities.ts'
@@ -12,6 +11,7 @@ import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 import { expectedLookups, workloadEvents } from './workload.ts'
+import { BASELINE_CONCURRENCY, BASELINE_PUTS, baselineGet, baselinePut, inBatches, resolveLookup } from './operations.ts'
 
 /** One lookup as it happened. */
 export interface LookupOp {
@@ -227,16 +227,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, ok: false, latencyMs: 0, source: '', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
         lookups.push(op)
         track((async () => {
-          const t = performance.now()
-          try {
-            const r = await asker.node.resolve(code, { signal: AbortSignal.timeout(s.workload.timeoutMs) })
-            op.ok = true
-            op.source = r.source
-            op.seq = r.verified.record.body.seq
-          } catch (err) {
-            op.error = (err as Error).name
-          }
-          op.latencyMs = performance.now() - t
+          Object.assign(op, await resolveLookup(asker.node, code, s.workload.timeoutMs))
           options.progress?.('workload', ++done, expected)
         })())
         continue
@@ -273,45 +264,19 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const baselineUpdates: UpdateOp[] = []
     if (s.baseline) {
       let bdone = 0
-      const concurrency = 8
-      for (let i = 0; i < plan.length; i += concurrency) {
-        await Promise.all(plan.slice(i, i + concurrency).map(async ({ asker: idx, code }) => {
-          const asker = askers[idx] as SimNode
-          if (!alive.has(asker)) return
-          const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
-          const t = performance.now()
-          try {
-            for await (const e of asker.node.libp2p.services.dht.get(recordKey(code), { signal: AbortSignal.timeout(s.workload.timeoutMs) })) {
-              if (e.name === 'VALUE') {
-                try {
-                  const v = asker.node.validator.validate(e.value, code)
-                  op.ok = true
-                  op.seq = Math.max(op.seq, v.record.body.seq)
-                } catch {}
-              }
-            }
-          } catch (err) {
-            op.error = (err as Error).name
-          }
-          op.latencyMs = performance.now() - t
-          baselineLookups.push(op)
-          options.progress?.('baseline', ++bdone, plan.length)
-        }))
-      }
-      for (const u of updates.slice(0, 20)) {
+      await inBatches(plan, BASELINE_CONCURRENCY, async ({ asker: idx, code }) => {
+        const asker = askers[idx] as SimNode
+        if (!alive.has(asker)) return
+        const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        baselineLookups.push(Object.assign(op, await baselineGet(asker.node, code, s.workload.timeoutMs)))
+        options.progress?.('baseline', ++bdone, plan.length)
+      })
+      for (const u of updates.slice(0, BASELINE_PUTS)) {
         const holder = net.cities.find(c => c.code === u.code)
         if (holder === undefined || !alive.has(holder)) continue
-        const own = await holder.node.held(u.code)
-        if (own === undefined) continue
-        const op: UpdateOp = { kind: 'baseline-put', startMs: elapsed(), code: u.code, seq: own.record.body.seq, latencyMs: 0, gossipReceiptsMs: [], dhtPeers: 0 }
-        const t = performance.now()
-        try {
-          for await (const e of holder.node.libp2p.services.dht.put(recordKey(u.code), own.record.bytes, { signal: AbortSignal.timeout(s.workload.timeoutMs) })) {
-            if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE') op.dhtPeers++
-          }
-        } catch {}
-        op.latencyMs = performance.now() - t
-        baselineUpdates.push(op)
+        const startMs = elapsed()
+        const r = await baselinePut(holder.node, u.code, s.workload.timeoutMs)
+        if (r.done) baselineUpdates.push({ kind: 'baseline-put', startMs, code: u.code, seq: r.seq, latencyMs: r.latencyMs, gossipReceiptsMs: [], dhtPeers: r.dhtPeers })
       }
     }
     const cpu = process.cpuUsage(cpu0)

@@ -3,6 +3,7 @@ import { createInterface } from 'node:readline'
 import { CitycodeError } from '../../core/errors.ts'
 import type { Authorities } from './network-builder.ts'
 import type { Scenario } from './scenario.ts'
+import type { LookupResult, PutResult } from './operations.ts'
 
 /** A shard that cannot be started, reached, or that failed an operation; `details.shard` names it. */
 export class ShardError extends CitycodeError {
@@ -22,7 +23,6 @@ export interface ShardNodeInfo {
   adversary: boolean
 }
 
-export interface LookupResult { ok: boolean, latencyMs: number, source: string, seq: number, error: string }
 
 /** Every call the coordinator makes of a shard: its parameters and its result. */
 export interface ShardMethods {
@@ -38,7 +38,7 @@ export interface ShardMethods {
   baselineGet: { params: { node: string, code: string, timeoutMs: number }, result: LookupResult }
   /** `startedAt` is epoch ms, the reference of this update's gossip receipts. */
   update: { params: { node: string, version: string }, result: { seq: number, latencyMs: number, startedAt: number } }
-  baselinePut: { params: { node: string, timeoutMs: number }, result: { done: boolean, seq: number, latencyMs: number, dhtPeers: number } }
+  baselinePut: { params: { node: string, timeoutMs: number }, result: PutResult }
   kill: { params: { node: string, graceful: boolean }, result: { killed: boolean } }
   /** A node that left comes back (same keys and data); its TCP address may change. */
   rejoin: { params: { node: string }, result: { tcpAddr?: string } }

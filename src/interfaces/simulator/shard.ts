@@ -3,7 +3,6 @@ import type { Socket } from 'node:net'
 import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromString, toString } from 'uint8arrays'
-import { recordKey } from '../../core/record/dht-key.ts'
 import { decodeRecord } from '../../core/record/record.ts'
 import { RECORDS_TOPIC } from '../../network/gossip/record-updates.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
@@ -13,7 +12,8 @@ import { buildShard } from './network-builder.ts'
 import type { ShardNetwork, SimNode } from './network-builder.ts'
 import { citiesFor } from './runner.ts'
 import { JsonLines, ShardError, epochMs } from './shard-protocol.ts'
-import type { FromShard, LookupResult, MethodName, ShardMethods, ShardNodeInfo, ToShard } from './shard-protocol.ts'
+import type { FromShard, MethodName, ShardMethods, ShardNodeInfo, ToShard } from './shard-protocol.ts'
+import { baselineGet, baselinePut, resolveLookup } from './operations.ts'
 import { ShardAddressBook, shardTransport } from './shard-transport.ts'
 
 export interface ShardInit {
@@ -177,40 +177,8 @@ export async function runShard (init: ShardInit): Promise<number> {
       }
       return { installed }
     },
-    lookup: async (p) => {
-      const asker = node(p.node)
-      const r: LookupResult = { ok: false, latencyMs: 0, source: '', seq: 0, error: '' }
-      const t = performance.now()
-      try {
-        const answer = await asker.node.resolve(p.code, { signal: AbortSignal.timeout(p.timeoutMs) })
-        r.ok = true
-        r.source = answer.source
-        r.seq = answer.verified.record.body.seq
-      } catch (err) {
-        r.error = (err as Error).name
-      }
-      r.latencyMs = performance.now() - t
-      return r
-    },
-    baselineGet: async (p) => {
-      const asker = node(p.node)
-      const r: LookupResult = { ok: false, latencyMs: 0, source: 'dht', seq: 0, error: '' }
-      const t = performance.now()
-      try {
-        for await (const e of asker.node.libp2p.services.dht.get(recordKey(p.code), { signal: AbortSignal.timeout(p.timeoutMs) })) {
-          if (e.name !== 'VALUE') continue
-          try {
-            const v = asker.node.validator.validate(e.value, p.code)
-            r.ok = true
-            r.seq = Math.max(r.seq, v.record.body.seq)
-          } catch {}
-        }
-      } catch (err) {
-        r.error = (err as Error).name
-      }
-      r.latencyMs = performance.now() - t
-      return r
-    },
+    lookup: async (p) => await resolveLookup(node(p.node).node, p.code, p.timeoutMs),
+    baselineGet: async (p) => await baselineGet(node(p.node).node, p.code, p.timeoutMs),
     update: async (p) => {
       const holder = node(p.node)
       const startedAt = epochMs()
@@ -224,16 +192,8 @@ export async function runShard (init: ShardInit): Promise<number> {
     },
     baselinePut: async (p) => {
       const holder = node(p.node)
-      const own = alive.has(holder) ? await holder.node.held(holder.code as string) : undefined
-      if (own === undefined) return { done: false, seq: 0, latencyMs: 0, dhtPeers: 0 }
-      let dhtPeers = 0
-      const t = performance.now()
-      try {
-        for await (const e of holder.node.libp2p.services.dht.put(recordKey(holder.code as string), own.record.bytes, { signal: AbortSignal.timeout(p.timeoutMs) })) {
-          if (e.name === 'PEER_RESPONSE' && e.messageName === 'PUT_VALUE') dhtPeers++
-        }
-      } catch {}
-      return { done: true, seq: own.record.body.seq, latencyMs: performance.now() - t, dhtPeers }
+      if (!alive.has(holder)) return { done: false, seq: 0, latencyMs: 0, dhtPeers: 0 }
+      return await baselinePut(holder.node, holder.code as string, p.timeoutMs)
     },
     kill: async (p) => {
       const victim = node(p.node)
