@@ -9,9 +9,9 @@ import { leafHash } from '../../core/ledger/merkle.ts'
 import { verifyInclusion } from '../../core/ledger/proofs.ts'
 import type { HeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
-import { MAX_ENTRIES_PER_REQUEST } from '../../network/protocols/ledger.ts'
 import type { LedgerAnswers, LedgerOp, LedgerRequest } from '../../network/protocols/ledger.ts'
 import type { PeerRef } from '../resolver/index.ts'
+import { fetchLeaves } from './log-reader.ts'
 import type { ForkAlarm } from './index.ts'
 
 /**
@@ -124,18 +124,9 @@ async function auditLog (log: string, code: string, ctx: AuditContext, history: 
 
   // every entry, rebuilt into a tree: its root must be the signed root
   const tree = new MerkleLog()
-  const entries: LedgerEntry[] = []
-  const leaves: Uint8Array[] = []
-  for (let from = 0; from < size; from += MAX_ENTRIES_PER_REQUEST) {
-    const to = Math.min(size, from + MAX_ENTRIES_PER_REQUEST)
-    const page = (await ctx.ask(peer, { op: 'get-entries', log, from, to }, options)).entries
-    if (page.length !== to - from) break
-    for (const leaf of page) {
-      entries.push(decodeLeaf(leaf))
-      leaves.push(leaf)
-      tree.appendLeaf(leaf)
-    }
-  }
+  const leaves = await fetchLeaves(log, size, peer, ctx.ask, options)
+  const entries = leaves.map(decodeLeaf)
+  for (const leaf of leaves) tree.appendLeaf(leaf)
   const rootMatches = tree.size === size && equalBytes(tree.root(), root)
   if (!rootMatches) alarms.push({ log, kind: 'entries-mismatch', key, detail: `the ${tree.size} entries served do not make the signed root of size ${size}` })
 
