@@ -242,13 +242,7 @@ export class LedgerService implements Ledger {
         if (located !== undefined) peers.push(located)
       }
       if (peers.length === 0) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
-      try {
-        bytes = (await this.ask(peers[0] as PeerRef, request, options)).inclusion
-      } catch (err) {
-        // a node that does not speak the ledger protocol keeps no log: say so in our terms
-        if ((err as Error).name !== 'UnsupportedProtocolError') throw err
-        throw new UnknownLogError(`the node of ${log} keeps no ledger`, { log })
-      }
+      bytes = (await this.ask(peers[0] as PeerRef, request, options)).inclusion
     }
     const head = verifyRecordInclusion(bytes, record, log, this.c.validator.chains, { now: this.c.now(), revocations: this.c.validator.revocations })
     // a proof under a head that forks from one this node holds is no proof: the check raises the alarm
@@ -782,9 +776,16 @@ export class LedgerService implements Ledger {
       target = peerIdFromString(peer.id)
       if (peer.addrs.length > 0) await libp2p.peerStore.merge(target, { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
     }
-    const response = await sendRequest(libp2p, target, LEDGER_PROTOCOL, encodeLedgerRequest(request), {
-      signal: options.signal, timeoutMs: options.timeoutMs ?? this.requestTimeoutMs, maxResponseBytes: LEDGER_RESPONSE_MAX_BYTES
-    })
+    let response: Uint8Array
+    try {
+      response = await sendRequest(libp2p, target, LEDGER_PROTOCOL, encodeLedgerRequest(request), {
+        signal: options.signal, timeoutMs: options.timeoutMs ?? this.requestTimeoutMs, maxResponseBytes: LEDGER_RESPONSE_MAX_BYTES
+      })
+    } catch (err) {
+      // a node that does not speak the ledger protocol keeps no log: say so in our terms
+      if ((err as Error).name !== 'UnsupportedProtocolError') throw err
+      throw new UnknownLogError(`${typeof peer === 'string' ? peer : peer.id} keeps no ledger`, { log: 'log' in request ? request.log : undefined })
+    }
     return decodeLedgerResponse(response, request.op as K)
   }
 
