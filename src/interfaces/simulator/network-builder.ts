@@ -12,6 +12,8 @@ import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services
 import type { ResolverInit } from '../../services/resolver/index.ts'
 import { countryName } from '../gazetteer/cities.ts'
 import type { City } from '../gazetteer/cities.ts'
+import { deadlineSignal } from '../../network/deadline.ts'
+import { raceSignal } from '../../network/rpc/index.ts'
 import { Rng } from './rng.ts'
 import { adversarialDhtPolicy } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
@@ -101,12 +103,19 @@ function valuesOf (city: SimCity): RecordValue[] {
   return values
 }
 
+/** Deadline of one random dial while the network is built. */
+const RANDOM_DIAL_TIMEOUT_MS = 10_000
+
 /** Deadline of one city's application while the network is built. */
 const BUILD_APPLY_TIMEOUT_MS = 180_000
 
 async function inBatches<T> (items: T[], size: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
   for (let i = 0; i < items.length; i += size) {
-    await Promise.all(items.slice(i, i + size).map(async (item, j) => { await fn(item, i + j) }))
+    // settle the whole batch before failing: a node still starting when a sibling fails would be
+    // added after the network is stopped, and its timers would keep the process alive
+    const settled = await Promise.allSettled(items.slice(i, i + size).map(async (item, j) => { await fn(item, i + j) }))
+    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
+    if (failed !== undefined) throw failed.reason
   }
 }
 
@@ -278,7 +287,9 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
       for (const j of rng.sample(servers.length, spec.dialsPerNode)) {
         const peer = servers[j] as SimNode
         if (peer === n) continue
-        await n.node.libp2p.dial(multiaddr(peer.addr), { signal: AbortSignal.timeout(10_000) }).catch(() => undefined)
+        // raced: a dial libp2p leaves unsettled after its abort would stall the whole build
+        const deadline = deadlineSignal(RANDOM_DIAL_TIMEOUT_MS)
+        await raceSignal(n.node.libp2p.dial(multiaddr(peer.addr), { signal: deadline.signal }), deadline.signal).catch(() => undefined).finally(() => { deadline.clear() })
       }
     })
     return { anchors: ctx.anchors, nodes: ctx.nodes, cities, stop: ctx.stop }

@@ -76,11 +76,26 @@ export function citiesFor (s: Scenario): SimCity[] {
     const list = alpha2 === 'CN' ? chineseCities() : largestCities(alpha2, per, s.cities.minPopulation)
     out.push(...fromGazetteer(list.filter(c => c.population >= s.cities.minPopulation).slice(0, per)))
   }
-  // top up from the first country when some had fewer cities than asked for
-  if (out.length < s.cities.count) {
-    const first = s.cities.countries[0] as string
-    const have = new Set(out.map(c => c.name + c.country))
-    out.push(...fromGazetteer(largestCities(first, s.cities.count * 2)).filter(c => !have.has(c.name + c.country)))
+  // top up when some country had fewer cities than asked for (China: the 42 GB/T 2260 cities with
+  // coordinates): first with the next largest cities of the other countries, in their order, then
+  // with GB/T 2260 divisions (no coordinates). Chinese cities from GeoNames alone would be refused:
+  // a city in China must name its division code.
+  const have = new Set(out.map(c => `${c.name}|${c.country}|${c.officialCode ?? ''}`))
+  const add = (list: SimCity[]): void => {
+    for (const c of list) {
+      if (out.length >= s.cities.count) return
+      const key = `${c.name}|${c.country}|${c.officialCode ?? ''}`
+      if (!have.has(key)) { have.add(key); out.push(c) }
+    }
+  }
+  for (let round = 2; out.length < s.cities.count && round <= 2 + Math.ceil(s.cities.count / per); round++) {
+    const before = out.length
+    for (const alpha2 of s.cities.countries.filter(c => c !== 'CN')) add(fromGazetteer(largestCities(alpha2, per * round, s.cities.minPopulation)))
+    if (out.length === before) break
+  }
+  if (s.cities.countries.includes('CN')) {
+    const taken = new Set(out.map(c => c.officialCode?.slice(0, 6)))
+    add(registerCities(10_000).filter(c => !taken.has(c.officialCode?.slice(0, 6))))
   }
   return out.slice(0, s.cities.count)
 }
