@@ -76,6 +76,22 @@ export class AllocationStore {
     await this.datastore.delete(new Key(`/citycode/alloc/pending/${id}`))
   }
 
+  /**
+   * Refuses a pending application for good: the pending entry goes and a rejection mark takes its
+   * place in one batch, so an applicant still asking with the same application is refused rather
+   * than queued again.
+   */
+  async rejectPending (id: string, rejectedAt: number): Promise<void> {
+    const batch = this.datastore.batch()
+    batch.delete(new Key(`/citycode/alloc/pending/${id}`))
+    batch.put(new Key(`/citycode/alloc/rejected/${id}`), encodeCbor({ id, rejectedAt }))
+    await batch.commit()
+  }
+
+  async isRejected (id: string): Promise<boolean> {
+    return await this.datastore.has(new Key(`/citycode/alloc/rejected/${id}`))
+  }
+
   async * listPending (): AsyncGenerator<PendingApplication> {
     for await (const { value } of this.datastore.query({ prefix: '/citycode/alloc/pending/' })) yield decodePending(value)
   }

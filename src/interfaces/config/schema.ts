@@ -45,6 +45,11 @@ export const configSchema = z.object({
   authorities: z.array(z.object({ namespace: code, addr: z.string().min(1) }).strict()).default([]),
   /** Values published in this node's own record besides its peer id and addresses. */
   values: z.array(valueSchema).default([]),
+  /**
+   * The running node's admin socket (docs/spec/admin.md), which `approve` and `prove` use; omitted:
+   * `<dataDir>/admin.sock` (none for a node without a dataDir). A Unix socket path has at most 107 bytes.
+   */
+  adminSocket: z.string().min(1).max(107).optional(),
   /** HTTP gateway address, e.g. 127.0.0.1:8080; omitted: no gateway. */
   http: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT').optional(),
   /**

@@ -46,6 +46,7 @@ export class AuthorityService implements Authority {
       if (existing !== undefined) return this.outcome(existing.code, existing.certificate, true)
       if (this.approval === 'manual') {
         const id = toHex(sha256(application.bytes)).slice(0, 16)
+        if (await this.components.store.isRejected(id)) throw new AllocationError(`application ${id} was rejected by the operator of ${this.namespace}`, { id, rejected: true })
         if (await this.components.store.getPending(id) === undefined) {
           await this.components.store.putPending({ id, application: application.bytes, receivedAt: this.components.now() })
           this.log('application %s from %s queued for approval', id, application.body.name)
@@ -69,8 +70,12 @@ export class AuthorityService implements Authority {
   }
 
   async reject (id: string): Promise<void> {
-    if (await this.components.store.getPending(id) === undefined) throw new AllocationError(`no pending application ${id}`, { id })
-    await this.components.store.deletePending(id)
+    // serialised with approve, so an application is never both allocated and rejected
+    await this.serialised(async () => {
+      if (await this.components.store.getPending(id) === undefined) throw new AllocationError(`no pending application ${id}`, { id })
+      await this.components.store.rejectPending(id, this.components.now())
+      this.log('application %s rejected', id)
+    })
   }
 
   async pending (): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>> {

@@ -49,6 +49,7 @@ export interface Authority {
   /** Handles an application (bytes as received): allocates, or queues it for manual approval. */
   apply(application: Uint8Array): Promise<ApplyOutcome>
   approve(id: string): Promise<ApplyOutcome>
+  /** Refuses a pending application: the applicant asking again with it is refused (AllocationError, `details.rejected`). */
   reject(id: string): Promise<void>
   pending(): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>>
   /** Allocates the next sub-code under this authority's own namespace for something it registers itself. */

@@ -70,6 +70,33 @@ describe('authority', () => {
     assert.ok(later.status === 'allocated' && later.duplicate)
   })
 
+  it('a rejected application is refused when asked again, and cannot be approved; a new one queues', async () => {
+    const { root } = rootAuthority('manual')
+    const key = seededSigner(2)
+    const p = await root.apply(apply('MA', key, 'Germany', 'DE'))
+    assert.ok(p.status === 'pending')
+    await root.reject(p.id)
+    assert.deepEqual(await root.pending(), [])
+    await assert.rejects(root.apply(apply('MA', key, 'Germany', 'DE')), (err: Error & { details?: Record<string, unknown> }) => err.name === 'AllocationError' && err.details?.rejected === true && err.details?.id === p.id)
+    assert.deepEqual(await root.pending(), [], 'a rejected application is not queued again')
+    await assert.rejects(root.approve(p.id), { name: 'AllocationError' })
+    await assert.rejects(root.reject(p.id), { name: 'AllocationError' })
+    await assert.rejects(root.reject('0123456789abcdef'), { name: 'AllocationError' })
+    const fresh = createApplication({ parent: 'MA', name: 'Germany', officialCode: 'DE', peer: null, next: null, time: NOW + 1 }, key).bytes
+    const again = await root.apply(fresh)
+    assert.ok(again.status === 'pending' && again.id !== p.id)
+  })
+
+  it('approve and reject of one application are serialised: exactly one wins', async () => {
+    const { root } = rootAuthority('manual')
+    const p = await root.apply(apply('MA', seededSigner(2), 'Germany', 'DE'))
+    assert.ok(p.status === 'pending')
+    const [approved, rejected] = await Promise.allSettled([root.approve(p.id), root.reject(p.id)])
+    assert.equal(approved.status, 'fulfilled')
+    assert.equal(rejected.status, 'rejected')
+    assert.equal((await root.allocations()).length, 1)
+  })
+
   it('refuses bad applications with typed errors', async () => {
     const { root } = rootAuthority()
     await assert.rejects(root.apply(apply('MA.156', seededSigner(2), 'x', 'CN')), { name: 'AllocationError' })

@@ -4,13 +4,16 @@ import { untilSignal } from '../shutdown.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { planGatewayMetrics, serveGateway } from '../../gateway/serve.ts'
 import type { Gateway } from '../../gateway/index.ts'
+import { adminSocketOf, serveAdmin } from '../../admin/index.ts'
+import type { AdminServer } from '../../admin/index.ts'
+import { adminOperations } from '../../../services/admin/index.ts'
 import { configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 export function registerNode (program: Command): void {
   const node = program.command('node').description('run a city node')
   withConfig(node.command('start'))
-    .description('start a node from its config: apply to the parent if needed, publish, serve until Ctrl-C')
+    .description('start a node from its config: apply to the parent if needed, publish, serve until Ctrl-C; approve and prove reach it on its admin socket')
     .option('--http <host:port>', 'serve the HTTP gateway and web explorer on this address (e.g. 127.0.0.1:8080)')
     .action(async (opts: ConfigOptions & { http?: string }) => {
       await runHandler(async () => {
@@ -19,7 +22,14 @@ export function registerNode (program: Command): void {
         const plan = config.http !== undefined ? planGatewayMetrics() : undefined
         const n = await nodeFromConfig(config, plan !== undefined ? { metrics: plan.libp2pMetrics } : {})
         let http: Gateway | undefined
+        let admin: AdminServer | undefined
         try {
+          const socket = adminSocketOf(config)
+          if (socket !== undefined) {
+            // before applying, so an operator can ask a node waiting for its parent's approval what it is
+            admin = await serveAdmin(adminOperations({ approval: config.authority.approval })({ node: n }), { socketPath: socket })
+            process.stdout.write(`admin ${admin.path}\n`)
+          }
           if (config.http !== undefined) {
             http = await serveGateway(n, { listen: config.http }, plan)
             process.stdout.write(`gateway ${http.url}/ (explorer), ${http.url}/v1/codes/{code}\n`)
@@ -33,6 +43,7 @@ export function registerNode (program: Command): void {
           return 0
         } finally {
           stop.dispose()
+          await admin?.stop()
           await http?.stop()
           await closeNode(n)
         }

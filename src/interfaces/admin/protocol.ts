@@ -1,0 +1,100 @@
+import { join } from 'node:path'
+import { z } from 'zod'
+import type { ErrorDetails } from '../../core/errors.ts'
+import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
+import type { Decision, NodeStatus, PendingApplicationView, ProofResult } from '../../services/admin/index.ts'
+
+/**
+ * The admin protocol (docs/spec/admin.md), version 1: HTTP/1.1 over a Unix domain socket, one JSON
+ * request per `POST /v1`, one JSON answer. The socket file's mode (0600) is the access control: only
+ * the node's own user can connect, so there is no token and no network port.
+ */
+export const ADMIN_PROTOCOL_VERSION = 1
+export const ADMIN_PATH = '/v1'
+/** The socket file's name in the data directory, unless the config names another path. */
+export const ADMIN_SOCKET_NAME = 'admin.sock'
+/** Request bodies above this are refused (413): the largest real request, 256 ids, is about 5 KiB. */
+export const ADMIN_REQUEST_MAX_BYTES = 16 * 1024
+/** Request line and headers together: a client needs a few dozen bytes of them. */
+export const ADMIN_HEADER_MAX_BYTES = 8 * 1024
+/** A client that has not sent its whole request by then is cut off. */
+export const ADMIN_REQUEST_TIMEOUT_MS = 10_000
+/** One operator, a few commands at a time; more connections than this are refused by the socket. */
+export const ADMIN_MAX_CONNECTIONS = 16
+/** Answers above this are not read by the client (a bundle is a few KiB). */
+export const ADMIN_RESPONSE_MAX_BYTES = 1024 * 1024
+/** Linux's limit for a Unix socket path (sun_path, 108 bytes with its terminating NUL). */
+export const UNIX_SOCKET_PATH_MAX_BYTES = 107
+
+export function defaultSocketPath (dataDir: string): string {
+  return join(dataDir, ADMIN_SOCKET_NAME)
+}
+
+export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove'] as const
+export type AdminOp = typeof ADMIN_OPS[number]
+
+export function isAdminOp (op: string): op is AdminOp {
+  return (ADMIN_OPS as readonly string[]).includes(op)
+}
+
+const applicationId = z.string().regex(APPLICATION_ID, 'must be an application id: 16 lower-case hex characters')
+const ids = z.array(applicationId).min(1).max(MAX_IDS_PER_REQUEST)
+
+/** The arguments of each operation; unknown fields are refused so a typo is never silently ignored. */
+export const requestSchemas = {
+  status: z.object({ op: z.literal('status') }).strict(),
+  pending: z.object({ op: z.literal('pending') }).strict(),
+  approve: z.object({ op: z.literal('approve'), ids }).strict(),
+  reject: z.object({ op: z.literal('reject'), ids }).strict(),
+  prove: z.object({
+    op: z.literal('prove'),
+    code: z.string().min(1).max(64),
+    ledger: z.boolean().optional(),
+    timeoutMs: z.number().int().min(1).max(MAX_PROVE_TIMEOUT_MS).optional()
+  }).strict()
+} satisfies Record<AdminOp, z.ZodType>
+
+export type AdminRequest = { [K in AdminOp]: z.infer<typeof requestSchemas[K]> }[AdminOp]
+
+/** A typed error as it crosses the socket: its stable name and code, message and details; never a stack. */
+export interface AdminWireError {
+  name: string
+  code: string
+  message: string
+  details: ErrorDetails
+}
+
+export type AdminAnswer = { v: number, result: unknown } | { v: number, error: AdminWireError }
+
+/** The proof result on the wire: bundle bytes in base64. */
+export interface ProofResultWire extends Omit<ProofResult, 'bytes'> { bytes: string }
+
+export function proofToWire (p: ProofResult): ProofResultWire {
+  return { ...p, bytes: Buffer.from(p.bytes).toString('base64') }
+}
+
+const wireError = z.object({ name: z.string().max(64), code: z.string().max(64), message: z.string().max(1024) })
+
+/** What each operation answers, as the client checks it: a node of another build is caught here, not in the CLI's output. */
+export const resultSchemas = {
+  status: z.object({ role: z.string(), namespace: z.string().nullable(), peerId: z.string(), approval: z.enum(['auto', 'manual']).nullable() }) satisfies z.ZodType<NodeStatus>,
+  pending: z.array(z.object({ id: z.string(), name: z.string(), officialCode: z.string().nullable(), receivedAt: z.number() })) satisfies z.ZodType<PendingApplicationView[]>,
+  decisions: z.array(z.discriminatedUnion('status', [
+    z.object({ id: z.string(), status: z.literal('allocated'), code: z.string(), duplicate: z.boolean() }),
+    z.object({ id: z.string(), status: z.literal('pending') }),
+    z.object({ id: z.string(), status: z.literal('rejected') }),
+    z.object({ id: z.string(), status: z.literal('failed'), error: wireError })
+  ])) satisfies z.ZodType<Decision[]>,
+  prove: z.object({
+    code: z.string(),
+    bytes: z.base64(),
+    text: z.string(),
+    madeAt: z.number(),
+    ledger: z.object({ log: z.string(), index: z.number(), size: z.number(), cosignatures: z.number() }).nullable()
+  }) satisfies z.ZodType<ProofResultWire>
+}
+
+export const answerSchema = z.union([
+  z.object({ v: z.number(), result: z.unknown() }).strict(),
+  z.object({ v: z.number(), error: z.object({ name: z.string().max(64), code: z.string().max(64), message: z.string().max(1024), details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).default({}) }) }).strict()
+])

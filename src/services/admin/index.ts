@@ -1,0 +1,91 @@
+import type { Authority } from '../authority/index.ts'
+import type { ProofSource } from '../proof/build.ts'
+import { AdminOperationsService } from './operations.ts'
+
+export { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError } from './errors.ts'
+
+/**
+ * What an operator may do to a node while it runs: list, approve and reject pending applications
+ * and sign proof bundles. The CLI reaches these operations through the node's admin socket when
+ * the node runs (src/interfaces/admin/), or builds them on a node of its own over the data
+ * directory of a stopped node: either way the same code, so both paths have the same outcomes.
+ */
+
+/** How an authority names a pending application: the first 16 hex digits of its hash. */
+export const APPLICATION_ID = /^[0-9a-f]{16}$/
+/** At most this many application ids in one request (an operator's batch, not a bulk import). */
+export const MAX_IDS_PER_REQUEST = 256
+/** How long a prove may resolve its code at most. */
+export const MAX_PROVE_TIMEOUT_MS = 120_000
+export const DEFAULT_PROVE_TIMEOUT_MS = 10_000
+
+export interface PendingApplicationView {
+  readonly id: string
+  readonly name: string
+  readonly officialCode: string | null
+  /** Unix milliseconds. */
+  readonly receivedAt: number
+}
+
+/** The outcome for one id of an approve or reject: the error is kept per id, so one bad id does not hide the others' outcomes. */
+export type Decision =
+  | { readonly id: string, readonly status: 'allocated', readonly code: string, readonly duplicate: boolean }
+  | { readonly id: string, readonly status: 'pending' }
+  | { readonly id: string, readonly status: 'rejected' }
+  | { readonly id: string, readonly status: 'failed', readonly error: { readonly name: string, readonly code: string, readonly message: string } }
+
+export interface ProveRequest {
+  readonly code: string
+  /** Add the ledger inclusion proof and cosignatures. @default true */
+  readonly ledger?: boolean
+  /** Deadline for resolving the code. @default DEFAULT_PROVE_TIMEOUT_MS */
+  readonly timeoutMs?: number
+}
+
+/** A signed bundle and what the CLI prints about it (the node verified it before answering). */
+export interface ProofResult {
+  readonly code: string
+  readonly bytes: Uint8Array
+  readonly text: string
+  /** Unix milliseconds: when the bundle was signed. */
+  readonly madeAt: number
+  readonly ledger: { readonly log: string, readonly index: number, readonly size: number, readonly cosignatures: number } | null
+}
+
+export interface NodeStatus {
+  readonly role: string
+  /** The code this node holds; null before it has one. */
+  readonly namespace: string | null
+  readonly peerId: string
+  readonly approval: 'auto' | 'manual' | null
+}
+
+export interface AdminOperations {
+  status(): Promise<NodeStatus>
+  pending(): Promise<PendingApplicationView[]>
+  approve(ids: readonly string[]): Promise<Decision[]>
+  reject(ids: readonly string[]): Promise<Decision[]>
+  prove(request: ProveRequest): Promise<ProofResult>
+}
+
+/** What the operations need from a node (CitycodeNode has all of it). */
+export interface AdminNode extends ProofSource {
+  readonly role: string
+  /** Read at every call: a node gets its authority once its application is allocated. */
+  readonly authority: Authority | undefined
+  readonly identity: { readonly namespace: string } | undefined
+  readonly peerId: { toString(): string }
+}
+
+export interface AdminOperationsInit {
+  /** The approval mode the node was configured with, reported by `status`. */
+  approval?: 'auto' | 'manual'
+}
+
+export interface AdminOperationsComponents {
+  node: AdminNode
+}
+
+export function adminOperations (init: AdminOperationsInit = {}): (components: AdminOperationsComponents) => AdminOperations {
+  return (components) => new AdminOperationsService(init, components)
+}

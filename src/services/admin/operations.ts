@@ -1,0 +1,91 @@
+import { parseCodeInput } from '../../core/code/check-character.ts'
+import { CitycodeError } from '../../core/errors.ts'
+import type { Authority } from '../authority/index.ts'
+import { NotAllocatedError } from '../node/citycode-node.ts'
+import { buildBundle } from '../proof/build.ts'
+import { AdminRequestError } from './errors.ts'
+import { APPLICATION_ID, DEFAULT_PROVE_TIMEOUT_MS, MAX_IDS_PER_REQUEST, MAX_PROVE_TIMEOUT_MS } from './index.ts'
+import type { AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest } from './index.ts'
+
+export class AdminOperationsService implements AdminOperations {
+  private readonly init: AdminOperationsInit
+  private readonly node: AdminOperationsComponents['node']
+
+  constructor (init: AdminOperationsInit, components: AdminOperationsComponents) {
+    this.init = init
+    this.node = components.node
+  }
+
+  async status (): Promise<NodeStatus> {
+    return {
+      role: this.node.role,
+      namespace: this.node.identity?.namespace ?? null,
+      peerId: this.node.peerId.toString(),
+      approval: this.node.authority === undefined ? null : (this.init.approval ?? 'auto')
+    }
+  }
+
+  async pending (): Promise<PendingApplicationView[]> {
+    return await this.authority().pending()
+  }
+
+  async approve (ids: readonly string[]): Promise<Decision[]> {
+    const authority = this.authority()
+    return await this.decide(ids, async (id) => {
+      const outcome = await authority.approve(id)
+      return outcome.status === 'allocated' ? { id, status: 'allocated', code: outcome.code, duplicate: outcome.duplicate } : { id, status: 'pending' }
+    })
+  }
+
+  async reject (ids: readonly string[]): Promise<Decision[]> {
+    const authority = this.authority()
+    return await this.decide(ids, async (id) => {
+      await authority.reject(id)
+      return { id, status: 'rejected' }
+    })
+  }
+
+  async prove (request: ProveRequest): Promise<ProofResult> {
+    const code = parseCodeInput(request.code).text
+    const timeoutMs = request.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_PROVE_TIMEOUT_MS) {
+      throw new AdminRequestError(`timeoutMs must be a whole number of milliseconds from 1 to ${MAX_PROVE_TIMEOUT_MS}`, { field: 'timeoutMs' })
+    }
+    const built = await buildBundle(this.node, code, { ledger: request.ledger ?? true, signal: AbortSignal.timeout(timeoutMs) })
+    const ledger = built.verified.ledger
+    return {
+      code: built.verified.verified.record.body.code,
+      bytes: built.bytes,
+      text: built.text,
+      madeAt: built.verified.madeAt,
+      ledger: ledger === null ? null : { log: ledger.log, index: ledger.index, size: ledger.size, cosignatures: ledger.witnesses.length }
+    }
+  }
+
+  private authority (): Authority {
+    const authority = this.node.authority
+    if (authority === undefined) {
+      throw new NotAllocatedError(this.node.role === 'resolver' ? 'a resolver node is no authority: it has no applications' : 'this node holds no code yet, so it has no applications', { role: this.node.role })
+    }
+    return authority
+  }
+
+  /** One id at a time, in the order given: each goes through the authority's own queue, between live applications. */
+  private async decide (ids: readonly string[], one: (id: string) => Promise<Decision>): Promise<Decision[]> {
+    if (ids.length === 0) throw new AdminRequestError('name at least one application id', { field: 'ids' })
+    if (ids.length > MAX_IDS_PER_REQUEST) throw new AdminRequestError(`at most ${MAX_IDS_PER_REQUEST} ids per request`, { field: 'ids', count: ids.length })
+    const bad = ids.findIndex(id => !APPLICATION_ID.test(id))
+    if (bad >= 0) throw new AdminRequestError(`ids.${bad}: ${JSON.stringify(String(ids[bad]).slice(0, 64))} is not an application id (16 lower-case hex characters)`, { field: `ids.${bad}` })
+    const out: Decision[] = []
+    for (const id of ids) {
+      try {
+        out.push(await one(id))
+      } catch (err) {
+        // a typed refusal (no such pending application) belongs to this id; anything else is the node's failure
+        if (!(err instanceof CitycodeError)) throw err
+        out.push({ id, status: 'failed', error: { name: err.name, code: err.code, message: err.message } })
+      }
+    }
+    return out
+  }
+}

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict'
+import { spawnSync } from 'node:child_process'
+import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
+import { createServer, request } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import fc from 'fast-check'
+import { AllocationError, MalformedCodeError } from '../../../src/core/errors.ts'
+import { AdminClient, serveAdmin } from '../../../src/interfaces/admin/index.ts'
+import type { AdminServer } from '../../../src/interfaces/admin/index.ts'
+import { parseAdminRequest } from '../../../src/interfaces/admin/server.ts'
+import type { AdminOperations, Decision, ProveRequest } from '../../../src/services/admin/index.ts'
+
+/** Operations that record what reached them, so a test can tell a refused request from one that was carried out. */
+function fakeOperations (): AdminOperations & { calls: string[] } {
+  const calls: string[] = []
+  return {
+    calls,
+    status: async () => { calls.push('status'); return { role: 'root', namespace: 'MA', peerId: '12D3KooWtest', approval: 'manual' } },
+    pending: async () => { calls.push('pending'); return [{ id: '0123456789abcdef', name: 'China', officialCode: 'CN', receivedAt: 1 }] },
+    approve: async (ids: readonly string[]): Promise<Decision[]> => {
+      calls.push(`approve ${ids.join(',')}`)
+      return ids.map(id => id === 'ffffffffffffffff' ? { id, status: 'failed', error: { name: 'AllocationError', code: 'ERR_ALLOCATION', message: `no pending application ${id}` } } : { id, status: 'allocated', code: 'MA.156', duplicate: false })
+    },
+    reject: async (ids: readonly string[]): Promise<Decision[]> => { calls.push(`reject ${ids.join(',')}`); return ids.map(id => ({ id, status: 'rejected' })) },
+    prove: async (r: ProveRequest) => {
+      calls.push(`prove ${r.code}`)
+      if (r.code === 'BOOM') throw new Error('disk on fire at /secret/path')
+      if (r.code === 'MA.1') throw new MalformedCodeError('bad code', { position: 3 })
+      return { code: r.code, bytes: new Uint8Array([1, 2, 3, 250]), text: 'CC1:X', madeAt: 5, ledger: null }
+    }
+  }
+}
+
+async function post (path: string, body: string, headers: Record<string, string | number> = {}): Promise<{ status: number, body: string }> {
+  return await new Promise((resolve, reject) => {
+    const req = request({ socketPath: path, path: '/v1', method: 'POST', agent: false, headers: { 'content-length': Buffer.byteLength(body), ...headers }, signal: AbortSignal.timeout(10_000) }, (res) => {
+      let text = ''
+      res.on('data', (d: Buffer) => { text += d.toString() })
+      res.on('end', () => { resolve({ status: res.statusCode ?? 0, body: text }) })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+
+describe('admin socket (in process)', function () {
+  this.timeout(30_000)
+  const dir = mkdtempSync(join(tmpdir(), 'cc-adm-'))
+  const servers: AdminServer[] = []
+  after(async () => {
+    await Promise.all(servers.map(async s => { await s.stop() }))
+    rmSync(dir, { recursive: true, force: true })
+  })
+  let n = 0
+  const socketPath = (): string => join(dir, `s${n++}.sock`)
+  const serve = async (ops: AdminOperations, path = socketPath()): Promise<AdminServer> => {
+    const s = await serveAdmin(ops, { socketPath: path })
+    servers.push(s)
+    return s
+  }
+
+  it('the client gets every operation\'s result, bytes intact', async () => {
+    const ops = fakeOperations()
+    const s = await serve(ops)
+    const client = new AdminClient(s.path)
+    assert.equal((await client.status()).namespace, 'MA')
+    assert.equal((await client.pending())[0]?.name, 'China')
+    assert.deepEqual(await client.approve(['0123456789abcdef', 'ffffffffffffffff']), [
+      { id: '0123456789abcdef', status: 'allocated', code: 'MA.156', duplicate: false },
+      { id: 'ffffffffffffffff', status: 'failed', error: { name: 'AllocationError', code: 'ERR_ALLOCATION', message: 'no pending application ffffffffffffffff' } }
+    ])
+    assert.deepEqual(await client.reject(['0123456789abcdef']), [{ id: '0123456789abcdef', status: 'rejected' }])
+    assert.deepEqual((await client.prove({ code: 'MA.156' })).bytes, new Uint8Array([1, 2, 3, 250]))
+    assert.deepEqual(ops.calls, ['status', 'pending', 'approve 0123456789abcdef,ffffffffffffffff', 'reject 0123456789abcdef', 'prove MA.156'])
+  })
+
+  it('a refusal of an operation comes back to the client as the same typed error; a failure hides its details', async () => {
+    const s = await serve(fakeOperations())
+    const client = new AdminClient(s.path)
+    await assert.rejects(client.prove({ code: 'MA.1' }), (err: Error) => err instanceof MalformedCodeError && (err as MalformedCodeError).details.position === 3)
+    const internal = await post(s.path, JSON.stringify({ op: 'prove', code: 'BOOM' }))
+    assert.equal(internal.status, 500)
+    assert.equal((JSON.parse(internal.body) as { error: { name: string } }).error.name, 'AdminInternalError')
+    assert.doesNotMatch(internal.body, /secret|disk on fire|\.ts:\d+/)
+    assert.equal((await client.status()).role, 'root')
+  })
+
+  it('refuses what the protocol does not allow, before any operation runs', async () => {
+    const ops = fakeOperations()
+    const s = await serve(ops)
+    const cases: Array<[string, Record<string, string | number>, number, string]> = [
+      ['{"op":"nuke"}', {}, 400, 'UnknownAdminOpError'],
+      ['[1,2]', {}, 400, 'AdminRequestError'],
+      ['{"op":7}', {}, 400, 'AdminRequestError'],
+      ['{"op":"approve","ids":[]}', {}, 400, 'AdminRequestError'],
+      [JSON.stringify({ op: 'approve', ids: Array.from({ length: 257 }, (_, i) => i.toString(16).padStart(16, '0')) }), {}, 400, 'AdminRequestError'],
+      ['{"op":"prove","code":"MA.156","timeoutMs":0}', {}, 400, 'AdminRequestError'],
+      ['{"op":"status"}', { 'content-length': 1_000_000 }, 413, 'AdminRequestTooLargeError']
+    ]
+    for (const [body, headers, status, name] of cases) {
+      const r = await post(s.path, body, headers).catch((err: Error) => ({ status: -1, body: err.message }))
+      assert.equal(r.status, status, `${body.slice(0, 40)}: ${r.body}`)
+      assert.equal((JSON.parse(r.body) as { error: { name: string } }).error.name, name)
+    }
+    assert.deepEqual(ops.calls, [])
+  })
+
+  it('any bytes at all: parseAdminRequest throws only typed admin errors', () => {
+    fc.assert(fc.property(fc.oneof(fc.uint8Array({ maxLength: 200 }).map(b => Buffer.from(b)), fc.json().map(j => Buffer.from(j)), fc.record({ op: fc.constantFrom('status', 'pending', 'approve', 'reject', 'prove', 'x'), ids: fc.array(fc.string()), code: fc.string() }, { requiredKeys: ['op'] }).map(o => Buffer.from(JSON.stringify(o)))), (body) => {
+      try {
+        parseAdminRequest(body)
+      } catch (err) {
+        assert.ok(['AdminRequestError', 'UnknownAdminOpError'].includes((err as Error).name), String(err))
+      }
+    }), { numRuns: 300 })
+  })
+
+  it('the socket is created 0600 even under a permissive umask, and removed on stop', async () => {
+    const old = process.umask(0)
+    let s
+    try {
+      s = await serveAdmin(fakeOperations(), { socketPath: socketPath() })
+    } finally {
+      process.umask(old)
+    }
+    assert.equal(statSync(s.path).mode & 0o777, 0o600)
+    await s.stop()
+    assert.equal(existsSync(s.path), false)
+  })
+
+  it('a socket file left by a killed process is replaced; a live one, a regular file or a too long path is refused', async () => {
+    const stale = socketPath()
+    const killed = spawnSync(process.execPath, ['-e', `require('node:net').createServer().listen(${JSON.stringify(stale)}, () => process.kill(process.pid, 'SIGKILL'))`], { timeout: 10_000 })
+    assert.equal(killed.signal, 'SIGKILL')
+    assert.ok(statSync(stale).isSocket())
+    const replaced = await serve(fakeOperations(), stale)
+    assert.equal((await new AdminClient(replaced.path).status()).namespace, 'MA')
+
+    await assert.rejects(serveAdmin(fakeOperations(), { socketPath: stale }), (err: Error) => err.name === 'AdminSocketError' && /another process answers/.test(err.message))
+    assert.equal((await new AdminClient(replaced.path).status()).namespace, 'MA', 'the live node keeps its socket')
+
+    const file = join(dir, 'notes.txt')
+    writeFileSync(file, 'keep me')
+    await assert.rejects(serveAdmin(fakeOperations(), { socketPath: file }), (err: Error) => err.name === 'AdminSocketError' && /is not a socket/.test(err.message))
+    assert.ok(statSync(file).isFile())
+
+    await assert.rejects(serveAdmin(fakeOperations(), { socketPath: join(dir, 'x'.repeat(120)) }), { name: 'AdminSocketError', code: 'ERR_ADMIN_SOCKET' })
+  })
+
+  it('the client says when nobody answers, and when something else answers', async () => {
+    await assert.rejects(new AdminClient(join(dir, 'none.sock')).status(), (err: Error & { details?: Record<string, unknown> }) => err.name === 'AdminUnavailableError' && err.details?.reason === 'ENOENT')
+    const other = join(dir, 'other.sock')
+    const server = createServer((_req, res) => { res.end('<html>hello</html>') })
+    await new Promise<void>(resolve => server.listen(other, resolve))
+    try {
+      await assert.rejects(new AdminClient(other).status(), { name: 'AdminProtocolError' })
+    } finally {
+      await new Promise(resolve => server.close(resolve))
+    }
+  })
+
+  it('an allocation refusal keeps its class across the socket', async () => {
+    const ops = fakeOperations()
+    const s = await serve({ ...ops, pending: async () => { throw new AllocationError('this node holds no code', { role: 'country' }) } })
+    await assert.rejects(new AdminClient(s.path).pending(), (err: Error) => err instanceof AllocationError && err.message === 'this node holds no code')
+  })
+})
