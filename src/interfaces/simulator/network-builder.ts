@@ -14,6 +14,7 @@ import { countryName } from '../gazetteer/cities.ts'
 import type { City } from '../gazetteer/cities.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { raceSignal } from '../../network/rpc/index.ts'
+import { silentComponentLogger } from '../../network/node/silent-logger.ts'
 import { Rng } from './rng.ts'
 import { adversarialDhtPolicy } from './adversaries.ts'
 import type { Behaviour } from './adversaries.ts'
@@ -25,6 +26,23 @@ import type { Behaviour } from './adversaries.ts'
  * share of the process's CPU; simulated nodes ping once a minute.
  */
 export const SIM_CONNECTION_PING_INTERVAL_MS = 60_000
+
+/**
+ * What a lean simulated node leaves out or slows down (docs/SIMULATION.md, "1000 nodes"): city
+ * nodes keep at most 24 connections (authorities keep room for their children); kad-dht
+ * self-queries every 10 minutes after a first one at 1 s, and re-tags its closest peers once a
+ * minute instead of every 5 s; gossipsub maintains its mesh every 5 s instead of every second
+ * (messages still travel at once, only mesh repair and IHAVE gossip wait); no connection pings
+ * (links inside one process never die silently). Every figure of a lean run says it is one.
+ */
+function leanNetwork (authority: boolean): Partial<NetworkInit> {
+  return {
+    ...(authority ? {} : { maxConnections: 24 }),
+    dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000, closestPeerTagIntervalMs: 60_000 },
+    gossipHeartbeatIntervalMs: 5_000,
+    connectionMonitor: { enabled: false }
+  }
+}
 
 /** A place in the simulated network: coordinates are optional (latency models need them). */
 export interface SimCity {
@@ -109,14 +127,28 @@ const RANDOM_DIAL_TIMEOUT_MS = 10_000
 /** Deadline of one city's application while the network is built. */
 const BUILD_APPLY_TIMEOUT_MS = 180_000
 
-async function inBatches<T> (items: T[], size: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
-  for (let i = 0; i < items.length; i += size) {
-    // settle the whole batch before failing: a node still starting when a sibling fails would be
-    // added after the network is stopped, and its timers would keep the process alive
-    const settled = await Promise.allSettled(items.slice(i, i + size).map(async (item, j) => { await fn(item, i + j) }))
-    const failed = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected')
-    if (failed !== undefined) throw failed.reason
+/**
+ * Runs `fn` over `items` with at most `size` running at once: a worker takes the next item as soon
+ * as its last one is done, so one slow application never holds up the others (fixed batches
+ * waited for their slowest member: a build of 1000 cities stood still for minutes behind one).
+ * Every started item settles before a failure is thrown: a node still starting when a sibling fails
+ * would be added after the network is stopped, and its timers would keep the process alive.
+ */
+async function inPool<T> (items: T[], size: number, fn: (item: T, i: number) => Promise<void>): Promise<void> {
+  let next = 0
+  let failure: { err: unknown } | undefined
+  const worker = async (): Promise<void> => {
+    while (failure === undefined && next < items.length) {
+      const i = next++
+      try {
+        await fn(items[i] as T, i)
+      } catch (err) {
+        failure ??= { err }
+      }
+    }
   }
+  await Promise.all(Array.from({ length: Math.min(size, items.length) }, worker))
+  if (failure !== undefined) throw failure.err
 }
 
 /** The root and country authorities, as the cities of another shard reach them. */
@@ -174,7 +206,7 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
         encryption: spec.encryption,
         customTransport: spec.customTransport?.(name, city),
         connectionMonitor: { pingIntervalMs: SIM_CONNECTION_PING_INTERVAL_MS },
-        ...(spec.lean ? { ...(authority ? {} : { maxConnections: 24 }), dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000 } } : {})
+        ...(spec.lean ? leanNetwork(authority) : {})
       }
     }
   }
@@ -191,6 +223,7 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,
       resolver: spec.resolverInit,
       ...(spec.ledger === false ? { ledger: { enabled: false } } : {}),
+      ...(spec.lean && (process.env.DEBUG ?? '') === '' ? { logger: silentComponentLogger() } : {}),
       values
     }
     const node = await createCitycodeNode(init)
@@ -231,7 +264,7 @@ async function startAuthorities (ctx: Context, spec: NetworkSpec): Promise<{ roo
 
 async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly number[], authorities: Authorities, done: { n: number }, total: number): Promise<{ cities: SimNode[], indices: number[] }> {
   const cities: Array<SimNode | undefined> = new Array(indices.length)
-  await inBatches([...indices], spec.concurrency, async (i, k) => {
+  await inPool([...indices], spec.concurrency, async (i, k) => {
     const city = spec.cities[i] as SimCity
     const country = authorities.countries[city.country]
     if (country === undefined) throw new Error(`no country authority for ${city.country}`)
@@ -283,7 +316,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
     const { cities } = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), { n: 0 }, spec.cities.length + spec.resolvers)
     // each node dials a few random others, like the plain kad-dht baseline, so the DHT is connected
     const servers = ctx.nodes.filter(n => n.role !== 'resolver')
-    await inBatches(ctx.nodes, spec.concurrency, async (n) => {
+    await inPool(ctx.nodes, spec.concurrency, async (n) => {
       for (const j of rng.sample(servers.length, spec.dialsPerNode)) {
         const peer = servers[j] as SimNode
         if (peer === n) continue

@@ -97,13 +97,13 @@ export interface HeadsSubscription extends TopicSubscription {
 }
 
 /** Subscribes to the heads topic; `onMessage` gets every verified message another node published. */
-export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, onMessage: (message: VerifiedHeadsMessage, from: PeerId) => void, logger?: ComponentLogger): HeadsSubscription {
+export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, onMessage: (message: VerifiedHeadsMessage, forwardedBy: PeerId) => void, logger?: ComponentLogger): HeadsSubscription {
   const counters: HeadsCounters = { accepted: 0, rejected: 0 }
   const log = (logger ?? defaultLogger()).forComponent('citycode:heads')
   // the message event follows validation: keep what was verified so it is verified once
   const verified = new Map<string, VerifiedHeadsMessage>()
   const subscription = subscribeTopic(pubsub, HEADS_TOPIC, {
-    validate: ({ data, from }) => {
+    validate: ({ data, propagationSource }) => {
       try {
         const message = verifyHeadsMessage(data, validator)
         verified.set(messageKey(data), message)
@@ -112,11 +112,11 @@ export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, o
         return 'accept'
       } catch (err) {
         counters.rejected++
-        log('rejected a heads message from %p: %s: %s', from, (err as Error).name, (err as Error).message)
+        log('rejected a heads message from %p: %s: %s', propagationSource, (err as Error).name, (err as Error).message)
         return 'reject'
       }
     },
-    onMessage: ({ data, from }) => {
+    onMessage: ({ data, propagationSource }) => {
       const id = messageKey(data)
       let message = verified.get(id)
       verified.delete(id)
@@ -127,7 +127,7 @@ export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, o
           return
         }
       }
-      onMessage(message, from)
+      onMessage(message, propagationSource)
     },
     ...(logger !== undefined ? { logger } : {})
   })

@@ -40,8 +40,9 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
       return TopicValidatorResult.Reject
     }
   })
-  pubsub.addEventListener('message', (evt) => {
-    const message = evt.detail
+  // 'gossipsub:message' rather than 'message': it names the peer that forwarded the record
+  pubsub.addEventListener('gossipsub:message', (evt) => {
+    const { msg: message, propagationSource } = evt.detail
     if (message.topic !== RECORDS_TOPIC) return
     const id = messageKey(message.data)
     let verified = verifiedById.get(id)
@@ -53,7 +54,7 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
         return
       }
     }
-    onRecord(verified, message.type === 'signed' ? message.from.toString() : 'unknown')
+    onRecord(verified, propagationSource.toString())
   })
   pubsub.subscribe(RECORDS_TOPIC)
   return counters

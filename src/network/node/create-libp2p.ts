@@ -14,6 +14,7 @@ import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import { DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
 import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
+import { respaceClosestPeerTagging } from './closest-peer-tagging.ts'
 import type { CitycodeLibp2p, CitycodeLibp2pInit, CitycodeServices, DhtTuning } from './index.ts'
 
 export { SCORE_THRESHOLDS } from './scoring.ts'
@@ -72,7 +73,11 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
       }),
       pubsub: gossipsub({
         emitSelf: false,
-        globalSignaturePolicy: 'StrictSign',
+        // Every payload signs itself (records, ledger heads, fork evidence), so an author signature
+        // per gossip message would be a second Ed25519 verify per hop for nothing (the same choice
+        // as Ethereum's consensus gossip); message ids are the SHA-256 of the bytes, so one record
+        // version is one message however many nodes republish it.
+        globalSignaturePolicy: 'StrictNoSign',
         scoreParams: citycodePeerScoreParams(init.gossip?.scoredTopics ?? DEFAULT_SCORED_TOPICS),
         scoreThresholds: init.gossip?.scoreThresholds ?? SCORE_THRESHOLDS,
         ...(init.gossip?.heartbeatIntervalMs !== undefined ? { heartbeatInterval: init.gossip.heartbeatIntervalMs } : {}),
@@ -83,7 +88,9 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
     ...(init.metrics !== undefined ? { metrics: init.metrics as NonNullable<Options['metrics']> } : {}),
     ...(init.logger !== undefined ? { logger: init.logger } : {})
   }
-  return await createLibp2p(options)
+  const node = await createLibp2p(options)
+  if (init.dht?.closestPeerTagIntervalMs !== undefined) respaceClosestPeerTagging(node.services.dht, init.dht.closestPeerTagIntervalMs)
+  return node
 }
 
 /** Our unit-named tuning as kad-dht options; absent fields keep kad-dht's defaults. */

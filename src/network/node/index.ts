@@ -58,6 +58,12 @@ export interface DhtTuning {
   incomingMessageTimeoutMs?: number
   /** Queries wait for a routing table peer unless this is set (a lone first node). @default false */
   allowQueryWithZeroPeers?: boolean
+  /**
+   * How often kad-dht re-tags its closest peers (keep-alive tags in the peer store). kad-dht does
+   * this every 5 s and does not expose the setting; simulations with hundreds of nodes in one
+   * process space it out (see `closest-peer-tagging.ts`). @default 5_000
+   */
+  closestPeerTagIntervalMs?: number
 }
 
 export interface GossipTuning {

@@ -13,12 +13,14 @@ import { DEFAULT_TOPIC_VALIDATION_TIMEOUT_MS } from './constants.ts'
  */
 export type TopicValidation = 'accept' | 'reject' | 'ignore'
 
-/** A gossip message as citycode sees it: always signed (StrictSign), so `from` is authenticated. */
+/**
+ * A gossip message as citycode sees it. Messages carry no author (StrictNoSign): what they say is
+ * signed inside the payload, and the only peer gossip itself vouches for is the one that forwarded
+ * the message.
+ */
 export interface TopicMessage {
   topic: string
   data: Uint8Array
-  /** The peer that signed (published) the message. */
-  from: PeerId
   /** The peer that forwarded it to us; the one penalised when it is rejected. */
   propagationSource: PeerId
 }
@@ -56,18 +58,18 @@ export function subscribeTopic (pubsub: GossipSub, topic: string, options: Subsc
   const log = (options.logger ?? defaultLogger()).forComponent('citycode:topic')
   const timeoutMs = options.validationTimeoutMs ?? DEFAULT_TOPIC_VALIDATION_TIMEOUT_MS
   const validator = async (propagationSource: PeerId, message: Message): Promise<TopicValidatorResult> => {
-    // gossipsub already refuses unsigned messages under StrictSign; never accept one regardless
-    if (message.type !== 'signed') return TopicValidatorResult.Reject
+    // gossipsub already refuses author fields under StrictNoSign; never accept one regardless
+    if (message.type !== 'unsigned') return TopicValidatorResult.Reject
     let timer: ReturnType<typeof setTimeout> | undefined
     try {
       const verdict = await Promise.race([
-        Promise.resolve().then(async () => await options.validate({ topic: message.topic, data: message.data, from: message.from, propagationSource })),
+        Promise.resolve().then(async () => await options.validate({ topic: message.topic, data: message.data, propagationSource })),
         new Promise<TopicValidation>(resolve => { timer = setTimeout(() => { resolve('ignore') }, timeoutMs) })
       ])
       return RESULTS[verdict] ?? TopicValidatorResult.Ignore
     } catch (err) {
       // a failing validator is our fault, not the sender's: drop without penalising anyone
-      log.error('validator for %s failed on a message from %p - %e', topic, message.from, err)
+      log.error('validator for %s failed on a message from %p - %e', topic, propagationSource, err)
       return TopicValidatorResult.Ignore
     } finally {
       clearTimeout(timer)
@@ -76,9 +78,9 @@ export function subscribeTopic (pubsub: GossipSub, topic: string, options: Subsc
   // 'gossipsub:message' rather than 'message': it also names the peer that forwarded the message
   const onMessage = (evt: CustomEvent<GossipsubMessage>): void => {
     const { msg: message, propagationSource } = evt.detail
-    if (message.topic !== topic || message.type !== 'signed' || options.onMessage === undefined) return
+    if (message.topic !== topic || message.type !== 'unsigned' || options.onMessage === undefined) return
     try {
-      options.onMessage({ topic, data: message.data, from: message.from, propagationSource })
+      options.onMessage({ topic, data: message.data, propagationSource })
     } catch (err) {
       log.error('message handler for %s failed - %e', topic, err)
     }

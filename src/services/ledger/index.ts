@@ -125,7 +125,7 @@ export interface ForkAlarm {
 export type HeadCheck = 'first' | 'same' | 'consistent' | 'stale' | 'key-changed' | 'fork' | 'undecided' | 'own'
 
 export interface HeadSource {
-  /** The peer that sent the head (gossip publisher, cosign requester): asked for proofs first. */
+  /** The peer that sent the head directly (a cosign requester): asked for proofs first. */
   peer?: string
   /** A consistency proof from a head of `fromSize` leaves to this head (sent with a head update). */
   proof?: { fromSize: number, hashes: readonly Uint8Array[] }

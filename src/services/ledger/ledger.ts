@@ -122,7 +122,7 @@ export class LedgerService implements Ledger {
     const libp2p = this.c.libp2p
     if (libp2p !== undefined) {
       await handleRequests(libp2p, LEDGER_PROTOCOL, async (request, peer, options) => await this.answer(request, peer, options), { maxRequestBytes: LEDGER_REQUEST_MAX_BYTES })
-      this.subscription = subscribeHeads(libp2p.services.pubsub, this.c.validator, (message, from) => { this.onGossip(message, from) }, this.c.logger)
+      this.subscription = subscribeHeads(libp2p.services.pubsub, this.c.validator, (message) => { this.onGossip(message) }, this.c.logger)
     }
     this.running = true
     await this.reconcile()
@@ -455,7 +455,7 @@ export class LedgerService implements Ledger {
     return this.known.get(log)
   }
 
-  private onGossip (message: VerifiedHeadsMessage, from: PeerId): void {
+  private onGossip (message: VerifiedHeadsMessage): void {
     if (!this.running) return
     if (message.type === 'fork-alarm') {
       this.track(this.raiseAlarm({ log: message.fork.log, key: message.key, chain: message.chain, kind: message.fork.kind, evidence: message.fork.evidence.bytes, source: 'gossip' })
@@ -463,7 +463,9 @@ export class LedgerService implements Ledger {
       return
     }
     if (!this.monitor) return
-    const source: HeadSource = { peer: from.toString(), proof: { fromSize: message.fromSize, hashes: message.proof } }
+    // gossip names only the peer that forwarded the head, which need not hold the log: proofs the
+    // message lacks are asked of the log's own node (located by its namespace)
+    const source: HeadSource = { proof: { fromSize: message.fromSize, hashes: message.proof } }
     this.track(this.checkHead(message.head, source, { signal: this.stopping.signal })
       .catch(err => { this.log('checking a head of %s failed: %s', message.head.record.sth.head.log, (err as Error).message) }))
   }

@@ -115,6 +115,7 @@ export class CitycodeNode {
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
       dht: this.init.network.dht,
+      ...(this.init.network.gossipHeartbeatIntervalMs !== undefined ? { gossip: { heartbeatIntervalMs: this.init.network.gossipHeartbeatIntervalMs } } : {}),
       connectionMonitor: this.init.network.connectionMonitor,
       // authorities are dialled by every child and resolver: give them room
       maxConnections: this.init.network.maxConnections ?? (this.role === 'root' || this.role === 'country' ? 1024 : undefined),
