@@ -46,7 +46,7 @@ async function applyUntilAnswered (n: CitycodeNode, parent: { namespace: string,
 export function registerNode (program: Command): void {
   const node = program.command('node').description('run a city node')
   withConfig(node.command('start'))
-    .description('start a node from its config: apply to the parent if needed, publish, serve until Ctrl-C; approve and prove reach it on its admin socket')
+    .description('start a node from its config: apply to the parent if needed (waiting as long as its approval takes), publish, serve until Ctrl-C; approve, prove and revoke reach it on its admin socket')
     .option('--http <host:port>', 'serve the HTTP gateway and web explorer on this address (e.g. 127.0.0.1:8080)')
     .action(async (opts: ConfigOptions & { http?: string }) => {
       await runHandler(async () => {
