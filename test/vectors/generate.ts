@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree } from '../../src/core/index.ts'
+import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree, encodeRevocationList } from '../../src/core/index.ts'
 import { MerkleLog } from '../../src/core/ledger/log.ts'
 import { cosign, signTreeHead } from '../../src/core/ledger/tree-head.ts'
 import { zlibSync } from 'fflate'
@@ -230,11 +230,20 @@ function proofs (): unknown {
   const forge = (changes: { code?: string, left?: typeof gap.left, right?: typeof gap.right }): Uint8Array => encodeCbor({
     v: 1, type: 'absence', set: gap.set.bytes, code: changes.code ?? gap.code, left: neighbour(changes.left !== undefined ? changes.left : gap.left) as never, right: neighbour(changes.right !== undefined ? changes.right : gap.right) as never
   })
+  // revocation lists told to a verifier of `bundle` (made at NOW)
+  const revokedBefore = revoke(h.cityCert, h.country, 'key compromised', madeAt - 1000)
+  const revokedSince = revoke(h.cityCert, h.city, 'retired after a rotation', madeAt + 1000)
+  const countryLater = revoke(h.countryCert, h.root, 'retired', madeAt + DAY_MS)
+  const unrelated = revoke(h.cityCert, seededSigner(77), 'hostile', madeAt - 1000)
+  const flippedSig = Uint8Array.from(revokedBefore.bytes)
+  flippedSig[flippedSig.length - 3] = (flippedSig[flippedSig.length - 3] as number) ^ 0x01
+  const otherCert = issueCertificate({ namespace: 'MA.156.1302', subject: seededSigner(8).publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.country])
+  const listed = (name: string, list: Uint8Array, now: number, result: unknown): unknown => ({ name, bundle: hex(bundle.bytes), list: hex(list), now, result })
   const empty = new AllocationSetTree('MA.156', [])
   const absent = (name: string, proof: Uint8Array, code: string, result: unknown, extra: Record<string, unknown> = {}): unknown => ({ name, proof: hex(proof), code, ...extra, result })
 
   return {
-    description: 'Proof bundles, their text form, and non-existence proofs (SPEC "Proof bundles", "Bundle text form", "Non-existence proofs"). verifyBundle(bundle, anchors, now, {revocations, witnesses}) and verifyAbsence(proof, anchors, now, {code}) give the result; errors by name (and details.reason where given).',
+    description: 'Proof bundles, their text form, revocation lists and non-existence proofs (SPEC "Proof bundles", "Revocation lists", "Bundle text form", "Non-existence proofs"). verifyBundle(bundle, anchors, now, {revocations, witnesses}) (revocations: revocationsForBundle(list, bundle)) and verifyAbsence(proof, anchors, now, {code}) give the result; errors by name (and details.reason, details.entry, details.revokedSince where given).',
     anchors: anchorsJson(h.anchors),
     now: NOW,
     bundles: [
@@ -254,6 +263,17 @@ function proofs (): unknown {
       invalid('ledger proof for another leaf index', createBundle({ record: good.bytes, madeAt, ledger: { ...ledger, index: index - 1 } }, h.city).bytes, 'InvalidProofError'),
       invalid('ledger head signed by another key', createBundle({ record: good.bytes, madeAt, ledger: { ...ledger, head: signTreeHead({ log: 'MA.156.1301', size: log.size, root: log.root(), time: NOW - 100 }, h.country).bytes } }, h.city).bytes, 'BadSignatureError'),
       invalid('witness policy not met', createBundle({ record: good.bytes, madeAt, ledger: { ...ledger, cosignatures: [] } }, h.city).bytes, 'InsufficientCosignaturesError', { witnesses })
+    ],
+    revocationLists: [
+      listed('empty list', encodeRevocationList([]), NOW, { valid: true }),
+      listed('country certificate revoked from tomorrow: not in force yet', encodeRevocationList([countryLater]), NOW, { valid: true }),
+      listed('city certificate revoked by the country before the bundle was made', encodeRevocationList([countryLater, revokedBefore]), NOW, { valid: false, error: 'RevokedError', revokedSince: false }),
+      listed('city certificate retired by its holder after the bundle was made', encodeRevocationList([revokedSince]), NOW + 2000, { valid: false, error: 'RevokedError', revokedSince: true }),
+      listed('entry signed by a key that neither issued nor holds the certificate', encodeRevocationList([countryLater, unrelated]), NOW, { valid: false, error: 'RevocationListError', entry: 1, reason: 'unverifiable' }),
+      listed('entry with a signature bit flipped', encodeRevocationList([flippedSig]), NOW, { valid: false, error: 'RevocationListError', entry: 0, reason: 'unverifiable' }),
+      listed('entry naming a certificate outside the chain', encodeRevocationList([revoke(otherCert, h.country, 'x', NOW)]), NOW, { valid: false, error: 'RevocationListError', entry: 0, reason: 'not-in-chain' }),
+      listed('entry that is not a revocation', encodeCbor([revokedBefore.bytes, encodeCbor({ v: 1 })]), NOW, { valid: false, error: 'RevocationListError', entry: 1, reason: 'malformed' }),
+      listed('not an array', encodeCbor({ revocations: [] }), NOW, { valid: false, error: 'RevocationListError', reason: 'malformed' })
     ],
     texts: [
       { name: 'the text form of the first bundle', text, result: { valid: true, bundle: hex(bundle.bytes) } },

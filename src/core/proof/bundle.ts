@@ -158,8 +158,10 @@ export function verifyBundle (input: Uint8Array | Bundle, chains: ChainVerifier,
   if (bundle.madeAt > now + CLOCK_SKEW_MS) throw new NotYetValidError(`bundle is dated ${new Date(bundle.madeAt).toISOString()}, in the future`, { what: 'bundle', madeAt: bundle.madeAt })
   checks.push('made-at')
 
-  const verified = verifyRecord(bundle.record, chains, { now, revocations: options.revocations })
+  // revocations are checked below, against both dates, so the error can say which side of them the bundle is on
+  const verified = verifyRecord(bundle.record, chains, { now })
   const code = bundle.record.body.code
+  checkRevocations(verified, bundle.madeAt, now, options.revocations)
   checks.push('record')
 
   checkValidAt(verified, bundle.madeAt, options.revocations)
@@ -181,6 +183,24 @@ export function verifyBundle (input: Uint8Array | Bundle, chains: ChainVerifier,
     throw new InvalidProofError(`bundle for ${code} carries no ledger proof`, { what: 'bundle', code, reason: 'no-ledger' })
   }
   return { bundle, verified, madeAt: bundle.madeAt, signer, ledger, checks }
+}
+
+/**
+ * No certificate of the chain is revoked at `now` (SPEC 9.1 step 3). One revoked at or before
+ * `madeAt` is refused as such; one revoked later was valid when the bundle was made, and the error
+ * says so (`details.revokedSince`): the bundle is still refused, since a revoked key (after a
+ * compromise, say) can sign a bundle dated before its revocation.
+ */
+function checkRevocations (verified: VerifiedRecord, madeAt: number, now: number, revocations: RevocationSet | undefined): void {
+  if (revocations === undefined || revocations.size === 0) return
+  verified.chain.certificates.forEach((cert, link) => {
+    const r = revocations.revoked(cert.hash, now)
+    if (r === undefined) return
+    const ns = cert.body.namespace
+    const details = { what: 'bundle', namespace: ns, link, revokedAt: r.revokedAt, madeAt, revokedSince: r.revokedAt > madeAt }
+    if (r.revokedAt <= madeAt) throw new RevokedError(`certificate for ${ns} (link ${link}) was revoked ${new Date(r.revokedAt).toISOString()}, before the bundle was made (${new Date(madeAt).toISOString()}): ${r.reason}`, details)
+    throw new RevokedError(`certificate for ${ns} (link ${link}) was valid when the bundle was made (${new Date(madeAt).toISOString()}) and revoked since, ${new Date(r.revokedAt).toISOString()}: ${r.reason}`, details)
+  })
 }
 
 /** The chain and the record were valid, and unrevoked, when the bundle was made. */

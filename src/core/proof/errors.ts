@@ -10,3 +10,14 @@ import { CitycodeError } from '../errors.ts'
 export class BundleTextError extends CitycodeError {
   static override readonly code = 'ERR_BUNDLE_TEXT'
 }
+
+/**
+ * A revocation list given to a verifier cannot be used: it is not a canonical array of revocations
+ * (`details.reason` "malformed"), or entry `details.entry` does not decode ("malformed"), names no
+ * certificate of the bundle's chain ("not-in-chain"), or is not a valid revocation of the certificate
+ * it names ("unverifiable": signed by a key that neither issued nor holds it, or a bad signature).
+ * Like BundleTextError it is unusable input, distinct from a bundle that fails a check.
+ */
+export class RevocationListError extends CitycodeError {
+  static override readonly code = 'ERR_REVOCATION_LIST'
+}

@@ -4,7 +4,7 @@ import * as coreErrors from '../../core/errors.ts'
 import { CitycodeError } from '../../core/errors.ts'
 import type { ErrorDetails } from '../../core/errors.ts'
 import * as adminErrors from '../../services/admin/errors.ts'
-import type { AdminOperations, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest } from '../../services/admin/index.ts'
+import type { AdminOperations, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from '../../services/admin/index.ts'
 import { DEFAULT_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import * as serviceErrors from '../../services/errors.ts'
 import { NotAllocatedError } from '../../services/node/citycode-node.ts'
@@ -78,6 +78,12 @@ export class AdminClient implements AdminOperations {
   async prove (request: ProveRequest): Promise<ProofResult> {
     const wait = (request.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS) + ADMIN_PROVE_MARGIN_MS
     const wire = this.check(resultSchemas.prove, await this.call({ op: 'prove', code: request.code, ledger: request.ledger, timeoutMs: request.timeoutMs }, wait))
+    return { ...wire, bytes: new Uint8Array(Buffer.from(wire.bytes, 'base64')) }
+  }
+
+  async revoke (request: RevokeRequest): Promise<RevocationResult> {
+    const wait = (request.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS) + ADMIN_PROVE_MARGIN_MS
+    const wire = this.check(resultSchemas.revoke, await this.call({ op: 'revoke', code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }, wait))
     return { ...wire, bytes: new Uint8Array(Buffer.from(wire.bytes, 'base64')) }
   }
 

@@ -2,7 +2,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import type { ErrorDetails } from '../../core/errors.ts'
 import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
-import type { Decision, NodeStatus, PendingApplicationView, ProofResult } from '../../services/admin/index.ts'
+import type { Decision, NodeStatus, PendingApplicationView, ProofResult, RevocationResult } from '../../services/admin/index.ts'
 
 /**
  * The admin protocol (docs/spec/admin.md), version 1: HTTP/1.1 over a Unix domain socket, one JSON
@@ -30,7 +30,7 @@ export function defaultSocketPath (dataDir: string): string {
   return join(dataDir, ADMIN_SOCKET_NAME)
 }
 
-export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove'] as const
+export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke'] as const
 export type AdminOp = typeof ADMIN_OPS[number]
 
 export function isAdminOp (op: string): op is AdminOp {
@@ -51,6 +51,13 @@ export const requestSchemas = {
     code: z.string().min(1).max(64),
     ledger: z.boolean().optional(),
     timeoutMs: z.number().int().min(1).max(MAX_PROVE_TIMEOUT_MS).optional()
+  }).strict(),
+  revoke: z.object({
+    op: z.literal('revoke'),
+    code: z.string().min(1).max(64),
+    reason: z.string().min(1).max(256),
+    revokedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+    timeoutMs: z.number().int().min(1).max(MAX_PROVE_TIMEOUT_MS).optional()
   }).strict()
 } satisfies Record<AdminOp, z.ZodType>
 
@@ -68,6 +75,13 @@ export type AdminAnswer = { v: number, result: unknown } | { v: number, error: A
 
 /** The proof result on the wire: bundle bytes in base64. */
 export interface ProofResultWire extends Omit<ProofResult, 'bytes'> { bytes: string }
+
+/** The revocation result on the wire: its bytes in base64. */
+export interface RevocationResultWire extends Omit<RevocationResult, 'bytes'> { bytes: string }
+
+export function revocationToWire (r: RevocationResult): RevocationResultWire {
+  return { ...r, bytes: Buffer.from(r.bytes).toString('base64') }
+}
 
 export function proofToWire (p: ProofResult): ProofResultWire {
   return { ...p, bytes: Buffer.from(p.bytes).toString('base64') }
@@ -91,7 +105,8 @@ export const resultSchemas = {
     text: z.string(),
     madeAt: z.number(),
     ledger: z.object({ log: z.string(), index: z.number(), size: z.number(), cosignatures: z.number() }).nullable()
-  }) satisfies z.ZodType<ProofResultWire>
+  }) satisfies z.ZodType<ProofResultWire>,
+  revoke: z.object({ code: z.string(), bytes: z.base64(), revokedAt: z.number(), reason: z.string(), ledgerIndex: z.number().nullable() }) satisfies z.ZodType<RevocationResultWire>
 }
 
 export const answerSchema = z.union([

@@ -12,7 +12,7 @@ import { parseWithSchema } from '../config/parse-with-schema.ts'
 import { AdminInternalError, AdminSocketError } from './errors.ts'
 import {
   ADMIN_HEADER_MAX_BYTES, ADMIN_MAX_CONNECTIONS, ADMIN_PATH, ADMIN_PROTOCOL_VERSION, ADMIN_REQUEST_MAX_BYTES, ADMIN_REQUEST_TIMEOUT_MS,
-  isAdminOp, proofToWire, requestSchemas, UNIX_SOCKET_PATH_MAX_BYTES
+  ADMIN_OPS, isAdminOp, proofToWire, requestSchemas, revocationToWire, UNIX_SOCKET_PATH_MAX_BYTES
 } from './protocol.ts'
 import type { AdminAnswer, AdminRequest, AdminWireError } from './protocol.ts'
 
@@ -187,7 +187,7 @@ export function parseAdminRequest (body: Buffer): AdminRequest {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new AdminRequestError('the request body must be a JSON object with an "op"', { field: '(body)' })
   const op = (raw as { op?: unknown }).op
   if (typeof op !== 'string') throw new AdminRequestError('"op" must be a string naming the operation', { field: 'op' })
-  if (!isAdminOp(op)) throw new UnknownAdminOpError(`unknown operation ${JSON.stringify(op.slice(0, 64))}: this node knows status, pending, approve, reject, prove`, { op: op.slice(0, 64) })
+  if (!isAdminOp(op)) throw new UnknownAdminOpError(`unknown operation ${JSON.stringify(op.slice(0, 64))}: this node knows ${ADMIN_OPS.join(', ')}`, { op: op.slice(0, 64) })
   return parseWithSchema(requestSchemas[op], raw, `admin ${op}`, AdminRequestError) as AdminRequest
 }
 
@@ -198,6 +198,7 @@ async function dispatch (operations: AdminOperations, request: AdminRequest): Pr
     case 'approve': return await operations.approve(request.ids)
     case 'reject': return await operations.reject(request.ids)
     case 'prove': return proofToWire(await operations.prove({ code: request.code, ledger: request.ledger, timeoutMs: request.timeoutMs }))
+    case 'revoke': return revocationToWire(await operations.revoke({ code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }))
   }
 }
 

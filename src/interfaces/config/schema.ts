@@ -39,7 +39,10 @@ export const configSchema = z.object({
     name: z.string().min(1).max(256).optional(),
     /** ISO 3166-1 code for a country, national division code (GB/T 2260) for a Chinese city. */
     officialCode: z.string().max(16).optional(),
-    approval: z.enum(['auto', 'manual']).default('auto')
+    approval: z.enum(['auto', 'manual']).default('auto'),
+    /** `node start` asks its parent about a pending application every `intervalMs`, doubling up to `maxIntervalMs`. */
+    applyPoll: z.object({ intervalMs: z.number().int().min(10).default(1_000), maxIntervalMs: z.number().int().min(10).default(60_000) }).strict()
+      .refine(p => p.intervalMs <= p.maxIntervalMs, { message: 'intervalMs must not exceed maxIntervalMs', path: ['intervalMs'] }).optional()
   }).strict().default({ approval: 'auto' }),
   /** Authority nodes to ask directly (e.g. the root): namespace and multiaddr with /p2p/<peer id>. */
   authorities: z.array(z.object({ namespace: code, addr: z.string().min(1) }).strict()).default([]),

@@ -1,5 +1,5 @@
 import type { Authority } from '../authority/index.ts'
-import type { ProofSource } from '../proof/build.ts'
+import type { RevocationSource } from '../proof/revoke.ts'
 import { AdminOperationsService } from './operations.ts'
 
 export { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError } from './errors.ts'
@@ -52,6 +52,26 @@ export interface ProofResult {
   readonly ledger: { readonly log: string, readonly index: number, readonly size: number, readonly cosignatures: number } | null
 }
 
+export interface RevokeRequest {
+  /** The code whose certificate is revoked: this node's own, or a child's it issued. */
+  readonly code: string
+  readonly reason: string
+  /** Unix milliseconds from which it is revoked. @default now */
+  readonly revokedAt?: number
+  /** Deadline for resolving a child's chain. @default DEFAULT_PROVE_TIMEOUT_MS */
+  readonly timeoutMs?: number
+}
+
+/** A signed revocation (SPEC 4.4), recorded in the node's ledger and honoured by the node from then on. */
+export interface RevocationResult {
+  readonly code: string
+  readonly bytes: Uint8Array
+  readonly revokedAt: number
+  readonly reason: string
+  /** Its entry in the node's ledger; null for a node without one. */
+  readonly ledgerIndex: number | null
+}
+
 export interface NodeStatus {
   readonly role: string
   /** The code this node holds; null before it has one. */
@@ -66,14 +86,14 @@ export interface AdminOperations {
   approve(ids: readonly string[]): Promise<Decision[]>
   reject(ids: readonly string[]): Promise<Decision[]>
   prove(request: ProveRequest): Promise<ProofResult>
+  revoke(request: RevokeRequest): Promise<RevocationResult>
 }
 
 /** What the operations need from a node (CitycodeNode has all of it). */
-export interface AdminNode extends ProofSource {
+export interface AdminNode extends RevocationSource {
   readonly role: string
   /** Read at every call: a node gets its authority once its application is allocated. */
   readonly authority: Authority | undefined
-  readonly identity: { readonly namespace: string } | undefined
   readonly peerId: { toString(): string }
 }
 

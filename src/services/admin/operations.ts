@@ -3,9 +3,10 @@ import { CitycodeError } from '../../core/errors.ts'
 import type { Authority } from '../authority/index.ts'
 import { NotAllocatedError } from '../node/citycode-node.ts'
 import { buildBundle } from '../proof/build.ts'
+import { revokeCertificate } from '../proof/revoke.ts'
 import { AdminRequestError } from './errors.ts'
 import { APPLICATION_ID, DEFAULT_PROVE_TIMEOUT_MS, MAX_IDS_PER_REQUEST, MAX_PROVE_TIMEOUT_MS } from './index.ts'
-import type { AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest } from './index.ts'
+import type { AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
 
 export class AdminOperationsService implements AdminOperations {
   private readonly init: AdminOperationsInit
@@ -60,6 +61,18 @@ export class AdminOperationsService implements AdminOperations {
       madeAt: built.verified.madeAt,
       ledger: ledger === null ? null : { log: ledger.log, index: ledger.index, size: ledger.size, cosignatures: ledger.witnesses.length }
     }
+  }
+
+  async revoke (request: RevokeRequest): Promise<RevocationResult> {
+    const code = parseCodeInput(request.code).text
+    const timeoutMs = request.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_PROVE_TIMEOUT_MS) {
+      throw new AdminRequestError(`timeoutMs must be a whole number of milliseconds from 1 to ${MAX_PROVE_TIMEOUT_MS}`, { field: 'timeoutMs' })
+    }
+    if (request.reason.length === 0 || request.reason.length > 256) throw new AdminRequestError('reason must be 1 to 256 characters', { field: 'reason' })
+    if (request.revokedAt !== undefined && (!Number.isSafeInteger(request.revokedAt) || request.revokedAt < 0)) throw new AdminRequestError('revokedAt must be Unix milliseconds', { field: 'revokedAt' })
+    const { revocation, ledgerIndex } = await revokeCertificate(this.node, code, { reason: request.reason, revokedAt: request.revokedAt, signal: AbortSignal.timeout(timeoutMs) })
+    return { code, bytes: revocation.bytes, revokedAt: revocation.revokedAt, reason: revocation.reason, ledgerIndex }
   }
 
   private authority (): Authority {

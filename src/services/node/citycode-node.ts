@@ -43,6 +43,8 @@ import type { CitycodeNodeInit, NodeResolution, NodeRole, ResolutionEvent } from
 export const APPLY_TIMEOUT_MS = 30_000
 /** While an application waits for manual approval, ask again this often. */
 export const APPLY_POLL_INTERVAL_MS = 1_000
+/** A node that waits for its parent's answer backs off to asking once a minute. */
+export const APPLY_POLL_MAX_INTERVAL_MS = 60_000
 export const APPLY_ATTEMPT_TIMEOUT_MS = 10_000
 export const APPLY_RETRY_MS = 250
 
@@ -52,6 +54,18 @@ async function sleepUnlessAborted (ms: number, signal: AbortSignal): Promise<voi
     const onAbort = (): void => { clearTimeout(t); reject(signal.reason as Error) }
     signal.addEventListener('abort', onAbort, { once: true })
   })
+}
+
+export interface ApplyOptions {
+  signal?: AbortSignal
+  /** Give up after this long (default APPLY_TIMEOUT_MS); Infinity: wait for the parent's answer. */
+  timeoutMs?: number
+  /** Asking again about a pending application: from `intervalMs`, doubling up to `maxIntervalMs` (default: no back-off). */
+  poll?: { intervalMs?: number, maxIntervalMs?: number }
+  /** The parent answered "pending": the application's id (its operator approves it by this id) and the wait before asking again. */
+  onPending?: (id: string, nextPollMs: number) => void
+  /** The parent could not be asked; retrying after `retryMs`. */
+  onUnreachable?: (err: Error, retryMs: number) => void
 }
 
 /** This node holds no code yet (it has not applied) but was asked to act as a holder. */
@@ -198,8 +212,13 @@ export class CitycodeNode {
     await this.libp2p?.stop()
   }
 
-  /** Applies to the parent authority for a code under `parent.namespace`; returns the code. */
-  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string }, options: { signal?: AbortSignal, timeoutMs?: number } = {}): Promise<string> {
+  /**
+   * Applies to the parent authority for a code under `parent.namespace`; returns the code. A pending
+   * application is asked about again every `poll.intervalMs`, doubling up to `poll.maxIntervalMs`; an
+   * unreachable parent is retried the same way from APPLY_RETRY_MS. `timeoutMs: Infinity` waits until
+   * the application is allocated or refused, or `signal` aborts.
+   */
+  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string }, options: ApplyOptions = {}): Promise<string> {
     if (this.identity !== undefined && inNamespace(parent.namespace, this.identity.namespace)) return this.identity.namespace
     const application = createApplication({
       parent: parent.namespace,
@@ -209,7 +228,13 @@ export class CitycodeNode {
       next: null,
       time: this.now()
     }, this.signer())
-    const deadline = deadlineSignal(options.timeoutMs ?? APPLY_TIMEOUT_MS, options.signal)
+    const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS
+    // setTimeout treats Infinity as 1 ms: waiting for ever has no deadline, only the caller's signal
+    const deadline = Number.isFinite(timeoutMs) ? deadlineSignal(timeoutMs, options.signal) : { signal: options.signal ?? new AbortController().signal, clear: () => {} }
+    const pollMs = options.poll?.intervalMs ?? APPLY_POLL_INTERVAL_MS
+    const maxPollMs = Math.max(pollMs, options.poll?.maxIntervalMs ?? pollMs)
+    let nextPollMs = pollMs
+    let nextRetryMs = APPLY_RETRY_MS
     try {
       while (true) {
         let raw: Uint8Array
@@ -219,9 +244,13 @@ export class CitycodeNode {
           // a busy parent may drop a connection mid-handshake: try again until the deadline
           if (deadline.signal.aborted) throw err
           this.log('application to %s failed, retrying: %s', parent.namespace, (err as Error).message)
-          await sleepUnlessAborted(APPLY_RETRY_MS, deadline.signal)
+          const retryMs = nextRetryMs
+          options.onUnreachable?.(err as Error, retryMs)
+          if (options.poll?.maxIntervalMs !== undefined) nextRetryMs = Math.min(nextRetryMs * 2, Math.max(APPLY_RETRY_MS, options.poll.maxIntervalMs))
+          await sleepUnlessAborted(retryMs, deadline.signal)
           continue
         }
+        nextRetryMs = APPLY_RETRY_MS
         const response = decodeApplyResponse(raw)
         if (response.status === 'refused') throw response.error
         if (response.status === 'allocated') {
@@ -235,7 +264,10 @@ export class CitycodeNode {
           return response.code
         }
         this.log('application %s pending approval', response.id)
-        await sleepUnlessAborted(APPLY_POLL_INTERVAL_MS, deadline.signal)
+        const waitMs = nextPollMs
+        options.onPending?.(response.id, waitMs)
+        nextPollMs = Math.min(nextPollMs * 2, maxPollMs)
+        await sleepUnlessAborted(waitMs, deadline.signal)
       }
     } finally {
       deadline.clear()

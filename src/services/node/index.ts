@@ -76,3 +76,4 @@ export interface ResolutionEvent {
 }
 
 export { CitycodeNode, createCitycodeNode } from './citycode-node.ts'
+export type { ApplyOptions } from './citycode-node.ts'

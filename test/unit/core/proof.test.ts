@@ -4,7 +4,7 @@ import { zlibSync } from 'fflate'
 import base45 from 'base45'
 import {
   AllocationSetTree, BUNDLE_TEXT_MAX_BYTES, ChainVerifier, RevocationSet, bundleFromText, bundleToText, createBundle, decodeBundle,
-  encodeCbor, issueCertificate, revoke, sha256, verifyAbsence, verifyBundle
+  decodeRevocationList, encodeCbor, encodeRevocationList, issueCertificate, revocationsForBundle, revoke, sha256, verifyAbsence, verifyBundle
 } from '../../../src/core/index.ts'
 import type { AbsenceProof, Neighbour, Signer } from '../../../src/core/index.ts'
 import { MerkleLog } from '../../../src/core/ledger/log.ts'
@@ -163,6 +163,59 @@ describe('proof bundles', () => {
     const b45 = (b: Uint8Array): string => base45.encode(b)
     assert.equal(reason('CC1:' + b45(bytes)), 'checksum')
     assert.equal(reason('CC1:' + b45(zlibSync(new Uint8Array(BUNDLE_TEXT_MAX_BYTES + 1000), { level: 9 }))), 'too-large', 'a zlib bomb is cut off')
+  })
+})
+
+describe('revocation lists for offline verification', () => {
+  const bundle = createBundle({ record: record.bytes, madeAt: NOW }, h.city)
+  const revocations = [revoke(h.countryCert, h.root, 'retired', NOW + DAY_MS), revoke(h.cityCert, h.country, 'key compromised', NOW - 10), revoke(h.cityCert, h.city, 'rotated', NOW + 10)]
+
+  it('round trip: encoded, decoded, and each entry checked against the certificate it names', () => {
+    const list = encodeRevocationList(revocations)
+    assert.deepEqual(decodeRevocationList(list).map(r => Buffer.from(r.bytes).toString('hex')), revocations.map(r => Buffer.from(r.bytes).toString('hex')))
+    const set = revocationsForBundle(list, bundle.bytes)
+    assert.equal(set.size, 2, 'one per certificate: the earliest revocation of the city certificate wins')
+    assert.equal(set.revoked(h.cityCert.hash, NOW)?.reason, 'key compromised')
+  })
+
+  it('revoked at or before the bundle was made, or since: RevokedError saying which; not yet in force: valid', () => {
+    const at = (revocation: ReturnType<typeof revoke>, now: number): Error & { details: Record<string, unknown> } => {
+      try {
+        verifyBundle(bundle.bytes, chains(), { now, revocations: revocationsForBundle([revocation], bundle) })
+      } catch (err) {
+        return err as Error & { details: Record<string, unknown> }
+      }
+      throw new Error('verified')
+    }
+    const before = at(revoke(h.cityCert, h.country, 'key compromised', NOW), NOW + 5)
+    assert.equal(before.name, 'RevokedError')
+    assert.equal(before.details.revokedSince, false, 'revoked at the very time of the bundle counts as before')
+    assert.match(before.message, /before the bundle was made/)
+    const since = at(revoke(h.countryCert, h.root, 'retired', NOW + 1), NOW + 5)
+    assert.equal(since.name, 'RevokedError')
+    assert.deepEqual({ link: since.details.link, namespace: since.details.namespace, revokedSince: since.details.revokedSince }, { link: 0, namespace: 'MA.156', revokedSince: true })
+    assert.match(since.message, /was valid when the bundle was made .* and revoked since/)
+    assert.equal(verifyBundle(bundle.bytes, chains(), { now: NOW + 5, revocations: revocationsForBundle([revoke(h.countryCert, h.root, 'retired', NOW + 6)], bundle) }).madeAt, NOW)
+  })
+
+  it('property: a revocation with any bit flipped never verifies (RevocationListError naming the entry)', () => {
+    const good = revocations[1] as ReturnType<typeof revoke>
+    fc.assert(fc.property(fc.nat(good.bytes.length - 1), fc.integer({ min: 0, max: 7 }), fc.nat(2), (at, bit, position) => {
+      const mutated = Uint8Array.from(good.bytes)
+      mutated[at] = (mutated[at] as number) ^ (1 << bit)
+      const entries = [...revocations.slice(0, position).map(r => r.bytes), mutated]
+      assert.throws(() => revocationsForBundle(encodeCbor(entries), bundle), (err: Error & { details: { entry?: number } }) => err.name === 'RevocationListError' && err.details.entry === position)
+    }), { numRuns: 300 })
+  })
+
+  it('an entry for a certificate outside the chain, or not a revocation, or a list that is not one: RevocationListError', () => {
+    const other = issueCertificate({ namespace: 'MA.156.1302', subject: seededSigner(8).publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.country])
+    const reason = (fn: () => unknown): unknown => { try { fn() } catch (err) { return `${(err as Error).name}/${String((err as { details: { reason?: string } }).details.reason)}` } return 'accepted' }
+    assert.equal(reason(() => revocationsForBundle([revoke(other, h.country, 'x', NOW)], bundle)), 'RevocationListError/not-in-chain')
+    assert.equal(reason(() => revocationsForBundle(encodeCbor([record.bytes]), bundle)), 'RevocationListError/malformed')
+    assert.equal(reason(() => revocationsForBundle(encodeCbor(new Array(257).fill(revocations[0]?.bytes as Uint8Array)), bundle)), 'RevocationListError/malformed')
+    assert.equal(reason(() => revocationsForBundle(Uint8Array.of(0xff, 0x00), bundle)), 'RevocationListError/malformed')
+    assert.equal(reason(() => revocationsForBundle(encodeCbor('revocations'), bundle)), 'RevocationListError/malformed')
   })
 })
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import {
   ChainVerifier, RevocationSet, bundleFromText, checkAllocationRule, decodeCertificate, decodeRecord, decodeRevocation,
-  fromHex, parseCode, parsePrinted, selectRecord, toHex, verifyAbsence, verifyBundle, verifyRecord
+  fromHex, parseCode, parsePrinted, revocationsForBundle, selectRecord, toHex, verifyAbsence, verifyBundle, verifyRecord
 } from '../../../src/core/index.ts'
 import { generate } from '../../vectors/generate.ts'
 import { anchorsFromJson, loadVector } from '../../utils/vectors.ts'
@@ -90,6 +90,7 @@ describe('test vectors', () => {
       now: number
       bundles: Array<{ name: string, bundle: string, text?: string, now?: number, anchors?: AnchorJson[], revocations?: Revs, witnesses?: { keys: string[], threshold: number }, ledger?: { log: string, size: number, index: number },
         result: { valid: true, code: string, madeAt: number, signer: { role: string, namespace: string }, checks: string[] } | { valid: false, error: string } }>
+      revocationLists: Array<{ name: string, bundle: string, list: string, now: number, result: { valid: true } | { valid: false, error: string, reason?: string, entry?: number, revokedSince?: boolean } }>
       texts: Array<{ name: string, text: string, result: { valid: true, bundle: string } | { valid: false, error: string, reason: string } }>
       absence: Array<{ name: string, proof: string, code: string, now?: number, result: { valid: true, code: string, namespace: string, expiresAt: number } | { valid: false, error: string, reason?: string } }>
     }>('proofs.json')
@@ -112,6 +113,17 @@ describe('test vectors', () => {
         if (c.text !== undefined) assert.equal(toHex(bundleFromText(c.text)), c.bundle, c.name)
       } else {
         assert.equal(errorName(run), c.result.error, c.name)
+      }
+    }
+    assert.ok(v.revocationLists.some(c => !c.result.valid && c.result.revokedSince === true) && v.revocationLists.some(c => !c.result.valid && c.result.revokedSince === false), 'revoked before and since the bundle was made')
+    for (const c of v.revocationLists) {
+      const run = (): ReturnType<typeof verifyBundle> => verifyBundle(fromHex(c.bundle), new ChainVerifier(anchorsFromJson(v.anchors)), { now: c.now, revocations: revocationsForBundle(fromHex(c.list), fromHex(c.bundle)) })
+      if (c.result.valid) {
+        assert.equal(run().verified.record.body.code, 'MA.156.1301', c.name)
+      } else {
+        const expected = c.result
+        assert.throws(run, (err: Error & { details: Record<string, unknown> }) => err.name === expected.error && err.details.reason === expected.reason && err.details.entry === expected.entry &&
+          (expected.revokedSince === undefined || err.details.revokedSince === expected.revokedSince), c.name)
       }
     }
     for (const c of v.texts) {

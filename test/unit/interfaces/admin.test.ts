@@ -9,7 +9,7 @@ import { AllocationError, MalformedCodeError } from '../../../src/core/errors.ts
 import { AdminClient, serveAdmin } from '../../../src/interfaces/admin/index.ts'
 import type { AdminServer } from '../../../src/interfaces/admin/index.ts'
 import { parseAdminRequest } from '../../../src/interfaces/admin/server.ts'
-import type { AdminOperations, Decision, ProveRequest } from '../../../src/services/admin/index.ts'
+import type { AdminOperations, Decision, ProveRequest, RevokeRequest } from '../../../src/services/admin/index.ts'
 
 /** Operations that record what reached them, so a test can tell a refused request from one that was carried out. */
 function fakeOperations (): AdminOperations & { calls: string[] } {
@@ -28,6 +28,10 @@ function fakeOperations (): AdminOperations & { calls: string[] } {
       if (r.code === 'BOOM') throw new Error('disk on fire at /secret/path')
       if (r.code === 'MA.1') throw new MalformedCodeError('bad code', { position: 3 })
       return { code: r.code, bytes: new Uint8Array([1, 2, 3, 250]), text: 'CC1:X', madeAt: 5, ledger: null }
+    },
+    revoke: async (r: RevokeRequest) => {
+      calls.push(`revoke ${r.code} ${r.reason} ${String(r.revokedAt)}`)
+      return { code: r.code, bytes: new Uint8Array([0, 255, 7]), revokedAt: r.revokedAt ?? 9, reason: r.reason, ledgerIndex: 4 }
     }
   }
 }
@@ -72,7 +76,8 @@ describe('admin socket (in process)', function () {
     ])
     assert.deepEqual(await client.reject(['0123456789abcdef']), [{ id: '0123456789abcdef', status: 'rejected' }])
     assert.deepEqual((await client.prove({ code: 'MA.156' })).bytes, new Uint8Array([1, 2, 3, 250]))
-    assert.deepEqual(ops.calls, ['status', 'pending', 'approve 0123456789abcdef,ffffffffffffffff', 'reject 0123456789abcdef', 'prove MA.156'])
+    assert.deepEqual(await client.revoke({ code: 'MA.156', reason: 'compromised', revokedAt: 77 }), { code: 'MA.156', bytes: new Uint8Array([0, 255, 7]), revokedAt: 77, reason: 'compromised', ledgerIndex: 4 })
+    assert.deepEqual(ops.calls, ['status', 'pending', 'approve 0123456789abcdef,ffffffffffffffff', 'reject 0123456789abcdef', 'prove MA.156', 'revoke MA.156 compromised 77'])
   })
 
   it('a refusal of an operation comes back to the client as the same typed error; a failure hides its details', async () => {
@@ -96,6 +101,9 @@ describe('admin socket (in process)', function () {
       ['{"op":"approve","ids":[]}', {}, 400, 'AdminRequestError'],
       [JSON.stringify({ op: 'approve', ids: Array.from({ length: 257 }, (_, i) => i.toString(16).padStart(16, '0')) }), {}, 400, 'AdminRequestError'],
       ['{"op":"prove","code":"MA.156","timeoutMs":0}', {}, 400, 'AdminRequestError'],
+      ['{"op":"revoke","code":"MA.156"}', {}, 400, 'AdminRequestError'],
+      ['{"op":"revoke","code":"MA.156","reason":""}', {}, 400, 'AdminRequestError'],
+      ['{"op":"revoke","code":"MA.156","reason":"x","revokedAt":-1}', {}, 400, 'AdminRequestError'],
       ['{"op":"status"}', { 'content-length': 1_000_000 }, 413, 'AdminRequestTooLargeError']
     ]
     for (const [body, headers, status, name] of cases) {

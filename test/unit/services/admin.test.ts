@@ -8,13 +8,15 @@ import { authority } from '../../../src/services/authority/index.ts'
 import type { Authority } from '../../../src/services/authority/index.ts'
 import { RecordValidator } from '../../../src/core/record/validator.ts'
 import { AllocationStore } from '../../../src/storage/allocation-store.ts'
-import { NOW, seededSigner } from '../../utils/fixtures.ts'
+import { decodeRevocation, verifyRevocation } from '../../../src/core/trust/revocation.ts'
+import type { Signer } from '../../../src/core/crypto/signature.ts'
+import { cityRecord, hierarchy, NOW, seededSigner } from '../../utils/fixtures.ts'
 
 function node (a: Authority | undefined, role = 'root'): AdminNode {
   return {
     role,
     authority: a,
-    identity: a === undefined ? undefined : { namespace: a.namespace },
+    identity: a === undefined ? undefined : { namespace: a.namespace, chain: [] },
     peerId: { toString: () => '12D3KooWtest' },
     resolve: async () => { throw new Error('not used') },
     authorityKey: undefined,
@@ -58,5 +60,39 @@ describe('admin operations', () => {
     const waiting = adminOperations()({ node: node(undefined, 'country') })
     await assert.rejects(waiting.pending(), { name: 'NotAllocatedError' })
     assert.deepEqual(await waiting.status(), { role: 'country', namespace: null, peerId: '12D3KooWtest', approval: null })
+  })
+
+  it('revoke: the holder retires its own certificate, its issuer revokes a child\'s; anyone else is refused', async () => {
+    const h = hierarchy()
+    const holderOf = (key: Signer, identity: { namespace: string, chain: Uint8Array[] }): AdminNode & { validator: RecordValidator } => {
+      const validator = new RecordValidator(h.anchors, { now: () => NOW })
+      return {
+        role: 'city',
+        authority: undefined,
+        identity,
+        peerId: { toString: () => '12D3KooWtest' },
+        // the chain of a code not held here comes from resolving it
+        resolve: async (code: string) => ({ code, verified: validator.validate(cityRecord(h).bytes), source: 'local', elapsedMs: 0 }),
+        authorityKey: key,
+        ledger: undefined,
+        validator
+      }
+    }
+    const city = holderOf(h.city, { namespace: 'MA.156.1301', chain: h.chain })
+    const own = await adminOperations()({ node: city }).revoke({ code: 'MA.156.1301', reason: 'key compromised', revokedAt: NOW - 5 })
+    assert.deepEqual({ code: own.code, reason: own.reason, revokedAt: own.revokedAt, ledgerIndex: own.ledgerIndex }, { code: 'MA.156.1301', reason: 'key compromised', revokedAt: NOW - 5, ledgerIndex: null })
+    const revocation = decodeRevocation(own.bytes)
+    verifyRevocation(revocation, h.cityCert)
+    assert.equal(city.validator.revocations.revoked(h.cityCert.hash, NOW)?.reason, 'key compromised', 'the node honours it from then on')
+
+    const country = holderOf(h.country, { namespace: 'MA.156', chain: [h.countryCert.bytes] })
+    const child = await adminOperations()({ node: country }).revoke({ code: 'MA.156.1301', reason: 'allocation withdrawn' })
+    verifyRevocation(decodeRevocation(child.bytes), h.cityCert)
+    assert.equal(child.revokedAt, NOW, 'from now unless told otherwise')
+
+    const upward = holderOf(h.city, { namespace: 'MA.156.1301', chain: h.chain })
+    await assert.rejects(adminOperations()({ node: upward }).revoke({ code: 'MA.156', reason: 'coup' }), { name: 'PermissionError' })
+    await assert.rejects(adminOperations()({ node: upward }).revoke({ code: 'MA.156.1301', reason: '' }), { name: 'AdminRequestError' })
+    assert.equal(upward.validator.revocations.size, 0)
   })
 })

@@ -11,6 +11,7 @@ import { registerSim } from './sim.ts'
 import { registerAudit } from './audit.ts'
 import { registerProve } from './prove.ts'
 import { registerVerify } from './verify.ts'
+import { registerRevoke } from './revoke.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -26,4 +27,5 @@ export function registerCommands (program: Command): void {
   registerAudit(program)
   registerProve(program)
   registerVerify(program)
+  registerRevoke(program)
 }

@@ -7,13 +7,46 @@ import type { Gateway } from '../../gateway/index.ts'
 import { adminSocketOf, serveAdmin } from '../../admin/index.ts'
 import type { AdminServer } from '../../admin/index.ts'
 import { adminOperations } from '../../../services/admin/index.ts'
+import { APPLY_POLL_INTERVAL_MS, APPLY_POLL_MAX_INTERVAL_MS } from '../../../services/node/citycode-node.ts'
+import type { CitycodeNode } from '../../../services/node/index.ts'
+import type { NodeConfig } from '../../config/schema.ts'
 import { configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
+
+const duration = (ms: number): string => ms < 1_000 ? `${ms} ms` : `${Math.round(ms / 1_000)} s`
+
+/**
+ * Applies to the parent and waits for its answer however long its operator takes (manual approval
+ * may take hours), backing off so a pending or unreachable parent is not hammered. Returns false
+ * when the operator stopped the node before the parent answered; a refusal throws its typed error.
+ */
+async function applyUntilAnswered (n: CitycodeNode, parent: { namespace: string, addr: string }, config: NodeConfig, signal: AbortSignal): Promise<boolean> {
+  let pendingId: string | undefined
+  try {
+    await n.apply(parent, { name: config.authority.name ?? parent.namespace, officialCode: config.authority.officialCode }, {
+      signal,
+      timeoutMs: Infinity,
+      poll: { intervalMs: config.authority.applyPoll?.intervalMs ?? APPLY_POLL_INTERVAL_MS, maxIntervalMs: config.authority.applyPoll?.maxIntervalMs ?? APPLY_POLL_MAX_INTERVAL_MS },
+      onPending: (id, nextMs) => {
+        pendingId = id
+        process.stderr.write(`application ${id} pending approval by the operator of ${parent.namespace} (there: citycode approve ${id}); asking again in ${duration(nextMs)}\n`)
+      },
+      onUnreachable: (err, retryMs) => {
+        process.stderr.write(`parent ${parent.namespace} unreachable at ${parent.addr} (${err.message}); retrying in ${duration(retryMs)}, this node keeps serving meanwhile\n`)
+      }
+    })
+    return true
+  } catch (err) {
+    if (!signal.aborted) throw err
+    process.stderr.write(pendingId !== undefined ? `stopped with application ${pendingId} still pending at ${parent.namespace}\n` : `stopped before ${parent.namespace} answered\n`)
+    return false
+  }
+}
 
 export function registerNode (program: Command): void {
   const node = program.command('node').description('run a city node')
   withConfig(node.command('start'))
-    .description('start a node from its config: apply to the parent if needed, publish, serve until Ctrl-C; approve and prove reach it on its admin socket')
+    .description('start a node from its config: apply to the parent if needed (waiting as long as its approval takes), publish, serve until Ctrl-C; approve, prove and revoke reach it on its admin socket')
     .option('--http <host:port>', 'serve the HTTP gateway and web explorer on this address (e.g. 127.0.0.1:8080)')
     .action(async (opts: ConfigOptions & { http?: string }) => {
       await runHandler(async () => {
@@ -34,8 +67,10 @@ export function registerNode (program: Command): void {
             http = await serveGateway(n, { listen: config.http }, plan)
             process.stdout.write(`gateway ${http.url}/ (explorer), ${http.url}/v1/codes/{code}\n`)
           }
-          if (n.identity === undefined && config.authority.parent !== undefined) {
-            await n.apply(config.authority.parent, { name: config.authority.name ?? config.authority.parent.namespace, officialCode: config.authority.officialCode }, { signal: stop.signal })
+          const parent = config.authority.parent
+          if (n.identity === undefined && parent !== undefined) {
+            const applied = await applyUntilAnswered(n, parent, config, stop.signal)
+            if (!applied) return 0
           }
           if (n.identity !== undefined) await n.publishOwn([], { background: true })
           process.stdout.write(`ready ${n.role} ${n.identity?.namespace ?? '(no code)'} peer ${n.peerId.toString()} listening ${n.addresses.map(a => a.toString()).join(' ')}\n`)

@@ -1,0 +1,52 @@
+import type { AbortOptions } from '@libp2p/interface'
+import { equalBytes } from '../../core/crypto/hash.ts'
+import { PermissionError } from '../../core/errors.ts'
+import type { Certificate } from '../../core/trust/certificate.ts'
+import { revoke } from '../../core/trust/revocation.ts'
+import type { Revocation } from '../../core/trust/revocation.ts'
+import type { ProofSource } from './build.ts'
+
+/** What revoking needs from a node (CitycodeNode has all of it). */
+export interface RevocationSource extends ProofSource {
+  readonly identity: { readonly namespace: string, readonly chain: readonly Uint8Array[] } | undefined
+}
+
+export interface RevokeOptions extends AbortOptions {
+  readonly reason: string
+  /** Unix milliseconds from which the certificate is revoked. @default now */
+  readonly revokedAt?: number
+}
+
+export interface Revoked {
+  readonly revocation: Revocation
+  /** Its entry in this node's ledger; null for a node that keeps none. */
+  readonly ledgerIndex: number | null
+}
+
+/**
+ * Signs a revocation of the certificate for `code` with this node's authority key, which must be
+ * the certificate's holder (retiring its own key) or its issuer (SPEC 4.4), records it in this node's
+ * ledger and honours it from then on. The certificate is this node's own (from its identity, no
+ * network needed) or one in the resolved chain of `code` (a child it certified).
+ */
+export async function revokeCertificate (node: RevocationSource, code: string, options: RevokeOptions): Promise<Revoked> {
+  const signer = node.authorityKey
+  if (signer === undefined) throw new PermissionError('this node has no authority key: a revocation is signed by the certificate\'s holder or issuer', { code })
+  const now = node.validator.now()
+  let certificates: readonly Certificate[]
+  if (node.identity !== undefined && node.identity.namespace === code) {
+    certificates = node.validator.chains.verify(node.identity.chain, signer.publicKey, { now }).certificates
+  } else {
+    certificates = (await node.resolve(code, { signal: options.signal })).verified.chain.certificates
+  }
+  // the last one: after a rotation the chain holds the namespace's older certificate too
+  const cert = certificates.findLast(c => c.body.namespace === code)
+  if (cert === undefined) throw new PermissionError(`${code} has no certificate of its own (its key is a trust anchor's): nothing to revoke`, { code })
+  if (!equalBytes(cert.body.subject, signer.publicKey) && !cert.sigs.some(s => equalBytes(s.key, signer.publicKey))) {
+    throw new PermissionError(`this node's key neither holds nor issued the certificate for ${code}: only they can revoke it`, { code })
+  }
+  const revocation = revoke(cert, signer, options.reason, options.revokedAt ?? now)
+  node.validator.revocations.add(revocation, cert)
+  const ledgerIndex = node.ledger === undefined ? null : await node.ledger.appendRevocation(revocation.bytes)
+  return { revocation, ledgerIndex }
+}
