@@ -67,6 +67,17 @@ function asHead (input: SignedTreeHead | Uint8Array): SignedTreeHead {
 export function compareTreeHeads (first: SignedTreeHead | Uint8Array, second: SignedTreeHead | Uint8Array, logKey: Uint8Array, proof?: readonly Uint8Array[]): HeadComparison {
   const a = verifyTreeHead(asHead(first), logKey)
   const b = verifyTreeHead(asHead(second), logKey, { log: a.head.log })
+  return compareVerifiedTreeHeads(a, b, proof)
+}
+
+/**
+ * compareTreeHeads for two heads whose signatures by one key the caller has already verified (a
+ * node comparing heads it took through its validator): the same decision without verifying two
+ * signatures again, which was a third of a large simulation's gossip CPU. Still checks that both
+ * heads are of one log.
+ */
+export function compareVerifiedTreeHeads (a: SignedTreeHead, b: SignedTreeHead, proof?: readonly Uint8Array[]): HeadComparison {
+  if (a.head.log !== b.head.log) throw new BadTreeHeadError(`tree head of log ${b.head.log}, expected ${a.head.log}`, { log: b.head.log, expected: a.head.log })
   if (a.head.size === b.head.size) {
     if (equalBytes(a.head.root, b.head.root)) return { status: 'consistent' }
     return { status: 'fork', kind: 'same-size', evidence: encodeForkEvidence(a.bytes, b.bytes) }

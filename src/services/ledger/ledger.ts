@@ -7,7 +7,7 @@ import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.
 import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
 import { PermissionError } from '../../core/errors.ts'
 import { InconsistentTreeError, InsufficientCosignaturesError, InvalidProofError, NotLoggedError } from '../../core/ledger/errors.ts'
-import { compareTreeHeads } from '../../core/ledger/fork.ts'
+import { compareVerifiedTreeHeads } from '../../core/ledger/fork.ts'
 import type { ForkKind, HeadComparison } from '../../core/ledger/fork.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
 import { cosign, decodeCosignature, encodeCosignature, signTreeHead, verifyCosignature, verifyCosignatures } from '../../core/ledger/tree-head.ts'
@@ -523,11 +523,15 @@ export class LedgerService implements Ledger {
     })
   }
 
-  /** compareTreeHeads, with "this proof decides nothing" as undefined. */
+  /**
+   * compareTreeHeads, with "this proof decides nothing" as undefined. Both heads were verified
+   * under the same key when they were taken (validateHead; the callers compare keys first), so their
+   * signatures are not checked again.
+   */
   private compare (a: HeadRecord, b: HeadRecord, proof: readonly Uint8Array[]): Outcome | undefined {
     let result: HeadComparison
     try {
-      result = compareTreeHeads(a.sth, b.sth, a.key, a.sth.head.size === b.sth.head.size ? undefined : proof)
+      result = compareVerifiedTreeHeads(a.sth, b.sth, a.sth.head.size === b.sth.head.size ? undefined : proof)
     } catch (err) {
       if ((err as Error).name === 'InvalidProofError') return undefined
       throw err

@@ -386,7 +386,7 @@ export class CitycodeNode {
   }
 
   private async onGossip (verified: VerifiedRecord): Promise<void> {
-    this.resolver.offer(verified.record.bytes)
+    this.resolver.offer(verified)
     await this.keepChildRecord(verified).catch(err => { this.log.error('could not keep record of %s: %s', verified.record.body.code, (err as Error).message) })
   }
 

@@ -110,8 +110,11 @@ export interface ResolveOptions extends AbortOptions {
 
 export interface Resolver {
   resolve(code: string, options?: ResolveOptions): Promise<Resolution>
-  /** Offers a record learnt elsewhere (gossip): verified, and cached when it is newer. Returns whether it was taken. */
-  offer(bytes: Uint8Array): boolean
+  /**
+   * Offers a record learnt elsewhere (gossip): verified (unless this node's validator already did),
+   * and cached when it is newer. Returns whether it was taken.
+   */
+  offer(record: Uint8Array | VerifiedRecord): boolean
   /** Adds a known authority node for a namespace (asked when nothing nearer is cached). */
   addAuthority(namespace: string, peer: PeerRef): void
   /** The freshest verified record in the cache, or undefined. */

@@ -116,10 +116,11 @@ export class ResolverService implements Resolver {
     }
   }
 
-  offer (bytes: Uint8Array): boolean {
+  offer (record: Uint8Array | VerifiedRecord): boolean {
     let verified: VerifiedRecord
     try {
-      verified = this.c.validator.validate(bytes)
+      // a record this node's validator has just verified (a gossip message) is not verified twice
+      verified = record instanceof Uint8Array ? this.c.validator.validate(record) : record
     } catch {
       return false
     }
