@@ -188,6 +188,11 @@ export class CitycodeNode {
       await handleRequests(this.libp2p, PUSH_PROTOCOL, async (request) => await this.answerPush(request), { maxRequestBytes: PUSH_REQUEST_MAX_BYTES })
     }
     if (this.identity?.parent !== undefined) await this.knowAuthority(this.identity.parent)
+    // back in touch with the parent (a partition healed, it restarted): pushes it missed go now
+    this.libp2p.addEventListener('peer:connect', (evt) => {
+      const parent = this.identity?.parent
+      if (parent !== undefined && parent.addr.endsWith(`/p2p/${evt.detail.toString()}`)) this.publisher.parentReachable()
+    })
     await this.publisher.start()
   }
 

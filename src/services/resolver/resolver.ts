@@ -95,12 +95,14 @@ export class ResolverService implements Resolver {
     }
 
     const deadline = deadlineSignal(this.timeoutMs, options.signal)
+    const asked = new Set<string>()
     try {
-      const found = await this.race(code, async (signal) => {
+      let found = await this.race(code, async (signal) => {
         if (options.dhtOnly === true) return []
         await this.learnParent(code, signal)
         return this.candidates(code)
-      }, deadline.signal)
+      }, asked, deadline.signal)
+      if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, deadline.signal)
       if (found !== undefined && 'absence' in found) {
         this.rememberAbsence(code, found.absence)
         throw notFound(code, found.absence, found.from)
@@ -188,9 +190,13 @@ export class ResolverService implements Resolver {
     }
     for (const a of this.authorities) if (inNamespace(a.namespace, code)) add(a.peer)
     // peers that failed lately go last: still asked (they may be back), but after the others
-    const now = performance.now()
-    const failing = (p: PeerRef): boolean => (this.failed.get(p.id) ?? 0) > now
+    const failing = (p: PeerRef): boolean => this.failing(p)
     return [...out.filter(p => !failing(p)), ...out.filter(failing)]
+  }
+
+  /** Whether a direct question to `peer` failed within the last `failedPeerMs`. */
+  private failing (peer: PeerRef): boolean {
+    return (this.failed.get(peer.id) ?? 0) > performance.now()
   }
 
   /**
@@ -200,7 +206,7 @@ export class ResolverService implements Resolver {
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
-  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
+  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, asked: Set<string>, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
     const stop = new AbortController()
     const raceSignal = AbortSignal.any([signal, stop.signal])
     const timers: Array<ReturnType<typeof setTimeout>> = []
@@ -241,6 +247,7 @@ export class ResolverService implements Resolver {
           }
           next++
           inFlight++
+          asked.add(peer.id)
           hedge = setTimeout(askNext, this.hedgeDelayMs)
           timers.push(hedge)
           void this.askOne(peer, code, raceSignal).then((found) => {
@@ -259,6 +266,9 @@ export class ResolverService implements Resolver {
         timers.push(setTimeout(startDht, this.dhtDelayMs))
         void findCandidates(raceSignal).catch(() => []).then((found) => {
           candidates = found
+          // every candidate failed lately (a partition, an outage): they are still asked, in case they
+          // are back, but the DHT walk, the one path that needs none of them, starts now, not after dhtDelayMs
+          if (found.every(p => this.failing(p))) startDht()
           askNext()
         })
       })
@@ -266,6 +276,26 @@ export class ResolverService implements Resolver {
       for (const t of timers) clearTimeout(t)
       stop.abort()
     }
+  }
+
+  /**
+   * An answer from a copy (an authority's or a DHT peer's) can be behind its holder: a push or a DHT
+   * PUT lost while the network was split leaves the parent serving the older version after the heal.
+   * So the holder the record names is asked too, unless it already was in this resolution, and the
+   * newer of the two answers wins (selection rule). The holder gets `hedgeDelayMs`: a dead or cut-off
+   * holder costs that delay, never the lookup, and the copy stands.
+   */
+  private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal): Promise<Found> {
+    const holder = holderOf(found.verified)
+    if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
+    const grace = deadlineSignal(this.hedgeDelayMs, signal)
+    try {
+      const answer = await this.askOne(holder, code, grace.signal)
+      if (answer !== undefined && 'verified' in answer && this.c.validator.compare(answer.verified.record, found.verified.record) > 0) return answer
+    } finally {
+      grace.clear()
+    }
+    return found
   }
 
   /** One direct question with its own deadline; a failure is remembered, so the peer is asked last for a while. */

@@ -180,6 +180,74 @@ describe('resolver', () => {
     await assert.rejects(make(routing, { timeoutMs: 100 }).resolve('MA.156.1301'), { name: 'ResolveTimeoutError' })
   })
 
+  describe('after a partition', () => {
+    // versions that name their holder, as every published city record does
+    const held = (seq: number): Uint8Array => createRecord({ code: 'MA.156.1301', seq, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 300_000, values: [{ type: 'name', lang: 'en', value: 'Shijiazhuang' }, { type: 'peer', id: 'holder' }] }, h.city, h.chain).bytes
+
+    it('an authority\'s copy that is behind its holder loses: the holder it names is asked too and the newer wins', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', held(1))
+      routing.peers.set('holder', held(3))
+      const r = make(routing, { timeoutMs: 5_000, hedgeDelayMs: 1_000 })
+      r.offer(countryRecord.bytes)
+      const res = await r.resolve('MA.156.1301')
+      assert.equal(res.verified.record.body.seq, 3)
+      assert.equal(res.from, 'holder')
+      assert.deepEqual(routing.asked, ['country-peer:MA.156.1301', 'holder:MA.156.1301'])
+      assert.equal(r.cached('MA.156.1301')?.record.body.seq, 3, 'the newer version is what gets cached')
+    })
+
+    it('a stale DHT copy loses to its holder\'s newer answer; a holder with nothing newer leaves the copy standing', async () => {
+      const routing = new FakeRouting()
+      routing.dht = [{ value: held(1), from: 'stale-peer' }]
+      routing.peers.set('holder', held(2))
+      const opts = { timeoutMs: 5_000, hedgeDelayMs: 1_000, dhtDelayMs: 0 }
+      const res = await make(routing, opts).resolve('MA.156.1301')
+      assert.equal(res.verified.record.body.seq, 2)
+      assert.equal(res.source, 'direct')
+      assert.equal(res.from, 'holder')
+      routing.dht = [{ value: held(2), from: 'fresh-peer' }]
+      const same = await make(routing, opts).resolve('MA.156.1301')
+      assert.equal(same.source, 'dht', 'the same version from the holder does not replace the copy')
+      assert.equal(same.from, 'fresh-peer')
+      assert.equal(routing.asked.filter(a => a.startsWith('holder:')).length, 2)
+    })
+
+    it('a cut-off or silent holder costs at most the hedge delay, and the authority\'s copy stands', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', held(1))
+      routing.peers.set('holder', 'hang')
+      const r = make(routing, { timeoutMs: 8_000, directTimeoutMs: 5_000, hedgeDelayMs: 100 })
+      r.offer(countryRecord.bytes)
+      const t0 = performance.now()
+      const res = await r.resolve('MA.156.1301')
+      const elapsed = performance.now() - t0
+      assert.equal(res.verified.record.body.seq, 1)
+      assert.equal(res.from, 'country-peer')
+      assert.ok(elapsed >= 90 && elapsed < 2_000, `waited the hedge delay for the holder, not its direct timeout (${elapsed} ms)`)
+      routing.peers.delete('holder')
+      const refused = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(refused.from, 'country-peer', 'a holder that refuses changes nothing either')
+    })
+
+    it('when every direct candidate failed lately, the DHT walk starts at once instead of after the DHT delay', async () => {
+      const routing = new FakeRouting()
+      routing.dht = [{ value: v1.bytes, from: 'dht-peer' }]
+      const r = make(routing, { timeoutMs: 10_000, directTimeoutMs: 8_000, hedgeDelayMs: 8_000, dhtDelayMs: 8_000, dhtGraceMs: 0 })
+      r.offer(countryRecord.bytes)
+      // the parent's link is refused: a failed candidate, and the walk joins at once
+      assert.equal((await r.resolve('MA.156.1301')).from, 'dht-peer')
+      // the link is now cut without a refusal: the question would hang until its deadline
+      routing.peers.set('country-peer', 'hang')
+      const t0 = performance.now()
+      const res = await r.resolve('MA.156.1301', { fresh: true })
+      const elapsed = performance.now() - t0
+      assert.equal(res.source, 'dht')
+      assert.ok(elapsed < 2_000, `answered from the DHT without waiting 8 s for the parent (${elapsed} ms)`)
+      assert.deepEqual(routing.asked, ['country-peer:MA.156.1301', 'country-peer:MA.156.1301'], 'the parent is still asked, in case it is back')
+    })
+  })
+
   it('malformed codes are refused before any network work', async () => {
     const routing = new FakeRouting()
     await assert.rejects(make(routing).resolve('MA.156.13'), { name: 'MalformedCodeError' })
