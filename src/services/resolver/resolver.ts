@@ -19,7 +19,8 @@ const MAX_FAILED_PEERS = 10_000
  * direct questions to the holder and its nearest known authorities over `/citycode/resolve/1.0.0`
  * against a DHT quorum read that joins when they are slow or have failed. The plain DHT walk is slow
  * in js-libp2p (seconds at 200 nodes), so it is the fallback that works with no other node's help,
- * not the common path. Every answer, from anywhere, is verified before it is returned or cached.
+ * not the common path. An answer from a copy is checked against the holder it names (the newer wins).
+ * Every answer, from anywhere, is verified before it is returned or cached.
  */
 export class ResolverService implements Resolver {
   private readonly c: ResolverComponents
@@ -202,7 +203,8 @@ export class ResolverService implements Resolver {
   /**
    * Asks the candidates one after another, but hedged: the next one is asked as soon as the previous
    * one fails or after `hedgeDelayMs` without an answer, so a dead holder costs a short delay, not a
-   * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed.
+   * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed
+   * (in this race, or within `failedPeerMs`: a partition cuts a lookup off from all of them).
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
