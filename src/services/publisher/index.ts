@@ -25,12 +25,6 @@ export const DEFAULT_PUSH_RETRY_FIRST_DELAY_MS = 1_000
  */
 export const PUSH_RETRY_MAX_DELAY_MS = 10_000
 export const DEFAULT_PUSH_RETRY_FOR_MS = 10 * 60_000
-/** kad-dht's replication factor (k): a PUT that reached fewer peers is made again while that grows. */
-export const DEFAULT_DHT_REPLICATION = 20
-/** First delay before such a PUT is made again (doubling). */
-export const DEFAULT_RE_PUT_DELAY_MS = 5_000
-/** At most this many extra PUTs per version. */
-export const MAX_RE_PUTS = 3
 
 export interface PublisherInit {
   recordValidityMs?: number
@@ -40,10 +34,6 @@ export interface PublisherInit {
   pushRetryFirstDelayMs?: number
   /** @default DEFAULT_PUSH_RETRY_FOR_MS */
   pushRetryForMs?: number
-  /** @default DEFAULT_DHT_REPLICATION */
-  dhtReplication?: number
-  /** @default DEFAULT_RE_PUT_DELAY_MS */
-  rePutDelayMs?: number
 }
 
 /** Where a signed record goes once it is stored: the DHT and the gossip topic. */

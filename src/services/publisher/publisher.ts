@@ -6,7 +6,7 @@ import { parseCode } from '../../core/code/grammar.ts'
 import { isCitycodeError } from '../../core/errors.ts'
 import { PublishError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
-import { DEFAULT_DHT_REPLICATION, DEFAULT_RE_PUT_DELAY_MS, MAX_RE_PUTS, DEFAULT_PUSH_RETRY_FIRST_DELAY_MS, DEFAULT_PUSH_RETRY_FOR_MS, DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS, DEFAULT_REPUBLISH_INTERVAL_MS, PUSH_RETRY_MAX_DELAY_MS } from './index.ts'
+import { DEFAULT_PUSH_RETRY_FIRST_DELAY_MS, DEFAULT_PUSH_RETRY_FOR_MS, DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS, DEFAULT_REPUBLISH_INTERVAL_MS, PUSH_RETRY_MAX_DELAY_MS } from './index.ts'
 import type { Publisher, PublisherComponents, PublisherInit, PublishOptions, PublishResult } from './index.ts'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 
@@ -29,10 +29,6 @@ export class PublisherService implements Publisher {
   private readonly pushRetryForMs: number
   /** Codes whose latest version the parent has not taken yet, each with its next retry. */
   private readonly pushRetries = new Map<string, { timer: ReturnType<typeof setTimeout>, attempt: number, until: number }>()
-  /** Codes whose last DHT PUT reached too few peers, each with its next re-PUT. */
-  private readonly putRetries = new Map<string, ReturnType<typeof setTimeout>>()
-  private readonly dhtReplication: number
-  private readonly rePutDelayMs: number
 
   constructor (init: PublisherInit, components: PublisherComponents) {
     this.c = components
@@ -41,8 +37,6 @@ export class PublisherService implements Publisher {
     this.republishIntervalMs = init.republishIntervalMs ?? DEFAULT_REPUBLISH_INTERVAL_MS
     this.pushRetryFirstDelayMs = init.pushRetryFirstDelayMs ?? DEFAULT_PUSH_RETRY_FIRST_DELAY_MS
     this.pushRetryForMs = init.pushRetryForMs ?? DEFAULT_PUSH_RETRY_FOR_MS
-    this.dhtReplication = init.dhtReplication ?? DEFAULT_DHT_REPLICATION
-    this.rePutDelayMs = init.rePutDelayMs ?? DEFAULT_RE_PUT_DELAY_MS
     this.log = components.logger.forComponent('citycode:publisher')
   }
 
@@ -59,8 +53,6 @@ export class PublisherService implements Publisher {
     this.timer = undefined
     for (const retry of this.pushRetries.values()) clearTimeout(retry.timer)
     this.pushRetries.clear()
-    for (const timer of this.putRetries.values()) clearTimeout(timer)
-    this.putRetries.clear()
     this.stopping.abort()
     await Promise.allSettled([...this.background])
   }
@@ -141,53 +133,13 @@ export class PublisherService implements Publisher {
         deadline.clear()
       }
     }
-    // a new version starts its own spreading; the older version's is moot
-    clearTimeout(this.putRetries.get(record.body.code))
-    this.putRetries.delete(record.body.code)
-    const spread = async (signal?: AbortSignal): Promise<number> => {
-      const reached = await put(signal)
-      this.scheduleRePut(record.body.code, reached, 1)
-      return reached
-    }
     if (options.background === true) {
-      const p = spread(this.stopping.signal)
+      const p = put(this.stopping.signal)
       this.background.add(p)
       void p.finally(() => this.background.delete(p))
       return { record, dhtPeers: 0 }
     }
-    return { record, dhtPeers: await spread() }
-  }
-
-  /**
-   * A PUT reaches only the peers the DHT knows at the time: one made while the network was forming,
-   * or split, leaves the record on too few of them, and a partition can then cut a whole side off
-   * every copy. So a PUT that reached fewer than `dhtReplication` peers is made again (the newest
-   * stored version) after a delay, doubling, for as long as each attempt reaches more peers.
-   */
-  private scheduleRePut (code: string, reached: number, attempt: number): void {
-    if (reached >= this.dhtReplication || attempt > MAX_RE_PUTS || this.stopping.signal.aborted) return
-    const timer = setTimeout(() => {
-      this.putRetries.delete(code)
-      const p = (async () => {
-        const stored = await this.c.store.get('own', code)
-        if (stored === undefined || this.stopping.signal.aborted) return
-        const deadline = deadlineSignal(DHT_PUT_TIMEOUT_MS, this.stopping.signal)
-        let now = 0
-        try {
-          now = await this.c.targets.dhtPut(code, stored.bytes, { signal: deadline.signal })
-        } catch (err) {
-          this.log('DHT re-put of %s failed: %s', code, (err as Error).message)
-        } finally {
-          deadline.clear()
-        }
-        // a publication in the meantime started its own spreading
-        if (now > reached && !this.putRetries.has(code)) this.scheduleRePut(code, now, attempt + 1)
-      })()
-      this.background.add(p)
-      void p.finally(() => this.background.delete(p))
-    }, this.rePutDelayMs * 2 ** (attempt - 1))
-    timer.unref()
-    this.putRetries.set(code, timer)
+    return { record, dhtPeers: await put() }
   }
 
   /** Whether the push is settled: delivered, or refused by the parent (not worth a retry). */

@@ -62,68 +62,6 @@ describe('publisher', () => {
     assert.deepEqual(put.slice(4).map(b => decodeRecord(b).body.seq), [2, 2], 'past half their validity: re-signed')
   })
 
-  describe('spreading a DHT PUT that reached too few peers', () => {
-    function withReach (reach: number[]): { p: ReturnType<ReturnType<typeof publisher>>, put: Uint8Array[] } {
-      const put: Uint8Array[] = []
-      const p = publisher({ rePutDelayMs: 10, dhtReplication: 20 })({
-        signer: () => h.city,
-        chain: () => h.chain,
-        validator: new RecordValidator(h.anchors, { now: () => NOW }),
-        store: new RecordStore(new MemoryDatastore()),
-        targets: { gossip: async () => {}, dhtPut: async (_code, bytes) => { put.push(bytes); return reach[Math.min(put.length, reach.length) - 1] as number } },
-        now: () => NOW,
-        logger: defaultLogger()
-      })
-      return { p, put }
-    }
-    const settle = async (): Promise<void> => { await new Promise(resolve => setTimeout(resolve, 300)) }
-
-    it('is made again while each attempt reaches more peers, and no more once that stops', async () => {
-      const { p, put } = withReach([2, 5, 5, 9])
-      await p.start()
-      try {
-        await p.publish('MA.156.1301', [])
-        await settle()
-        assert.equal(put.length, 3, 'the first PUT, one that reached more, one that did not: then it stops')
-      } finally {
-        await p.stop()
-      }
-    })
-
-    it('is made at most three more times, never once the replication factor is reached, and sends the newest version', async () => {
-      const growing = withReach([1, 2, 3, 4, 5, 6])
-      await growing.p.start()
-      await growing.p.publish('MA.156.1301', [])
-      await settle()
-      assert.equal(growing.put.length, 4)
-      await growing.p.stop()
-
-      const full = withReach([20])
-      await full.p.start()
-      await full.p.publish('MA.156.1301', [])
-      await settle()
-      assert.equal(full.put.length, 1, 'a PUT that reached k peers is not repeated')
-      await full.p.stop()
-
-      const newer = withReach([1, 5, 20])
-      await newer.p.start()
-      await newer.p.publish('MA.156.1301', [])
-      await newer.p.publish('MA.156.1301', [])
-      await settle()
-      assert.deepEqual(newer.put.map(b => decodeRecord(b).body.seq), [1, 2, 2], 'the older version\'s spreading stops; the newest is sent again')
-      await newer.p.stop()
-    })
-
-    it('stop cancels a pending re-PUT', async () => {
-      const { p, put } = withReach([1, 2, 3])
-      await p.start()
-      await p.publish('MA.156.1301', [])
-      await p.stop()
-      await settle()
-      assert.equal(put.length, 1)
-    })
-  })
-
   describe('push to the parent', () => {
     function withPush (failures: number, init: { pushRetryFirstDelayMs: number, pushRetryForMs?: number }): { p: ReturnType<ReturnType<typeof publisher>>, pushed: Uint8Array[], attempts: () => number } {
       let attempts = 0
