@@ -156,6 +156,7 @@ export class CitycodeNode {
       routing: {
         selfId: this.libp2p.peerId.toString(),
         askPeer: async (peer, code, options) => await this.askPeer(peer, code, options.signal),
+        connected: (peerId) => this.libp2p.getConnections(peerIdFromString(peerId)).length > 0,
         dhtValues: (code, options) => dhtValues(this.libp2p.services.dht, code, options)
       },
       local: { get: async (code) => (await this.records.get('own', code))?.bytes ?? (await this.records.get('held', code))?.bytes },

@@ -19,7 +19,8 @@ const MAX_FAILED_PEERS = 10_000
  * direct questions to the holder and its nearest known authorities over `/citycode/resolve/1.0.0`
  * against a DHT quorum read that joins when they are slow or have failed. The plain DHT walk is slow
  * in js-libp2p (seconds at 200 nodes), so it is the fallback that works with no other node's help,
- * not the common path. An answer from a copy is checked against the holder it names (the newer wins).
+ * not the common path. An answer from a copy is checked against the holder it names when a connection
+ * to it is open (the newer wins).
  * Every answer, from anywhere, is verified before it is returned or cached.
  */
 export class ResolverService implements Resolver {
@@ -191,20 +192,16 @@ export class ResolverService implements Resolver {
     }
     for (const a of this.authorities) if (inNamespace(a.namespace, code)) add(a.peer)
     // peers that failed lately go last: still asked (they may be back), but after the others
-    const failing = (p: PeerRef): boolean => this.failing(p)
+    const now = performance.now()
+    const failing = (p: PeerRef): boolean => (this.failed.get(p.id) ?? 0) > now
     return [...out.filter(p => !failing(p)), ...out.filter(failing)]
-  }
-
-  /** Whether a direct question to `peer` failed within the last `failedPeerMs`. */
-  private failing (peer: PeerRef): boolean {
-    return (this.failed.get(peer.id) ?? 0) > performance.now()
   }
 
   /**
    * Asks the candidates one after another, but hedged: the next one is asked as soon as the previous
    * one fails or after `hedgeDelayMs` without an answer, so a dead holder costs a short delay, not a
    * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed
-   * (in this race, or within `failedPeerMs`: a partition cuts a lookup off from all of them).
+   * (a partition refuses the links to them at once, so a lookup cut off from all of them walks at once).
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
@@ -268,9 +265,6 @@ export class ResolverService implements Resolver {
         timers.push(setTimeout(startDht, this.dhtDelayMs))
         void findCandidates(raceSignal).catch(() => []).then((found) => {
           candidates = found
-          // every candidate failed lately (a partition, an outage): they are still asked, in case they
-          // are back, but the DHT walk, the one path that needs none of them, starts now, not after dhtDelayMs
-          if (found.every(p => this.failing(p))) startDht()
           askNext()
         })
       })
@@ -283,13 +277,17 @@ export class ResolverService implements Resolver {
   /**
    * An answer from a copy (an authority's or a DHT peer's) can be behind its holder: a push or a DHT
    * PUT lost while the network was split leaves the parent serving the older version after the heal.
-   * So the holder the record names is asked too, unless it already was in this resolution, and the
-   * newer of the two answers wins (selection rule). The holder gets `hedgeDelayMs`: a dead or cut-off
-   * holder costs that delay, never the lookup, and the copy stands.
+   * So the holder the record names is asked too, over a connection already open to it, unless it
+   * already was in this resolution, and the newer of the two answers wins (selection rule). The holder
+   * gets `hedgeDelayMs`: a slow one costs that delay, never the lookup, and the copy stands. Only over
+   * an open connection: opening one for every lookup answered by a copy (handshakes, identify, a
+   * routing-table ping) cost more than it won in the partition simulation, where every node shares
+   * one process.
    */
   private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal): Promise<Found> {
     const holder = holderOf(found.verified)
     if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
+    if (this.c.routing.connected?.(holder.id) !== true) return found
     const grace = deadlineSignal(this.hedgeDelayMs, signal)
     try {
       const answer = await this.askOne(holder, code, grace.signal)

@@ -54,6 +54,8 @@ describe('partition and heal (real nodes on the link model)', function () {
     links.heal()
     assert.equal(await seqAt(net.country, code), 1, 'the push of version 2 was lost in the split')
 
+    // the asker meets the holder again (any connection will do): the holder's answer is taken over the parent's copy
+    await asker.libp2p.dial(multiaddr(net.addrOf(holder)), { signal: AbortSignal.timeout(10_000) })
     const res = await asker.resolve(code)
     assert.equal(res.verified.record.body.seq, 2, 'the newer version, not the parent\'s copy')
     assert.equal(res.from, holder.libp2p.peerId.toString())
