@@ -156,7 +156,14 @@ export class CitycodeNode {
       routing: {
         selfId: this.libp2p.peerId.toString(),
         askPeer: async (peer, code, options) => await this.askPeer(peer, code, options.signal),
-        connected: (peerId) => this.libp2p.getConnections(peerIdFromString(peerId)).length > 0,
+        connected: (peerId) => {
+          try {
+            return this.libp2p.getConnections(peerIdFromString(peerId)).length > 0
+          } catch {
+            // a record's peer value that is no peer id: nobody to be connected to
+            return false
+          }
+        },
         dhtValues: (code, options) => dhtValues(this.libp2p.services.dht, code, options)
       },
       local: { get: async (code) => (await this.records.get('own', code))?.bytes ?? (await this.records.get('held', code))?.bytes },
