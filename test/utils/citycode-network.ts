@@ -7,6 +7,8 @@ import type { Signer, TrustAnchor } from '../../src/core/index.ts'
 import { seededSigner } from './fixtures.ts'
 import { openDatastore } from '../../src/storage/datastore.ts'
 import { KeyStore } from '../../src/storage/keys.ts'
+import { linkTransport } from '../../src/network/link-model/transport.ts'
+import type { LinkNetwork } from '../../src/network/link-model/link-network.ts'
 
 let run = 0
 
@@ -20,12 +22,18 @@ export interface TestNetwork {
   /** Starts another node on the same network (stopped by `stop`). */
   add(role: CitycodeNodeInit['role'], options?: Partial<CitycodeNodeInit>): Promise<CitycodeNode>
   addrOf(node: CitycodeNode): string
+  /** The node's link name (its listen name): what `LinkNetwork.partition` takes. */
+  nameOf(node: CitycodeNode): string
   stop(): Promise<void>
 }
 
 export const TEST_CITY_CODES = ['130100', '130200', '130300', '130400', '130500', '130600', '130700', '130800', '130900', '131000']
 
-export async function startTestNetwork (cities: number, options: { resolverInit?: CitycodeNodeInit['resolver'] } = {}): Promise<TestNetwork> {
+/**
+ * `links`: every node's connections cross this link model (so a test can partition and heal the
+ * network); each node's link name is its listen name (`nameOf`).
+ */
+export async function startTestNetwork (cities: number, options: { resolverInit?: CitycodeNodeInit['resolver'], publisherInit?: CitycodeNodeInit['publisher'], links?: LinkNetwork } = {}): Promise<TestNetwork> {
   const prefix = `citycode-test-${process.pid}-${run++}`
   let n = 0
   const rootKey: Signer = seededSigner(1)
@@ -34,15 +42,20 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
   const addrOf = (node: CitycodeNode): string => (node.addresses[0] as { toString: () => string }).toString()
   let bootstrap: string[] = []
   const add = async (role: CitycodeNodeInit['role'], extra: Partial<CitycodeNodeInit> = {}): Promise<CitycodeNode> => {
+    // one index per node, taken before any await: concurrent adds must not share a key or a name
+    const index = n++
+    const name = `${prefix}-${index}`
+    const links = options.links === undefined ? {} : { customTransport: linkTransport(options.links, name) as never }
     const node = await createCitycodeNode({
       role,
       anchors,
       datastore: extra.datastore ?? new MemoryDatastore() as Datastore,
       peerKey: extra.peerKey ?? await generateKeyPair('Ed25519'),
-      authorityKey: extra.authorityKey ?? (role === 'resolver' ? undefined : seededSigner(1000 + run * 100 + n)),
+      authorityKey: extra.authorityKey ?? (role === 'resolver' ? undefined : seededSigner(1000 + run * 100 + index)),
       rootNamespace: 'MA',
-      network: { transport: 'memory', listen: role === 'resolver' ? [] : [`/memory/${prefix}-${n++}`], bootstrap },
+      network: { transport: 'memory', listen: role === 'resolver' && options.links === undefined ? [] : [`/memory/${name}`], bootstrap, ...links },
       resolver: { directTimeoutMs: 2000, timeoutMs: 15_000, ...options.resolverInit },
+      ...(options.publisherInit !== undefined ? { publisher: options.publisherInit } : {}),
       ...extra
     })
     started.push(node)
@@ -64,7 +77,8 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
     }))
     await Promise.all(cityNodes.map(async c => await c.publishOwn([], { background: true })))
     for (const node of [country, ...cityNodes]) await node.knowAuthority({ namespace: 'MA', addr: addrOf(root) })
-    return { anchors, root, country, cities: cityNodes, all: started, add, addrOf, stop }
+    const nameOf = (node: CitycodeNode): string => addrOf(node).split('/')[2] as string
+    return { anchors, root, country, cities: cityNodes, all: started, add, addrOf, nameOf, stop }
   } catch (err) {
     await stop()
     throw err

@@ -84,6 +84,14 @@ export function computeMetrics (r: RunResult): Metrics {
     let converged = heal.atMs
     for (const o of after) if (o.seq < o.newestSeq) converged = o.startMs
     m.convergenceAfterHeal = { value: round(converged - heal.atMs), unit: 'ms' }
+    const sides = r.partitionSides
+    if (sides !== undefined) {
+      // during the split, a lookup whose asker and holder are apart can only be answered by a copy on the asker's side
+      const apart = (o: LookupOp): boolean => sides.askerSide[o.asker] !== sides.codeSide[o.code]
+      const during = window(split.atMs, heal.atMs)
+      m.successDuringPartitionApart = { value: round(successRate(during.filter(apart))), unit: 'share (asker and holder on different sides)' }
+      m.successDuringPartitionSameSide = { value: round(successRate(during.filter(o => !apart(o)))), unit: 'share (asker and holder on the same side)' }
+    }
   }
   const mass = r.churn.filter(c => c.kind === 'mass-kill')
   if (mass.length > 0) {

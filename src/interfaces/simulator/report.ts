@@ -8,12 +8,15 @@ import type { RunResult } from './runner.ts'
 export interface ReportFiles { metrics: string, csv: string, plots: string[], summary: string }
 
 function csvOf (r: RunResult): string {
-  const rows = ['kind,start_ms,asker,code,ok,latency_ms,source,seq,newest_seq,error,dht_peers,gossip_receipts']
+  const rows = ['kind,start_ms,asker,code,ok,latency_ms,source,seq,newest_seq,error,dht_peers,gossip_receipts,apart']
+  const sides = r.partitionSides
+  // in a partitioned run: whether the asker and the code's holder were on different sides of the split
+  const apart = (asker: number, code: string): string => sides === undefined ? '' : String(sides.askerSide[asker] !== sides.codeSide[code])
   for (const o of [...r.lookups, ...r.baselineLookups]) {
-    rows.push([o.kind, o.startMs.toFixed(1), o.asker, o.code, o.ok, o.latencyMs.toFixed(3), o.source, o.seq, o.newestSeq, o.error, '', ''].join(','))
+    rows.push([o.kind, o.startMs.toFixed(1), o.asker, o.code, o.ok, o.latencyMs.toFixed(3), o.source, o.seq, o.newestSeq, o.error, '', '', apart(o.asker, o.code)].join(','))
   }
   for (const u of [...r.updates, ...r.baselineUpdates]) {
-    rows.push([u.kind, u.startMs.toFixed(1), '', u.code, u.seq > 0, u.latencyMs.toFixed(3), '', u.seq, '', '', u.dhtPeers, u.gossipReceiptsMs.length].join(','))
+    rows.push([u.kind, u.startMs.toFixed(1), '', u.code, u.seq > 0, u.latencyMs.toFixed(3), '', u.seq, '', '', u.dhtPeers, u.gossipReceiptsMs.length, ''].join(','))
   }
   return rows.join('\n') + '\n'
 }
@@ -50,7 +53,7 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     row('gossip messages rejected', 'gossipRejected'),
     row('nodes that left (churn)', 'churnEvents'),
     ...(r.scenario.churn?.rejoinAfterMs !== undefined ? [row('nodes that came back', 'rejoins')] : []),
-    ...['crossShardLookups', 'crossShardSuccessRate', 'successDuringPartition', 'successAfterHeal', 'newestShareAfterHeal', 'convergenceAfterHeal', 'successAfterMassKill', 'successAfterMassKillSettled']
+    ...['crossShardLookups', 'crossShardSuccessRate', 'successDuringPartition', 'successDuringPartitionApart', 'successDuringPartitionSameSide', 'successAfterHeal', 'newestShareAfterHeal', 'convergenceAfterHeal', 'successAfterMassKill', 'successAfterMassKillSettled']
       .filter(k => m[k] !== undefined).map(k => row(k.replace(/([A-Z])/g, ' $1').toLowerCase(), k)),
     row('memory per node', 'memoryPerNode'),
     row('CPU per node', 'cpuPerNode'),

@@ -59,6 +59,8 @@ export interface RunResult {
   gossipRejected: number
   /** A sharded run (coordinator.ts): how many shards, which shard each asker and each code's holder ran on. */
   sharding?: { shards: number, askerShard: number[], codeShard: Record<string, number> }
+  /** A partitioned run: which side (0 or 1) each asker and each code's holder was on during the split. */
+  partitionSides?: { askerSide: number[], codeSide: Record<string, number> }
 }
 
 export interface RunOptions {
@@ -179,6 +181,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
     const partitionEvents: RunResult['partitionEvents'] = []
+    let partitionSides: RunResult['partitionSides']
     const rejoins: Array<Promise<void>> = []
     const kill = async (sim: SimNode, kind: ChurnEvent['kind']): Promise<void> => {
       if (!alive.has(sim)) return
@@ -215,6 +218,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       const side = new Set(rng.sample(honestCities.length, Math.round(p.share * honestCities.length)).map(i => (honestCities[i] as SimNode).name))
       const groupA = net.nodes.filter(n => side.has(n.name)).map(n => n.name)
       const groupB = net.nodes.filter(n => !side.has(n.name)).map(n => n.name)
+      const sideOf = (n: SimNode): number => side.has(n.name) ? 0 : 1
+      partitionSides = { askerSide: askers.map(sideOf), codeSide: Object.fromEntries(net.cities.map(c => [c.code as string, sideOf(c)])) }
       timers.push(setTimeout(() => { links.network.partition([groupA, groupB]); partitionEvents.push({ atMs: elapsed(), kind: 'split' }) }, p.atMs))
       timers.push(setTimeout(() => { links.network.heal(); partitionEvents.push({ atMs: elapsed(), kind: 'heal' }) }, p.healAtMs))
     }
@@ -312,7 +317,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       aliveOverTime,
       memory: { rssBytes: mem.rss - rssBefore, heapBytes: mem.heapUsed },
       cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: performance.now() - t0 },
-      gossipRejected: net.nodes.reduce((sum, n) => sum + n.node.gossip.rejected, 0)
+      gossipRejected: net.nodes.reduce((sum, n) => sum + n.node.gossip.rejected, 0),
+      partitionSides
     }
   } finally {
     for (const stop of stopAdversaries) stop()

@@ -171,6 +171,14 @@ export class CitycodeNode {
       routing: {
         selfId: this.libp2p.peerId.toString(),
         askPeer: async (peer, code, options) => await this.askPeer(peer, code, options.signal),
+        connected: (peerId) => {
+          try {
+            return this.libp2p.getConnections(peerIdFromString(peerId)).length > 0
+          } catch {
+            // a record's peer value that is no peer id: nobody to be connected to
+            return false
+          }
+        },
         dhtValues: (code, options) => dhtValues(this.libp2p.services.dht, code, options)
       },
       local: { get: async (code) => (await this.records.get('own', code))?.bytes ?? (await this.records.get('held', code))?.bytes },
@@ -203,6 +211,11 @@ export class CitycodeNode {
       await handleRequests(this.libp2p, PUSH_PROTOCOL, async (request) => await this.answerPush(request), { maxRequestBytes: PUSH_REQUEST_MAX_BYTES })
     }
     if (this.identity?.parent !== undefined) await this.knowAuthority(this.identity.parent)
+    // back in touch with the parent (a partition healed, it restarted): pushes it missed go now
+    this.libp2p.addEventListener('peer:connect', (evt) => {
+      const parent = this.identity?.parent
+      if (parent !== undefined && parent.addr.endsWith(`/p2p/${evt.detail.toString()}`)) this.publisher.parentReachable()
+    })
     await this.publisher.start()
   }
 

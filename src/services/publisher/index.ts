@@ -18,8 +18,12 @@ export const DEFAULT_REPUBLISH_INTERVAL_MS = 3_600_000
  * answers for its children, and without the retry it would serve the older version until the next
  * publication (measured in the partition simulation).
  */
-export const DEFAULT_PUSH_RETRY_FIRST_DELAY_MS = 2_000
-export const PUSH_RETRY_MAX_DELAY_MS = 30_000
+export const DEFAULT_PUSH_RETRY_FIRST_DELAY_MS = 1_000
+/**
+ * Kept short: a retry costs one dial, and until it lands the parent serves the older version. A
+ * connection to the parent that opens meanwhile triggers the retry at once (`parentReachable`).
+ */
+export const PUSH_RETRY_MAX_DELAY_MS = 10_000
 export const DEFAULT_PUSH_RETRY_FOR_MS = 10 * 60_000
 
 export interface PublisherInit {
@@ -68,6 +72,11 @@ export interface Publisher extends Startable {
   publish(code: string, values: RecordValue[], options?: PublishOptions): Promise<PublishResult>
   /** Re-sends every own record (re-signed when close to expiry). */
   republish(options?: AbortOptions): Promise<number>
+  /**
+   * The parent is reachable again (a connection to it opened, e.g. after a partition healed): pushes
+   * it has not taken yet are retried now instead of at their next retry time.
+   */
+  parentReachable(): void
 }
 
 export function publisher (init: PublisherInit = {}): (components: PublisherComponents) => Publisher {

@@ -57,6 +57,17 @@ export class PublisherService implements Publisher {
     await Promise.allSettled([...this.background])
   }
 
+  parentReachable (): void {
+    if (this.stopping.signal.aborted) return
+    // a retry waiting for its timer goes now: the parent serves the older version until it has it
+    for (const [code, retry] of this.pushRetries) {
+      clearTimeout(retry.timer)
+      const p = this.retryPush(code, retry.attempt, retry.until)
+      this.background.add(p)
+      void p.finally(() => this.background.delete(p))
+    }
+  }
+
   async publish (code: string, values: RecordValue[], options: PublishOptions = {}): Promise<PublishResult> {
     const canonical = parseCode(code).text
     const record = await this.serialised(async () => {

@@ -65,6 +65,8 @@ export interface ResolverRouting {
   dhtValues(code: string, options: AbortOptions): AsyncIterable<{ value: Uint8Array, from: string }>
   /** This node's own peer id (never asked). */
   readonly selfId: string
+  /** Whether a connection to the peer is open (a question then costs no handshake). */
+  connected?(peerId: string): boolean
 }
 
 /** Records this node holds itself (its own, and what it serves for others). */

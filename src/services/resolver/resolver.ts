@@ -19,7 +19,9 @@ const MAX_FAILED_PEERS = 10_000
  * direct questions to the holder and its nearest known authorities over `/citycode/resolve/1.0.0`
  * against a DHT quorum read that joins when they are slow or have failed. The plain DHT walk is slow
  * in js-libp2p (seconds at 200 nodes), so it is the fallback that works with no other node's help,
- * not the common path. Every answer, from anywhere, is verified before it is returned or cached.
+ * not the common path. An answer from a copy is checked against the holder it names when a connection
+ * to it is open (the newer wins).
+ * Every answer, from anywhere, is verified before it is returned or cached.
  */
 export class ResolverService implements Resolver {
   private readonly c: ResolverComponents
@@ -95,12 +97,14 @@ export class ResolverService implements Resolver {
     }
 
     const deadline = deadlineSignal(this.timeoutMs, options.signal)
+    const asked = new Set<string>()
     try {
-      const found = await this.race(code, async (signal) => {
+      let found = await this.race(code, async (signal) => {
         if (options.dhtOnly === true) return []
         await this.learnParent(code, signal)
         return this.candidates(code)
-      }, deadline.signal)
+      }, asked, deadline.signal)
+      if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, deadline.signal)
       if (found !== undefined && 'absence' in found) {
         this.rememberAbsence(code, found.absence)
         throw notFound(code, found.absence, found.from)
@@ -197,11 +201,12 @@ export class ResolverService implements Resolver {
   /**
    * Asks the candidates one after another, but hedged: the next one is asked as soon as the previous
    * one fails or after `hedgeDelayMs` without an answer, so a dead holder costs a short delay, not a
-   * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed.
+   * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed
+   * (a partition refuses the links to them at once, so a lookup cut off from all of them walks at once).
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
-  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
+  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, asked: Set<string>, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
     const stop = new AbortController()
     const raceSignal = AbortSignal.any([signal, stop.signal])
     const timers: Array<ReturnType<typeof setTimeout>> = []
@@ -242,6 +247,7 @@ export class ResolverService implements Resolver {
           }
           next++
           inFlight++
+          asked.add(peer.id)
           hedge = setTimeout(askNext, this.hedgeDelayMs)
           timers.push(hedge)
           void this.askOne(peer, code, raceSignal).then((found) => {
@@ -267,6 +273,30 @@ export class ResolverService implements Resolver {
       for (const t of timers) clearTimeout(t)
       stop.abort()
     }
+  }
+
+  /**
+   * An answer from a copy (an authority's or a DHT peer's) can be behind its holder: a push or a DHT
+   * PUT lost while the network was split leaves the parent serving the older version after the heal.
+   * So the holder the record names is asked too, over a connection already open to it, unless it
+   * already was in this resolution, and the newer of the two answers wins (selection rule). The holder
+   * gets `hedgeDelayMs`: a slow one costs that delay, never the lookup, and the copy stands. Only over
+   * an open connection: opening one for every lookup answered by a copy (handshakes, identify, a
+   * routing-table ping) cost more than it won in the partition simulation, where every node shares
+   * one process.
+   */
+  private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal): Promise<Found> {
+    const holder = holderOf(found.verified)
+    if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
+    if (this.c.routing.connected?.(holder.id) !== true) return found
+    const grace = deadlineSignal(this.hedgeDelayMs, signal)
+    try {
+      const answer = await this.askOne(holder, code, grace.signal)
+      if (answer !== undefined && 'verified' in answer && this.c.validator.compare(answer.verified.record, found.verified.record) > 0) return answer
+    } finally {
+      grace.clear()
+    }
+    return found
   }
 
   /** One direct question with its own deadline; a failure is remembered, so the peer is asked last for a while. */

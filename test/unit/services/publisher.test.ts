@@ -103,6 +103,23 @@ describe('publisher', () => {
       }
     })
 
+    it('a parent that becomes reachable again gets the pending push at once, not at the retry time', async () => {
+      const { p, pushed, attempts } = withPush(1, { pushRetryFirstDelayMs: 60_000 })
+      await p.start()
+      try {
+        await p.publish('MA.156.1301', [{ type: 'name', lang: 'en', value: 'v1' }])
+        assert.equal(attempts(), 1)
+        p.parentReachable()
+        assert.ok(await eventually(() => pushed.length > 0, 2_000), 'delivered long before the 60 s retry')
+        assert.equal(decodeRecord(pushed[0]!).body.seq, 1)
+        p.parentReachable()
+        await new Promise(resolve => setTimeout(resolve, 50))
+        assert.equal(attempts(), 2, 'nothing pending once delivered: no further push')
+      } finally {
+        await p.stop()
+      }
+    })
+
     it('gives up after the retry window, and stop cancels pending retries', async () => {
       const { p, pushed, attempts } = withPush(1_000, { pushRetryFirstDelayMs: 10, pushRetryForMs: 100 })
       await p.start()

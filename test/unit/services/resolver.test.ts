@@ -20,6 +20,12 @@ class FakeRouting implements ResolverRouting {
   peers = new Map<string, Uint8Array | null | 'hang' | { absence: Uint8Array }>()
   dht: Array<{ value: Uint8Array, from: string }> = []
   asked: string[] = []
+  /** Peers with an open connection. */
+  connections = new Set<string>()
+  connected (peerId: string): boolean {
+    return this.connections.has(peerId)
+  }
+
   async askPeer (peer: PeerRef, code: string, options: { signal?: AbortSignal }): Promise<Uint8Array | null | { absence: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
     const answer = this.peers.get(peer.id)
@@ -178,6 +184,71 @@ describe('resolver', () => {
       await new Promise<void>((resolve) => { options?.signal?.addEventListener('abort', () => { resolve() }) })
     }
     await assert.rejects(make(routing, { timeoutMs: 100 }).resolve('MA.156.1301'), { name: 'ResolveTimeoutError' })
+  })
+
+  describe('after a partition', () => {
+    // versions that name their holder, as every published city record does
+    const held = (seq: number): Uint8Array => createRecord({ code: 'MA.156.1301', seq, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 300_000, values: [{ type: 'name', lang: 'en', value: 'Shijiazhuang' }, { type: 'peer', id: 'holder' }] }, h.city, h.chain).bytes
+
+    it('an authority\'s copy that is behind its holder loses: the holder it names is asked too and the newer wins', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', held(1))
+      routing.peers.set('holder', held(3))
+      routing.connections.add('holder')
+      const r = make(routing, { timeoutMs: 5_000, hedgeDelayMs: 1_000 })
+      r.offer(countryRecord.bytes)
+      const res = await r.resolve('MA.156.1301')
+      assert.equal(res.verified.record.body.seq, 3)
+      assert.equal(res.from, 'holder')
+      assert.deepEqual(routing.asked, ['country-peer:MA.156.1301', 'holder:MA.156.1301'])
+      assert.equal(r.cached('MA.156.1301')?.record.body.seq, 3, 'the newer version is what gets cached')
+    })
+
+    it('a stale DHT copy loses to its holder\'s newer answer; a holder with nothing newer leaves the copy standing', async () => {
+      const routing = new FakeRouting()
+      routing.dht = [{ value: held(1), from: 'stale-peer' }]
+      routing.peers.set('holder', held(2))
+      routing.connections.add('holder')
+      const opts = { timeoutMs: 5_000, hedgeDelayMs: 1_000, dhtDelayMs: 0 }
+      const res = await make(routing, opts).resolve('MA.156.1301')
+      assert.equal(res.verified.record.body.seq, 2)
+      assert.equal(res.source, 'direct')
+      assert.equal(res.from, 'holder')
+      routing.dht = [{ value: held(2), from: 'fresh-peer' }]
+      const same = await make(routing, opts).resolve('MA.156.1301')
+      assert.equal(same.source, 'dht', 'the same version from the holder does not replace the copy')
+      assert.equal(same.from, 'fresh-peer')
+      assert.equal(routing.asked.filter(a => a.startsWith('holder:')).length, 2)
+    })
+
+    it('a cut-off or silent holder costs at most the hedge delay, and the authority\'s copy stands', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', held(1))
+      routing.peers.set('holder', 'hang')
+      routing.connections.add('holder')
+      const r = make(routing, { timeoutMs: 8_000, directTimeoutMs: 5_000, hedgeDelayMs: 100 })
+      r.offer(countryRecord.bytes)
+      const t0 = performance.now()
+      const res = await r.resolve('MA.156.1301')
+      const elapsed = performance.now() - t0
+      assert.equal(res.verified.record.body.seq, 1)
+      assert.equal(res.from, 'country-peer')
+      assert.ok(elapsed >= 90 && elapsed < 2_000, `waited the hedge delay for the holder, not its direct timeout (${elapsed} ms)`)
+      routing.peers.delete('holder')
+      const refused = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(refused.from, 'country-peer', 'a holder that refuses changes nothing either')
+    })
+
+    it('without a connection open to the holder, the copy is answered as it is (no handshake per lookup)', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', held(1))
+      routing.peers.set('holder', held(3))
+      const r = make(routing, { timeoutMs: 5_000, hedgeDelayMs: 1_000 })
+      r.offer(countryRecord.bytes)
+      const res = await r.resolve('MA.156.1301')
+      assert.equal(res.verified.record.body.seq, 1)
+      assert.deepEqual(routing.asked, ['country-peer:MA.156.1301'])
+    })
   })
 
   it('malformed codes are refused before any network work', async () => {
