@@ -29,3 +29,12 @@ export const DEFAULT_INBOUND_CONNECTIONS_PER_SECOND = 100
  * that takes longer than this is treated as `ignore` so one slow check cannot stall the topic.
  */
 export const DEFAULT_TOPIC_VALIDATION_TIMEOUT_MS = 2_000
+
+/**
+ * gossipsub 1.2 sends IDONTWANT (a ~40-byte frame per mesh peer) for every message of at least this
+ * size, so peers skip sending a copy already received. It pays off for messages far larger than
+ * the frames it costs; ours are records and heads of at most a few KiB. gossipsub's default (512
+ * bytes) made every message cost a frame to each of 6-12 mesh peers, about as many frames as the
+ * message itself (profile of a 400-node simulation in docs/SIMULATION.md).
+ */
+export const DEFAULT_IDONTWANT_MIN_DATA_SIZE = 16 * 1024

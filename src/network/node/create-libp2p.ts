@@ -12,7 +12,7 @@ import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
-import { DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
+import { DEFAULT_IDONTWANT_MIN_DATA_SIZE, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
 import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
 import { respaceClosestPeerTagging } from './closest-peer-tagging.ts'
 import type { CitycodeLibp2p, CitycodeLibp2pInit, CitycodeServices, DhtTuning } from './index.ts'
@@ -82,7 +82,8 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
         scoreThresholds: init.gossip?.scoreThresholds ?? SCORE_THRESHOLDS,
         ...(init.gossip?.heartbeatIntervalMs !== undefined ? { heartbeatInterval: init.gossip.heartbeatIntervalMs } : {}),
         // a node's first records are published before any mesh forms; the DHT copy covers them
-        allowPublishToZeroTopicPeers: true
+        allowPublishToZeroTopicPeers: true,
+        idontwantMinDataSize: init.gossip?.idontwantMinDataSize ?? DEFAULT_IDONTWANT_MIN_DATA_SIZE
       })
     },
     ...(init.metrics !== undefined ? { metrics: init.metrics as NonNullable<Options['metrics']> } : {}),

@@ -73,6 +73,8 @@ export interface GossipTuning {
   scoreThresholds?: PeerScoreThresholds
   /** Mesh maintenance period. @default 1_000 */
   heartbeatIntervalMs?: number
+  /** Messages at least this large are followed by IDONTWANT to mesh peers. @default DEFAULT_IDONTWANT_MIN_DATA_SIZE */
+  idontwantMinDataSize?: number
 }
 
 export interface CitycodeLibp2pInit {

@@ -2,7 +2,7 @@ import { sha256 } from '../../core/crypto/hash.ts'
 import { createRecord, decodeRecord } from '../../core/record/record.ts'
 import type { SignedRecord } from '../../core/record/record.ts'
 import type { RecordValue } from '../../core/record/values.ts'
-import { parseCode } from '../../core/code/grammar.ts'
+import { COUNTRY_DEPTH, parseCode } from '../../core/code/grammar.ts'
 import { isCitycodeError } from '../../core/errors.ts'
 import { PublishError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
@@ -112,7 +112,7 @@ export class PublisherService implements Publisher {
   }
 
   private async send (record: SignedRecord, options: PublishOptions): Promise<PublishResult> {
-    await this.c.targets.gossip(record.bytes).catch(err => { this.log('gossip of %s failed: %s', record.body.code, (err as Error).message) })
+    if (changesCaches(record)) await this.c.targets.gossip(record.bytes).catch(err => { this.log('gossip of %s failed: %s', record.body.code, (err as Error).message) })
     if (this.c.targets.push !== undefined) {
       const code = record.body.code
       const delivered = await this.pushOnce(record.bytes, options.signal)
@@ -196,3 +196,15 @@ export class PublisherService implements Publisher {
   }
 }
 
+/**
+ * Gossip announces changes. Resolvers cache a city-level (or deeper) code only once they have
+ * resolved it, and nobody can have resolved a code before its first version, so the first version
+ * of such a code updates no cache: it goes to the parent (push) and the DHT (PUT) only. Every node
+ * receiving and verifying every new city's first record was the largest cost of building a
+ * 1000-city network (docs/SIMULATION.md). A resolver that cached the code's absence keeps it until
+ * the absence's TTL runs out, as with DNS negative caching. Authority-level records (root, countries)
+ * are kept by every node as its directory, so their first versions are gossiped too.
+ */
+function changesCaches (record: SignedRecord): boolean {
+  return record.body.seq > 1 || parseCode(record.body.code).segments.length <= COUNTRY_DEPTH
+}

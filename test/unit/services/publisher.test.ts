@@ -9,13 +9,13 @@ import { eventually } from '../../utils/citycode-network.ts'
 
 describe('publisher', () => {
   const h = hierarchy()
-  function make (clock: { now: number }, validityMs = 7 * DAY_MS): { p: ReturnType<ReturnType<typeof publisher>>, sent: Uint8Array[], put: Uint8Array[], store: RecordStore } {
+  function make (clock: { now: number }, validityMs = 7 * DAY_MS, holder: 'city' | 'country' = 'city'): { p: ReturnType<ReturnType<typeof publisher>>, sent: Uint8Array[], put: Uint8Array[], store: RecordStore } {
     const sent: Uint8Array[] = []
     const put: Uint8Array[] = []
     const store = new RecordStore(new MemoryDatastore())
     const p = publisher({ recordValidityMs: validityMs })({
-      signer: () => h.city,
-      chain: () => h.chain,
+      signer: () => holder === 'city' ? h.city : h.country,
+      chain: () => holder === 'city' ? h.chain : [h.countryCert.bytes],
       validator: new RecordValidator(h.anchors, { now: () => clock.now }),
       store,
       targets: {
@@ -28,7 +28,14 @@ describe('publisher', () => {
     return { p, sent, put, store }
   }
 
-  it('versions form a hash chain with rising seq, each stored, gossiped and put', async () => {
+  it('a country\'s first version is gossiped: every node keeps authority records as its directory', async () => {
+    const { p, sent } = make({ now: NOW }, 7 * DAY_MS, 'country')
+    const a = await p.publish('MA.156', [{ type: 'name', lang: 'en', value: 'China' }])
+    assert.equal(sent.length, 1)
+    assert.ok(equalBytes(sent[0] as Uint8Array, a.record.bytes))
+  })
+
+  it('versions form a hash chain with rising seq, each stored and put, updates gossiped (a city code\'s first version changes no cache)', async () => {
     const clock = { now: NOW }
     const { p, sent, put, store } = make(clock)
     const a = await p.publish('MA.156.1301', [{ type: 'name', lang: 'en', value: 'v1' }])
@@ -37,7 +44,8 @@ describe('publisher', () => {
     assert.equal(a.record.body.seq, 1)
     assert.equal(b.record.body.seq, 2)
     assert.ok(b.record.body.prev !== null && equalBytes(b.record.body.prev, sha256(a.record.bytes)))
-    assert.equal(sent.length, 2)
+    assert.equal(sent.length, 1)
+    assert.ok(equalBytes(sent[0] as Uint8Array, b.record.bytes), 'only the update is gossiped')
     assert.equal(put.length, 2)
     assert.equal(b.dhtPeers, 3)
     assert.equal(decodeRecord((await store.get('own', 'MA.156.1301'))!.bytes).body.seq, 2)
