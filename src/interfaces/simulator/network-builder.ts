@@ -36,7 +36,8 @@ export const SIM_CONNECTION_PING_INTERVAL_MS = 60_000
  * (links inside one process never die silently); and each authority signs and gossips a head of its
  * log at most every 30 s instead of every second (every head reaches every node: with five country
  * authorities allocating throughout a 1000-city build, 1 s heads were millions of verifications in
- * one process). Every figure of a lean run says it is one.
+ * one process), and a city log's first head goes to the DHT only, not on gossip to every node.
+ * Every figure of a lean run says it is one.
  */
 const LEAN_HEAD_INTERVAL_MS = 30_000
 
@@ -228,7 +229,7 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,
       resolver: spec.resolverInit,
       // lean: a head every 30 s at most per log (see leanNetwork)
-      ...(spec.ledger === false ? { ledger: { enabled: false } } : spec.lean ? { ledger: { headIntervalMs: LEAN_HEAD_INTERVAL_MS } } : {}),
+      ...(spec.ledger === false ? { ledger: { enabled: false } } : spec.lean ? { ledger: { headIntervalMs: LEAN_HEAD_INTERVAL_MS, gossipFirstCityHeads: false } } : {}),
       ...(spec.lean && (process.env.DEBUG ?? '') === '' ? { logger: silentComponentLogger() } : {}),
       values
     }

@@ -64,6 +64,13 @@ export interface LedgerInit {
   republishIntervalMs?: number
   /** @default DEFAULT_HEAD_DHT_INTERVAL_MS */
   headDhtIntervalMs?: number
+  /**
+   * Gossip the first head of a city-level (or deeper) log. Large single-process simulations turn
+   * it off (the lean profile, docs/SIMULATION.md): every node verifying every new city's first head
+   * is an N-squared cost there. Production keeps it: a split view shown from a log's first head on
+   * is caught only if watchers hold that head. @default true
+   */
+  gossipFirstCityHeads?: boolean
   /** @default DEFAULT_LEDGER_REQUEST_TIMEOUT_MS */
   requestTimeoutMs?: number
   /** Witnesses asked to cosign each new head. @default [] */

@@ -15,6 +15,7 @@ import type { Cosignature } from '../../core/ledger/tree-head.ts'
 import { decodeHeadRecord, encodeHeadRecord, headKey } from '../../core/record/head-record.ts'
 import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import { decodeRecord } from '../../core/record/record.ts'
+import { COUNTRY_DEPTH, parseCode } from '../../core/code/grammar.ts'
 import type { SignedRecord } from '../../core/record/record.ts'
 import { decodeRecordInclusion, encodeRecordInclusion, verifyRecordInclusion } from '../../core/record/record-inclusion.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
@@ -88,6 +89,7 @@ export class LedgerService implements Ledger {
   private headTimer: ReturnType<typeof setTimeout> | undefined
   private republishTimer: ReturnType<typeof setInterval> | undefined
   private readonly headDhtIntervalMs: number
+  private readonly gossipFirstCityHeads: boolean
   /** When the last head was put in the DHT (monotonic clock); undefined before the first. */
   private lastDhtPutAt: number | undefined
   private dhtTimer: ReturnType<typeof setTimeout> | undefined
@@ -103,6 +105,7 @@ export class LedgerService implements Ledger {
     this.requestTimeoutMs = init.requestTimeoutMs ?? DEFAULT_LEDGER_REQUEST_TIMEOUT_MS
     this.cosignTimeoutMs = init.cosignTimeoutMs ?? DEFAULT_COSIGN_TIMEOUT_MS
     this.headDhtIntervalMs = init.headDhtIntervalMs ?? DEFAULT_HEAD_DHT_INTERVAL_MS
+    this.gossipFirstCityHeads = init.gossipFirstCityHeads ?? true
     this.witnesses = init.witnesses ?? []
     this.isWitness = init.witness ?? false
     this.monitor = init.monitor ?? true
@@ -308,7 +311,7 @@ export class LedgerService implements Ledger {
     const last = this.lastAnnounced
     const fromSize = last !== undefined && last.sth.head.log === head.sth.head.log && equalBytes(last.key, head.key) && last.sth.head.size <= head.sth.head.size ? last.sth.head.size : 0
     const proof = fromSize > 0 ? store.consistencyProof(fromSize, head.sth.head.size) : []
-    await publishHeadsMessage(libp2p.services.pubsub, encodeHeadsMessage({ type: 'head-update', record: record.bytes, fromSize, proof }))
+    if (this.gossipFirstCityHeads || !isFirstCityHead(head)) await publishHeadsMessage(libp2p.services.pubsub, encodeHeadsMessage({ type: 'head-update', record: record.bytes, fromSize, proof }))
       .catch(err => { this.log('gossip of head %d failed: %s', head.sth.head.size, (err as Error).message) })
     this.lastAnnounced = record
     this.scheduleDhtPut()
@@ -808,4 +811,9 @@ export class LedgerService implements Ledger {
     this.background.add(p)
     void p.finally(() => this.background.delete(p))
   }
+}
+
+/** The first head (one entry: its first record) of a city-level or deeper log. */
+function isFirstCityHead (head: HeadRecord): boolean {
+  return head.sth.head.size <= 1 && parseCode(head.sth.head.log).segments.length > COUNTRY_DEPTH
 }
