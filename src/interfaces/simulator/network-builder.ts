@@ -30,8 +30,8 @@ export const SIM_CONNECTION_PING_INTERVAL_MS = 60_000
 /**
  * What a lean simulated node leaves out or slows down (docs/SIMULATION.md, "1000 nodes"): city
  * nodes keep at most 24 connections (authorities keep room for their children); kad-dht
- * self-queries every 10 minutes after a first one at 1 s, and re-tags its closest peers once a
- * minute instead of every 5 s; gossipsub maintains its mesh every 5 s instead of every second
+ * self-queries every 10 minutes after a first one at 1 s, refreshes its routing table every 30
+ * minutes instead of 5, and re-tags its closest peers once a minute instead of every 5 s; gossipsub maintains its mesh every 5 s instead of every second
  * (messages still travel at once, only mesh repair and IHAVE gossip wait); no connection pings
  * (links inside one process never die silently); and each authority signs and gossips a head of its
  * log at most every 30 s instead of every second (every head reaches every node: with five country
@@ -44,7 +44,7 @@ const LEAN_HEAD_INTERVAL_MS = 30_000
 function leanNetwork (authority: boolean): Partial<NetworkInit> {
   return {
     ...(authority ? {} : { maxConnections: 24 }),
-    dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000, closestPeerTagIntervalMs: 60_000 },
+    dht: { querySelfIntervalMs: 600_000, initialQuerySelfIntervalMs: 1_000, closestPeerTagIntervalMs: 60_000, tableRefreshIntervalMs: 1_800_000 },
     gossipHeartbeatIntervalMs: 5_000,
     connectionMonitor: { enabled: false }
   }

@@ -14,7 +14,7 @@ import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import { DEFAULT_IDONTWANT_MIN_DATA_SIZE, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
 import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
-import { respaceClosestPeerTagging } from './closest-peer-tagging.ts'
+import { respaceClosestPeerTagging, respaceRoutingTableRefresh } from './closest-peer-tagging.ts'
 import type { CitycodeLibp2p, CitycodeLibp2pInit, CitycodeServices, DhtTuning } from './index.ts'
 
 export { SCORE_THRESHOLDS } from './scoring.ts'
@@ -91,6 +91,7 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
   }
   const node = await createLibp2p(options)
   if (init.dht?.closestPeerTagIntervalMs !== undefined) respaceClosestPeerTagging(node.services.dht, init.dht.closestPeerTagIntervalMs)
+  if (init.dht?.tableRefreshIntervalMs !== undefined) respaceRoutingTableRefresh(node.services.dht, init.dht.tableRefreshIntervalMs)
   return node
 }
 

@@ -37,7 +37,7 @@ export type TransportFactory = (components: never) => Transport
 /**
  * kad-dht background work, for lean simulated nodes. Self-queries are what fill routing tables
  * (shared/BASELINE.md): turning them off without another way to fill tables leaves nodes that
- * cannot find anything. kad-dht's routing table refresh (every 5 min) is not configurable.
+ * cannot find anything.
  */
 export interface DhtTuning {
   /** kad-dht `querySelfInterval`. @default 300_000 */
@@ -64,6 +64,8 @@ export interface DhtTuning {
    * process space it out (see `closest-peer-tagging.ts`). @default 5_000
    */
   closestPeerTagIntervalMs?: number
+  /** How often kad-dht refreshes its routing table buckets with lookups (fixed in kad-dht; see `closest-peer-tagging.ts`). @default 300_000 */
+  tableRefreshIntervalMs?: number
 }
 
 export interface GossipTuning {

@@ -20,7 +20,7 @@ export interface NetworkInit {
   /** A transport to use instead of the stock ones (the simulator's link model). */
   customTransport?: (components: never) => Transport
   /** kad-dht tuning for lean simulated nodes. */
-  dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number, closestPeerTagIntervalMs?: number }
+  dht?: { querySelfIntervalMs?: number, initialQuerySelfIntervalMs?: number, kBucketSize?: number, closestPeerTagIntervalMs?: number, tableRefreshIntervalMs?: number }
   /** gossipsub mesh maintenance period (lean simulated nodes space it). @default 1_000 */
   gossipHeartbeatIntervalMs?: number
   maxConnections?: number

@@ -29,6 +29,19 @@ describe('citycode libp2p factory', function () {
     assert.ok(DEFAULT_SCORED_TOPICS.includes(RECORDS_TOPIC))
   })
 
+  it('spaces kad-dht\'s closest-peer tagging and routing-table refresh when asked (the settings kad-dht does not expose)', async () => {
+    const spaced = await createCitycodeLibp2p(memoryInit(`factory-${process.pid}-${run++}`, { dht: { closestPeerTagIntervalMs: 60_000, tableRefreshIntervalMs: 1_800_000 } }))
+    const plain = await createCitycodeLibp2p(memoryInit(`factory-${process.pid}-${run++}`))
+    started.push(spaced, plain)
+    const periods = (node: CitycodeLibp2p): { tag: unknown, refresh: unknown } => {
+      const dht = node.services.dht as unknown as { routingTable?: { closestPeerTagger?: { refreshInterval?: unknown } }, routingTableRefresh?: { refreshInterval?: unknown } }
+      return { tag: dht.routingTable?.closestPeerTagger?.refreshInterval, refresh: dht.routingTableRefresh?.refreshInterval }
+    }
+    // fails when a kad-dht upgrade moves these: the lean simulation profile would silently lose them
+    assert.deepEqual(periods(spaced), { tag: 60_000, refresh: 1_800_000 })
+    assert.deepEqual(periods(plain), { tag: 5_000, refresh: 300_000 })
+  })
+
   it('uses the injected private key, and stop() frees the node\'s listening address', async () => {
     const name = `factory-${process.pid}-${run++}`
     const privateKey = await generateKeyPair('Ed25519')
