@@ -7,25 +7,18 @@ import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { runCli } from '../../utils/cli-process.ts'
+import type { CliRun } from '../../utils/cli-process.ts'
 
 const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'node start approval test passphrase', DEBUG: '' }
 /** The one-shot deadline `node start` used to give up after. */
 const OLD_APPLY_TIMEOUT_MS = 30_000
 
-interface Run { status: number | null, stdout: string, stderr: string }
+type Run = CliRun
 
 async function cli (args: string[], children: ChildProcessWithoutNullStreams[], timeoutMs = 90_000): Promise<Run> {
-  const child = spawn(process.execPath, [main, ...args], { env })
-  children.push(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  return await new Promise((resolve) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
-  })
+  return await runCli(args, env, children, timeoutMs)
 }
 
 /** A running `node start`, its output so far and its exit. */

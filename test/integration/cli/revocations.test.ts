@@ -6,23 +6,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { decodeBundle, decodeRevocationList } from '../../../src/core/index.ts'
+import { runCli } from '../../utils/cli-process.ts'
+import type { CliRun } from '../../utils/cli-process.ts'
 
 const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'revocation list test passphrase', DEBUG: '' }
 
-interface Run { status: number | null, stdout: string, stderr: string }
+type Run = CliRun
 
 async function cli (args: string[], children: ChildProcessWithoutNullStreams[], timeoutMs = 90_000): Promise<Run> {
-  const child = spawn(process.execPath, [main, ...args], { env })
-  children.push(child)
-  let stdout = ''
-  let stderr = ''
-  child.stdout.on('data', (d: Buffer) => { stdout += d.toString() })
-  child.stderr.on('data', (d: Buffer) => { stderr += d.toString() })
-  return await new Promise((resolve) => {
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, timeoutMs)
-    child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
-  })
+  return await runCli(args, env, children, timeoutMs)
 }
 
 async function startNode (config: string, children: ChildProcessWithoutNullStreams[]): Promise<{ child: ChildProcessWithoutNullStreams, addr: string }> {
