@@ -24,3 +24,44 @@ export async function runCli (args: string[], env: NodeJS.ProcessEnv, children: 
     child.on('close', (status) => { clearTimeout(timer); resolve({ status, stdout, stderr }) })
   })
 }
+
+export interface CliNode {
+  child: ChildProcessWithoutNullStreams
+  /** The code the node holds, from its `ready` line. */
+  code: string
+  /** The address it listens on. */
+  addr: string
+  /** Its admin socket, from the `admin` line printed before `ready` (undefined when absent). */
+  socket?: string
+}
+
+/** Starts `citycode node start -c config` and resolves at its `ready` line; rejects if it exits first or stays silent for 60 s. */
+export async function startCliNode (config: string, env: NodeJS.ProcessEnv, children: ChildProcessWithoutNullStreams[]): Promise<CliNode> {
+  const child = spawn(process.execPath, [CLI_MAIN, 'node', 'start', '-c', config], { env })
+  children.push(child)
+  let out = ''
+  let err = ''
+  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+  return await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { reject(new Error(`no ready line: ${err.slice(-500)}`)) }, 60_000)
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString()
+      const ready = /^ready \w+ (\S+) peer (\S+) listening (\S+)/m.exec(out)
+      if (ready === null) return
+      clearTimeout(timer)
+      const admin = /^admin (\S+)$/m.exec(out)
+      resolve({ child, code: ready[1] as string, addr: ready[3] as string, ...(admin !== null ? { socket: admin[1] as string } : {}) })
+    })
+    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${String(code)}: ${err.slice(-500)}`)) })
+  })
+}
+
+/** Stops a node process with `signal` (SIGKILL after 20 s); resolves with its exit code. */
+export async function stopCliNode (child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals = 'SIGINT'): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
+  return await new Promise(resolve => {
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, 20_000)
+    child.once('exit', (code) => { clearTimeout(timer); resolve(code) })
+    child.kill(signal)
+  })
+}

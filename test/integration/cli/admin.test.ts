@@ -1,16 +1,13 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { runCli } from '../../utils/cli-process.ts'
+import { runCli, startCliNode, stopCliNode } from '../../utils/cli-process.ts'
 import type { CliRun } from '../../utils/cli-process.ts'
 
-const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'admin channel test passphrase', DEBUG: '' }
 
 type Run = CliRun
@@ -21,37 +18,16 @@ async function cli (args: string[], children: ChildProcessWithoutNullStreams[], 
 
 interface Started { child: ChildProcessWithoutNullStreams, code: string, addr: string, socket: string }
 
-/** Starts `citycode node start` and resolves with its admin socket and ready lines. */
+/** Starts `citycode node start`; the admin line must come before the ready line. */
 async function startNode (config: string, children: ChildProcessWithoutNullStreams[]): Promise<Started> {
-  const child = spawn(process.execPath, [main, 'node', 'start', '-c', config], { env })
-  children.push(child)
-  let out = ''
-  let err = ''
-  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no ready line: ${err.slice(-500)}`)) }, 60_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const ready = /^ready \w+ (\S+) peer (\S+) listening (\S+)/m.exec(out)
-      const admin = /^admin (\S+)$/m.exec(out)
-      if (ready !== null) {
-        clearTimeout(timer)
-        if (admin === null) reject(new Error(`no admin line before the ready line: ${out}`))
-        else resolve({ child, code: ready[1] as string, addr: ready[3] as string, socket: admin[1] as string })
-      }
-    })
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${String(code)}: ${err.slice(-500)}`)) })
-  })
+  const node = await startCliNode(config, env, children)
+  if (node.socket === undefined) throw new Error('no admin line before the ready line')
+  return { ...node, socket: node.socket }
 }
 
-async function stopNode (child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
-  return await new Promise(resolve => {
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, 20_000)
-    child.once('exit', (code) => { clearTimeout(timer); resolve(code) })
-    child.kill(signal)
-  })
-}
+const stopNode = stopCliNode
+
+
 
 /** Bytes in, everything the socket answers until it closes. */
 async function raw (path: string, bytes: string | Buffer): Promise<string> {

@@ -1,12 +1,11 @@
 import assert from 'node:assert/strict'
-import { spawn, spawnSync } from 'node:child_process'
+import { spawnSync } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { CLI_MAIN as main, startCliNode } from '../../utils/cli-process.ts'
 
-const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'operator flow test passphrase', DEBUG: '' }
 
 function run (args: string[]): { status: number | null, stdout: string, stderr: string } {
@@ -16,23 +15,7 @@ function run (args: string[]): { status: number | null, stdout: string, stderr: 
 
 /** Starts `citycode node start` and resolves with its ready line. */
 async function startNode (config: string, children: ChildProcessWithoutNullStreams[]): Promise<{ code: string, addr: string }> {
-  const child = spawn(process.execPath, [main, 'node', 'start', '-c', config], { env })
-  children.push(child)
-  let out = ''
-  let err = ''
-  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no ready line: ${err.slice(-500)}`)) }, 60_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const m = /^ready \w+ (\S+) peer (\S+) listening (\S+)/m.exec(out)
-      if (m !== null) {
-        clearTimeout(timer)
-        resolve({ code: m[1] as string, addr: m[3] as string })
-      }
-    })
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${String(code)}: ${err.slice(-500)}`)) })
-  })
+  return await startCliNode(config, env, children)
 }
 
 describe('operator flow over TCP loopback (init, node start, apply, resolve, prove, verify)', function () {

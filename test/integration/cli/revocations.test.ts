@@ -1,16 +1,16 @@
 import assert from 'node:assert/strict'
-import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { decodeBundle, decodeRevocationList } from '../../../src/core/index.ts'
-import { runCli } from '../../utils/cli-process.ts'
+import { runCli, startCliNode, stopCliNode } from '../../utils/cli-process.ts'
+
 import type { CliRun } from '../../utils/cli-process.ts'
 
-const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'revocation list test passphrase', DEBUG: '' }
+const startNode = async (config: string, children: ChildProcessWithoutNullStreams[]): Promise<{ child: ChildProcessWithoutNullStreams, addr: string }> => await startCliNode(config, env, children)
+const stop = async (child: ChildProcessWithoutNullStreams): Promise<void> => { await stopCliNode(child) }
 
 type Run = CliRun
 
@@ -18,31 +18,7 @@ async function cli (args: string[], children: ChildProcessWithoutNullStreams[], 
   return await runCli(args, env, children, timeoutMs)
 }
 
-async function startNode (config: string, children: ChildProcessWithoutNullStreams[]): Promise<{ child: ChildProcessWithoutNullStreams, addr: string }> {
-  const child = spawn(process.execPath, [main, 'node', 'start', '-c', config], { env })
-  children.push(child)
-  let out = ''
-  let err = ''
-  child.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  return await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error(`no ready line: ${err.slice(-500)}`)) }, 60_000)
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const ready = /^ready \w+ \S+ peer \S+ listening (\S+)/m.exec(out)
-      if (ready !== null) { clearTimeout(timer); resolve({ child, addr: ready[1] as string }) }
-    })
-    child.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${String(code)}: ${err.slice(-500)}`)) })
-  })
-}
 
-async function stop (child: ChildProcessWithoutNullStreams): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return
-  await new Promise<void>(resolve => {
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, 20_000)
-    child.once('exit', () => { clearTimeout(timer); resolve() })
-    child.kill('SIGINT')
-  })
-}
 
 describe('revocations: citycode revoke makes the list, citycode verify --revocations honours it offline', function () {
   this.timeout(300_000)
