@@ -14,7 +14,7 @@ import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import { DEFAULT_IDONTWANT_MIN_DATA_SIZE, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
 import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
-import { respaceClosestPeerTagging, respaceRoutingTableRefresh } from './closest-peer-tagging.ts'
+import { respaceClosestPeerTagging, respaceRoutingTableRefresh } from './kad-dht-timers.ts'
 import type { CitycodeLibp2p, CitycodeLibp2pInit, CitycodeServices, DhtTuning } from './index.ts'
 
 export { SCORE_THRESHOLDS } from './scoring.ts'

@@ -61,10 +61,10 @@ export interface DhtTuning {
   /**
    * How often kad-dht re-tags its closest peers (keep-alive tags in the peer store). kad-dht does
    * this every 5 s and does not expose the setting; simulations with hundreds of nodes in one
-   * process space it out (see `closest-peer-tagging.ts`). @default 5_000
+   * process space it out (see `kad-dht-timers.ts`). @default 5_000
    */
   closestPeerTagIntervalMs?: number
-  /** How often kad-dht refreshes its routing table buckets with lookups (fixed in kad-dht; see `closest-peer-tagging.ts`). @default 300_000 */
+  /** How often kad-dht refreshes its routing table buckets with lookups (fixed in kad-dht; see `kad-dht-timers.ts`). @default 300_000 */
   tableRefreshIntervalMs?: number
 }
 
