@@ -44,6 +44,20 @@ function gossipReach (updates: readonly UpdateOp[], nodes: number, share: number
   }).filter(Number.isFinite)
 }
 
+/**
+ * Time from `fromMs` to the start of the first lookup after which every lookup succeeded with the
+ * newest record. A failure counts against convergence as a stale answer does: a network that
+ * answers nothing has not converged. Not a number when the run ended before it converged (its last
+ * lookup failed or was stale) or had no lookups to tell.
+ */
+export function convergence (ops: readonly LookupOp[], fromMs: number): Figure {
+  const after = [...ops].sort((a, b) => a.startMs - b.startMs)
+  const lastBad = after.findLastIndex(o => !o.ok || o.seq < o.newestSeq)
+  const first = after[lastBad + 1]
+  if (first === undefined) return { value: Number.NaN, unit: after.length === 0 ? 'ms (no lookups after the heal)' : 'ms (not converged: the last lookup failed or was stale)' }
+  return { value: round(lastBad < 0 ? 0 : first.startMs - fromMs), unit: 'ms' }
+}
+
 export function computeMetrics (r: RunResult): Metrics {
   const ok = r.lookups.filter(o => o.ok).map(o => o.latencyMs)
   const base = r.baselineLookups
@@ -79,11 +93,7 @@ export function computeMetrics (r: RunResult): Metrics {
     m.successDuringPartition = { value: round(successRate(window(split.atMs, heal.atMs))), unit: 'share' }
     m.successAfterHeal = { value: round(successRate(window(heal.atMs, Infinity))), unit: 'share' }
     m.newestShareAfterHeal = { value: round(newestShare(window(heal.atMs, Infinity))), unit: 'share' }
-    // convergence: first moment after the heal from which every answer is the newest record
-    const after = window(heal.atMs, Infinity).filter(o => o.ok).sort((a, b) => a.startMs - b.startMs)
-    let converged = heal.atMs
-    for (const o of after) if (o.seq < o.newestSeq) converged = o.startMs
-    m.convergenceAfterHeal = { value: round(converged - heal.atMs), unit: 'ms' }
+    m.convergenceAfterHeal = convergence(window(heal.atMs, Infinity), heal.atMs)
     const sides = r.partitionSides
     if (sides !== undefined) {
       // during the split, a lookup whose asker and holder are apart can only be answered by a copy on the asker's side

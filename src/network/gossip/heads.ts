@@ -14,7 +14,7 @@ import type { VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import { MAX_CHAIN_LENGTH } from '../../core/trust/chain.ts'
 import type { VerifiedChain } from '../../core/trust/chain.ts'
-import { messageKey, subscribeTopic } from '../node/topic.ts'
+import { messageKey, publishOnTopic, subscribeTopic } from '../node/topic.ts'
 import type { TopicSubscription } from '../node/topic.ts'
 
 /**
@@ -136,6 +136,5 @@ export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, o
 
 
 export async function publishHeadsMessage (pubsub: GossipSub, bytes: Uint8Array): Promise<number> {
-  const result = await pubsub.publish(HEADS_TOPIC, bytes)
-  return result.recipients.length
+  return await publishOnTopic(pubsub, HEADS_TOPIC, bytes)
 }

@@ -4,7 +4,7 @@ import type { Logger } from '@libp2p/interface'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
-import { messageKey } from '../node/topic.ts'
+import { messageKey, publishOnTopic, recentlyAccepted } from '../node/topic.ts'
 
 /** Every record update is announced here, so caches learn of changes at once. */
 export const RECORDS_TOPIC = '/citycode/records/1.0.0'
@@ -22,16 +22,20 @@ export interface GossipCounters {
 export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordValidator, onRecord: (verified: VerifiedRecord, from: string) => void, log: Logger): GossipCounters {
   const counters: GossipCounters = { accepted: 0, rejected: 0 }
   const verifiedById = new Map<string, VerifiedRecord>()
+  // a copy of a record this node already took, back after gossipsub forgot its id: not news
+  const recent = recentlyAccepted(pubsub, RECORDS_TOPIC)
   pubsub.topicValidators.set(RECORDS_TOPIC, (_peer, message) => {
     if (message.data.length > RECORD_MAX_BYTES) {
       counters.rejected++
       return TopicValidatorResult.Reject
     }
+    if (recent.has(message.data)) return TopicValidatorResult.Ignore
     try {
       const verified = validator.validate(message.data)
       // The message event follows validation; keep the result so the record is verified once.
       verifiedById.set(messageKey(message.data), verified)
       if (verifiedById.size > 1024) verifiedById.delete(verifiedById.keys().next().value as string)
+      recent.add(message.data)
       counters.accepted++
       return TopicValidatorResult.Accept
     } catch (err) {
@@ -62,8 +66,7 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
 
 
 export async function publishRecordUpdate (pubsub: GossipSub, bytes: Uint8Array): Promise<number> {
-  const result = await pubsub.publish(RECORDS_TOPIC, bytes)
-  return result.recipients.length
+  return await publishOnTopic(pubsub, RECORDS_TOPIC, bytes)
 }
 
 /**

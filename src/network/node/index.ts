@@ -7,7 +7,7 @@ import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
 
 export { createCitycodeLibp2p, routingTableSize } from './create-libp2p.ts'
-export { subscribeTopic } from './topic.ts'
+export { publishOnTopic, subscribeTopic } from './topic.ts'
 export type { TopicMessage, TopicSubscription, TopicValidation, SubscribeTopicOptions } from './topic.ts'
 export { SCORE_THRESHOLDS, citycodePeerScoreParams, citycodeTopicScoreParams } from './scoring.ts'
 export * from './constants.ts'
