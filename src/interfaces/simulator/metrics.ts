@@ -86,6 +86,11 @@ export function computeMetrics (r: RunResult): Metrics {
     memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
     cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
   }
+  if (r.eventLoopDelay !== undefined) {
+    m.eventLoopDelayP50 = { value: round(r.eventLoopDelay.p50Ms, 1), unit: 'ms (workload phase)' }
+    m.eventLoopDelayP99 = { value: round(r.eventLoopDelay.p99Ms, 1), unit: 'ms (workload phase)' }
+    m.eventLoopDelayMax = { value: round(r.eventLoopDelay.maxMs, 1), unit: 'ms (workload phase)' }
+  }
   const window = (from: number, to: number): LookupOp[] => r.lookups.filter(o => o.startMs >= from && o.startMs < to)
   const split = r.partitionEvents.find(e => e.kind === 'split')
   const heal = r.partitionEvents.find(e => e.kind === 'heal')

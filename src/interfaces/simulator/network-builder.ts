@@ -79,6 +79,8 @@ export interface NetworkSpec {
   /** Unique per run so memory-transport addresses never collide. */
   prefix: string
   onProgress?: (done: number, total: number) => void
+  /** Progress of the random dials after the build (single-process builds). */
+  onDialProgress?: (done: number, total: number) => void
   /** Something the run should say but that does not stop it (a city left out). */
   onWarning?: (message: string) => void
   /** City indices that run as adversaries, and how their DHT storage misbehaves. */
@@ -328,6 +330,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
     const { cities } = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), { n: 0 }, spec.cities.length + spec.resolvers)
     // each node dials a few random others, like the plain kad-dht baseline, so the DHT is connected
     const servers = ctx.nodes.filter(n => n.role !== 'resolver')
+    let dialed = 0
     await inPool(ctx.nodes, spec.concurrency, async (n) => {
       for (const j of rng.sample(servers.length, spec.dialsPerNode)) {
         const peer = servers[j] as SimNode
@@ -336,6 +339,7 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
         const deadline = deadlineSignal(RANDOM_DIAL_TIMEOUT_MS)
         await raceSignal(n.node.libp2p.dial(multiaddr(peer.addr), { signal: deadline.signal }), deadline.signal).catch(() => undefined).finally(() => { deadline.clear() })
       }
+      spec.onDialProgress?.(++dialed, ctx.nodes.length)
     })
     return { anchors: ctx.anchors, nodes: ctx.nodes, cities, stop: ctx.stop }
   } catch (err) {

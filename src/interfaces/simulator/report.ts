@@ -57,6 +57,7 @@ export function summaryOf (r: RunResult, m: Metrics): string {
       .filter(k => m[k] !== undefined).map(k => row(k.replace(/([A-Z])/g, ' $1').toLowerCase(), k)),
     row('memory per node', 'memoryPerNode'),
     row('CPU per node', 'cpuPerNode'),
+    ...(m.eventLoopDelayP99 !== undefined ? [row('event-loop delay p99 (the process, not the protocol)', 'eventLoopDelayP99')] : []),
     '',
     'Answers by path: ' + Object.entries(m).filter(([k]) => k.startsWith('answeredFrom_')).map(([k, f]) => `${k.slice('answeredFrom_'.length)} ${f.value}`).join(', '),
     '',

@@ -1,3 +1,4 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { decodeRecord } from '../../core/record/record.ts'
 import { RECORDS_TOPIC } from '../../network/gossip/record-updates.ts'
 import { chineseCities, largestCities } from '../gazetteer/cities.ts'
@@ -61,6 +62,11 @@ export interface RunResult {
   sharding?: { shards: number, askerShard: number[], codeShard: Record<string, number> }
   /** A partitioned run: which side (0 or 1) each asker and each code's holder was on during the split. */
   partitionSides?: { askerSide: number[], codeSide: Record<string, number> }
+  /**
+   * How late the process's event loop ran during the workload (single-process runs): a timer, a
+   * deadline or a message handler waits this long, so latencies above it measure the process.
+   */
+  eventLoopDelay?: { p50Ms: number, p99Ms: number, maxMs: number }
 }
 
 export interface RunOptions {
@@ -137,6 +143,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
     adversaries: s.adversaries === undefined ? undefined : { indices: advIndices, behaviour: s.adversaries.behaviour },
     onProgress: (done, total) => { options.progress?.('build', done, total) },
+    onDialProgress: (done, total) => { options.progress?.('dial', done, total) },
     onWarning: out
   })
   const setupMs = performance.now() - t0
@@ -177,6 +184,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
 
     // churn schedule (seeded): which city nodes leave and when
     const churn: ChurnEvent[] = []
+    const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+    loopDelay.enable()
     const workloadStart = performance.now()
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
@@ -277,6 +286,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     await Promise.allSettled(rejoins)
     await sleep(1_000)
     clearInterval(sampler)
+    loopDelay.disable()
+    const eventLoopDelay = { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 }
     for (const t of timers) clearTimeout(t)
 
     // the baseline: the same lookups and updates as plain kad-dht GET/PUT on the same nodes
@@ -318,7 +329,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       memory: { rssBytes: mem.rss - rssBefore, heapBytes: mem.heapUsed },
       cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: performance.now() - t0 },
       gossipRejected: net.nodes.reduce((sum, n) => sum + n.node.gossip.rejected, 0),
-      partitionSides
+      partitionSides,
+      eventLoopDelay
     }
   } finally {
     for (const stop of stopAdversaries) stop()

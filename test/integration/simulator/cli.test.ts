@@ -24,10 +24,14 @@ describe('citycode sim run (CLI)', function () {
     const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json'])
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stderr, /^build: \d+\/6$/m, 'a plain build line (4 cities + 2 resolvers)')
+    assert.match(r.stderr, /^dial: (\d+)\/\1$/m, 'the random dials after the build report their progress to the end')
     assert.match(r.stderr, /^workload: \d+\/\d+$/m)
     assert.doesNotMatch(r.stderr, /\u001b\[|\r/, 'no terminal control characters')
     const figures = JSON.parse(r.stdout) as Record<string, { value: number }>
     assert.equal(figures.cityNodes?.value, 4)
+    // how late the event loop ran while the workload ran: the context of every latency figure
+    for (const k of ['eventLoopDelayP50', 'eventLoopDelayP99', 'eventLoopDelayMax']) assert.ok((figures[k]?.value ?? -1) >= 0, `${k} is measured`)
+    assert.ok((figures.eventLoopDelayP99?.value ?? 0) <= (figures.eventLoopDelayMax?.value ?? -1))
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { scenario: { seed: number, cities: { count: number } } }
     assert.equal(metrics.scenario.seed, 3)
     assert.equal(metrics.scenario.cities.count, 4)
