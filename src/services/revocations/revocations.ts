@@ -52,7 +52,8 @@ export class RevocationsService implements Revocations {
       this.timer = setTimeout(() => {
         this.reannounce()
           .catch(err => { this.log.error('re-announcing revocations failed: %s', (err as Error).message) })
-          .finally(() => { if (this.timer !== undefined) tick(this.intervalMs) })
+          // jittered, so nodes started together do not re-announce together
+          .finally(() => { if (this.timer !== undefined) tick(this.intervalMs * (0.75 + Math.random() / 2)) })
       }, delayMs)
       this.timer.unref()
     }
