@@ -464,9 +464,21 @@ export class CitycodeNode {
       this.reject('resolve', err)
       return encodeResolveResponse({ status: 'refused', error: err })
     }
-    const held = await this.held(code) ?? this.resolver.cached(code)
+    const held = await this.held(code) ?? this.cachedInForce(code)
     if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
     return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
+  }
+
+  /** A cached answer, unless a certificate of its chain was revoked since it was cached. */
+  private cachedInForce (code: string): VerifiedRecord | undefined {
+    const cached = this.resolver.cached(code)
+    if (cached === undefined) return undefined
+    try {
+      this.validator.checkNotRevoked(cached)
+      return cached
+    } catch {
+      return undefined
+    }
   }
 
   /** As the authority above `code`: the signed proof that it is not allocated, when it is not. */
