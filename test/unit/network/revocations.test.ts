@@ -3,7 +3,8 @@ import { issueCertificate, revoke } from '../../../src/core/index.ts'
 import type { Certificate, Signer } from '../../../src/core/index.ts'
 import { RecordValidator } from '../../../src/core/record/validator.ts'
 import { encodeRevocationAnnouncement } from '../../../src/core/trust/revocation-announcement.ts'
-import { judgeRevocationAnnouncement } from '../../../src/network/gossip/revocations.ts'
+import { judgeRevocationAnnouncement, REVOCATIONS_TOPIC } from '../../../src/network/gossip/revocations.ts'
+import { DEFAULT_SCORED_TOPICS } from '../../../src/network/node/constants.ts'
 import type { RevocationVerdict } from '../../../src/network/gossip/revocations.ts'
 import { DAY_MS, hierarchy, NOW, seededSigner } from '../../utils/fixtures.ts'
 
@@ -52,5 +53,9 @@ describe('revocations topic validator', () => {
     assert.equal(judge(validator, country, 1), 'ignore:full')
     assert.equal(judge(validator, announce(NOW - 1000), 1), 'accept')
     assert.equal(judge(validator, country), 'accept')
+  })
+
+  it('is a scored topic, so the rejections cost their sender', () => {
+    assert.ok(DEFAULT_SCORED_TOPICS.includes(REVOCATIONS_TOPIC))
   })
 })
