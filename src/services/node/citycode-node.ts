@@ -464,20 +464,23 @@ export class CitycodeNode {
       this.reject('resolve', err)
       return encodeResolveResponse({ status: 'refused', error: err })
     }
-    const held = await this.held(code) ?? this.cachedInForce(code)
+    const held = await this.held(code) ?? this.resolver.cached(code)
     if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    // the asker's own validator refuses it too, and can say why (RevokedError) rather than not-found
+    const revoked = await this.heldRevoked(code)
+    if (revoked !== undefined) return encodeResolveResponse({ status: 'found', record: revoked })
     return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
   }
 
-  /** A cached answer, unless a certificate of its chain was revoked since it was cached. */
-  private cachedInForce (code: string): VerifiedRecord | undefined {
-    const cached = this.resolver.cached(code)
-    if (cached === undefined) return undefined
+  /** The bytes of the record of `code` this node holds when they fail only for a revoked certificate. */
+  private async heldRevoked (code: string): Promise<Uint8Array | undefined> {
+    const stored = (await this.records.get('own', code)) ?? (await this.records.get('held', code))
+    if (stored === undefined) return undefined
     try {
-      this.validator.checkNotRevoked(cached)
-      return cached
-    } catch {
+      this.validator.validate(stored.bytes, code)
       return undefined
+    } catch (err) {
+      return (err as Error).name === 'RevokedError' ? stored.bytes : undefined
     }
   }
 

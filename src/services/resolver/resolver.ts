@@ -310,11 +310,10 @@ export class ResolverService implements Resolver {
       const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
-      if (answer instanceof Uint8Array) return { verified: this.c.validator.validate(answer, code), source: 'direct', from: peer.id }
+      if (answer instanceof Uint8Array) return { verified: this.validateNoting(answer, code, refusals), source: 'direct', from: peer.id }
       // believed only once verified: a liar cannot deny a code the authority's set holds
       return { absence: verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations }), from: peer.id }
     } catch (err) {
-      noteRefusal(refusals, err)
       // abandoned because another answer won: not the peer's fault
       if (!signal.aborted) {
         const now = performance.now()
@@ -325,6 +324,16 @@ export class ResolverService implements Resolver {
       return undefined
     } finally {
       ask.clear()
+    }
+  }
+
+  /** Verifies an answer; a refusal for a revoked certificate is remembered (only our own validator's word counts, never a peer's). */
+  private validateNoting (bytes: Uint8Array, code: string, refusals: Refusals | undefined): VerifiedRecord {
+    try {
+      return this.c.validator.validate(bytes, code)
+    } catch (err) {
+      noteRefusal(refusals, err)
+      throw err
     }
   }
 
