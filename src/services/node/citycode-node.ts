@@ -342,8 +342,16 @@ export class CitycodeNode {
     }
     // a cached answer may predate a fork alarm against its authority
     this.validator.checkTrusted(resolution.verified)
-    // and a revocation learnt since
-    this.validator.checkNotRevoked(resolution.verified)
+    if (resolution.source === 'cache') {
+      try {
+        this.validator.checkNotRevoked(resolution.verified)
+      } catch (err) {
+        // revoked since it was cached: the holder may have signed under a new certificate; ask afresh
+        // (answers are verified with the revocations, so this one is RevokedError if nothing newer exists)
+        if (options?.fresh === true) throw err
+        return await this.resolveVerified(code, { ...options, fresh: true })
+      }
+    }
     const required = this.init.resolver?.requireCosignatures
     if (required !== undefined) {
       if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
