@@ -13,6 +13,7 @@ import base45 from 'base45'
 import { cityRecord, hierarchy, NOW, DAY_MS, YEAR_MS, seededSigner, sampleValues } from '../utils/fixtures.ts'
 import type { TrustAnchor, SignedRecord } from '../../src/core/index.ts'
 import { ledgerVectors } from './ledger.ts'
+import { revocationVectors } from './revocations.ts'
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
 const hex = toHex
@@ -298,7 +299,7 @@ function proofs (): unknown {
 }
 
 export function generate (): Record<string, unknown> {
-  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs() }
+  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs(), 'revocations.json': revocationVectors() }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -1,4 +1,4 @@
-import { DistrustedAuthorityError } from '../errors.ts'
+import { DistrustedAuthorityError, RevokedError } from '../errors.ts'
 import { toHex } from '../crypto/hash.ts'
 import type { TrustAnchor } from '../trust/anchors.ts'
 import { ChainVerifier, DEFAULT_CHAIN_CACHE_SIZE } from '../trust/chain.ts'
@@ -88,6 +88,21 @@ export class RecordValidator {
         throw new DistrustedAuthorityError(`record for ${verified.record.body.code} is signed under a chain containing the distrusted key of ${info.log ?? hex.slice(0, 16)}`, { code: verified.record.body.code, key: hex, log: info.log, reason: info.reason })
       }
     }
+  }
+
+  /**
+   * Throws RevokedError when a certificate of the record's chain is revoked now: a record verified
+   * earlier (a cached answer) may predate a revocation learnt since.
+   */
+  checkNotRevoked (verified: VerifiedRecord): void {
+    if (this.revocations.size === 0) return
+    const now = this.now()
+    verified.chain.certificates.forEach((cert, link) => {
+      const revocation = this.revocations.revoked(cert.hash, now)
+      if (revocation !== undefined) {
+        throw new RevokedError(`certificate for ${cert.body.namespace} (link ${link}) was revoked: ${revocation.reason}`, { namespace: cert.body.namespace, link })
+      }
+    })
   }
 
   /**

@@ -71,6 +71,11 @@ export class RevocationSet {
     if (existing === undefined || revocation.revokedAt < existing.revokedAt) this.byTarget.set(id, revocation)
   }
 
+  /** The revocation held for `certHash`, in force or not yet. */
+  get (certHash: Uint8Array): Revocation | undefined {
+    return this.byTarget.get(toHex(certHash))
+  }
+
   /** The revocation in force for `certHash` at `now`, if any. */
   revoked (certHash: Uint8Array, now: number): Revocation | undefined {
     if (this.byTarget.size === 0) return undefined

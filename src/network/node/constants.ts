@@ -10,10 +10,10 @@ export const DHT_KEY_NAMESPACE = 'citycode'
 
 /**
  * Topics whose senders gossipsub scores by default: the records topic (`RECORDS_TOPIC` in
- * gossip/record-updates.ts, checked by a test) and the ledger heads topic (`HEADS_TOPIC` in gossip/heads.ts). Scoring parameters must be known when gossipsub is
+ * gossip/record-updates.ts, checked by a test), the ledger heads topic (`HEADS_TOPIC` in gossip/heads.ts) and the revocations topic (`REVOCATIONS_TOPIC` in gossip/revocations.ts). Scoring parameters must be known when gossipsub is
  * built, so topics are listed up front rather than when subscribed.
  */
-export const DEFAULT_SCORED_TOPICS: readonly string[] = ['/citycode/records/1.0.0', '/citycode/heads/1.0.0']
+export const DEFAULT_SCORED_TOPICS: readonly string[] = ['/citycode/records/1.0.0', '/citycode/heads/1.0.0', '/citycode/revocations/1.0.0']
 
 /** @see CitycodeLibp2pInit.maxConnections */
 export const DEFAULT_MAX_CONNECTIONS = 64

@@ -25,6 +25,7 @@ import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import { handleRequests, sendRequest } from '../../network/rpc/index.ts'
 import { AllocationStore } from '../../storage/allocation-store.ts'
 import { RecordStore } from '../../storage/record-store.ts'
+import { RevocationStore } from '../../storage/revocation-store.ts'
 import { authority } from '../authority/index.ts'
 import type { Authority } from '../authority/index.ts'
 import { publisher } from '../publisher/index.ts'
@@ -32,6 +33,8 @@ import type { Publisher, PublishResult } from '../publisher/index.ts'
 import { resolver } from '../resolver/index.ts'
 import { holderOf } from '../resolver/resolver.ts'
 import { ledger } from '../ledger/index.ts'
+import { revocations } from '../revocations/index.ts'
+import type { Revocations } from '../revocations/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
 import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
@@ -90,6 +93,8 @@ export class CitycodeNode {
   /** The authority's ledger and this node's watch over other logs; undefined when `init.ledger.enabled` is false. */
   ledger: Ledger | undefined
   identity: Identity | undefined
+  /** The revocations this node honours: stored across restarts, learnt and announced on gossip. */
+  readonly revocations: Revocations
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
   readonly rejections = new Map<string, number>()
@@ -107,6 +112,13 @@ export class CitycodeNode {
     this.allocations = new AllocationStore(init.datastore)
     this.datastore = init.datastore
     this.log = (init.logger ?? defaultLogger()).forComponent('citycode:node')
+    this.revocations = revocations(init.revocations)({
+      validator: this.validator,
+      store: new RevocationStore(init.datastore),
+      pubsub: () => this.libp2p.services.pubsub,
+      now: this.now,
+      logger: init.logger ?? defaultLogger()
+    })
   }
 
   get peerId (): PeerId {
@@ -119,6 +131,8 @@ export class CitycodeNode {
 
   async start (): Promise<void> {
     const logger = this.init.logger ?? defaultLogger()
+    // before the DHT and gossip validators run: what this node refused before a restart stays refused
+    await this.revocations.load()
     this.libp2p = await createCitycodeLibp2p({
       privateKey: this.init.peerKey,
       datastore: this.init.datastore,
@@ -205,6 +219,7 @@ export class CitycodeNode {
     })
     this.setUpAuthority()
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log)
+    await this.revocations.start()
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     if (this.role !== 'resolver') {
       await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request) => await this.answerApply(request), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
@@ -221,6 +236,7 @@ export class CitycodeNode {
 
   async stop (): Promise<void> {
     await this.publisher?.stop()
+    await this.revocations.stop()
     await this.ledger?.stop()
     await this.libp2p?.stop()
   }
@@ -326,6 +342,16 @@ export class CitycodeNode {
     }
     // a cached answer may predate a fork alarm against its authority
     this.validator.checkTrusted(resolution.verified)
+    if (resolution.source === 'cache') {
+      try {
+        this.validator.checkNotRevoked(resolution.verified)
+      } catch (err) {
+        // revoked since it was cached: the holder may have signed under a new certificate; ask afresh
+        // (answers are verified with the revocations, so this one is RevokedError if nothing newer exists)
+        if (options?.fresh === true) throw err
+        return await this.resolveVerified(code, { ...options, fresh: true })
+      }
+    }
     const required = this.init.resolver?.requireCosignatures
     if (required !== undefined) {
       if (this.ledger === undefined) throw new NotAllocatedError('requireCosignatures needs the ledger (init.ledger.enabled)', { code })
@@ -448,7 +474,22 @@ export class CitycodeNode {
     }
     const held = await this.held(code) ?? this.resolver.cached(code)
     if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    // the asker's own validator refuses it too, and can say why (RevokedError) rather than not-found
+    const revoked = await this.heldRevoked(code)
+    if (revoked !== undefined) return encodeResolveResponse({ status: 'found', record: revoked })
     return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
+  }
+
+  /** The bytes of the record of `code` this node holds when they fail only for a revoked certificate. */
+  private async heldRevoked (code: string): Promise<Uint8Array | undefined> {
+    const stored = (await this.records.get('own', code)) ?? (await this.records.get('held', code))
+    if (stored === undefined) return undefined
+    try {
+      this.validator.validate(stored.bytes, code)
+      return undefined
+    } catch (err) {
+      return (err as Error).name === 'RevokedError' ? stored.bytes : undefined
+    }
   }
 
   /** As the authority above `code`: the signed proof that it is not allocated, when it is not. */

@@ -5,6 +5,7 @@ import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
 import type { PublisherInit } from '../publisher/index.ts'
+import type { RevocationsInit } from '../revocations/index.ts'
 import type { Resolution, ResolutionSource, ResolverInit } from '../resolver/index.ts'
 import type { CosignatureRequirement, LedgerInit, VerifiedRecordInclusion } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
@@ -56,6 +57,8 @@ export interface CitycodeNodeInit {
   /** The authority ledger, its witnesses, and whether this node witnesses others. */
   ledger?: LedgerInit
   publisher?: PublisherInit
+  /** Re-announcing the revocations this node holds. */
+  revocations?: RevocationsInit
   /** Values of this node's own record besides its peer id and addresses (names, location, services). */
   values?: RecordValue[]
   now?: () => number

@@ -87,11 +87,13 @@ export class ResolverService implements Resolver {
       const absent = this.absent.get(code, this.c.now())
       if (absent !== undefined) throw notFound(code, absent, 'cache')
     }
+    const refusals: Refusals = {}
     const local = await this.c.local.get(code)
     if (local !== undefined) {
       try {
         return done(this.c.validator.validate(local, code), 'local')
       } catch (err) {
+        noteRefusal(refusals, err)
         this.log.error('own stored record for %s no longer verifies: %s', code, (err as Error).message)
       }
     }
@@ -103,13 +105,15 @@ export class ResolverService implements Resolver {
         if (options.dhtOnly === true) return []
         await this.learnParent(code, signal)
         return this.candidates(code)
-      }, asked, deadline.signal)
+      }, asked, deadline.signal, refusals)
       if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, deadline.signal)
       if (found !== undefined && 'absence' in found) {
         this.rememberAbsence(code, found.absence)
         throw notFound(code, found.absence, found.from)
       }
       if (found !== undefined) return done(found.verified, found.source, found.from)
+      // every copy found is signed under a revoked certificate: say so, it is no mere absence
+      if (refusals.revoked !== undefined) throw refusals.revoked
       // out of time (ours or the caller's) is not proof of absence: say so
       if (deadline.signal.aborted) {
         throw new ResolveTimeoutError(`no answer for ${code} before the deadline`, { code, timeoutMs: this.timeoutMs })
@@ -206,7 +210,7 @@ export class ResolverService implements Resolver {
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
-  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, asked: Set<string>, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
+  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, asked: Set<string>, signal: AbortSignal, refusals?: Refusals): Promise<Found | ProvenAbsent | undefined> {
     const stop = new AbortController()
     const raceSignal = AbortSignal.any([signal, stop.signal])
     const timers: Array<ReturnType<typeof setTimeout>> = []
@@ -231,7 +235,7 @@ export class ResolverService implements Resolver {
         const startDht = (): void => {
           if (settled || dht !== 'idle') return
           dht = 'running'
-          void this.walkDht(code, raceSignal).then((found) => {
+          void this.walkDht(code, raceSignal, refusals).then((found) => {
             dht = 'done'
             if (found !== undefined) finish(found)
             else exhausted()
@@ -250,7 +254,7 @@ export class ResolverService implements Resolver {
           asked.add(peer.id)
           hedge = setTimeout(askNext, this.hedgeDelayMs)
           timers.push(hedge)
-          void this.askOne(peer, code, raceSignal).then((found) => {
+          void this.askOne(peer, code, raceSignal, refusals).then((found) => {
             inFlight--
             if (found !== undefined) finish(found)
             // a failed or empty answer: the next candidate now, not at the hedge delay
@@ -300,13 +304,13 @@ export class ResolverService implements Resolver {
   }
 
   /** One direct question with its own deadline; a failure is remembered, so the peer is asked last for a while. */
-  private async askOne (peer: PeerRef, code: string, signal: AbortSignal): Promise<Found | ProvenAbsent | undefined> {
+  private async askOne (peer: PeerRef, code: string, signal: AbortSignal, refusals?: Refusals): Promise<Found | ProvenAbsent | undefined> {
     const ask = deadlineSignal(this.directTimeoutMs, signal)
     try {
       const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
-      if (answer instanceof Uint8Array) return { verified: this.c.validator.validate(answer, code), source: 'direct', from: peer.id }
+      if (answer instanceof Uint8Array) return { verified: this.validateNoting(answer, code, refusals), source: 'direct', from: peer.id }
       // believed only once verified: a liar cannot deny a code the authority's set holds
       return { absence: verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations }), from: peer.id }
     } catch (err) {
@@ -323,13 +327,23 @@ export class ResolverService implements Resolver {
     }
   }
 
+  /** Verifies an answer; a refusal for a revoked certificate is remembered (only our own validator's word counts, never a peer's). */
+  private validateNoting (bytes: Uint8Array, code: string, refusals: Refusals | undefined): VerifiedRecord {
+    try {
+      return this.c.validator.validate(bytes, code)
+    } catch (err) {
+      noteRefusal(refusals, err)
+      throw err
+    }
+  }
+
   /**
    * A quorum read over the DHT walk: values are verified as they arrive and the walk is stopped once
    * `dhtQuorum` valid values are in, or `dhtGraceMs` after the first one, answering with the newest
    * (selection rule). Waiting for the whole walk costs seconds in js-libp2p; answering with the very
    * first value would let one stale peer decide.
    */
-  private async walkDht (code: string, signal: AbortSignal): Promise<Found | undefined> {
+  private async walkDht (code: string, signal: AbortSignal, refusals?: Refusals): Promise<Found | undefined> {
     const stop = new AbortController()
     const walkSignal = AbortSignal.any([signal, stop.signal])
     let best: Found | undefined
@@ -347,6 +361,7 @@ export class ResolverService implements Resolver {
             if (valid >= this.dhtQuorum) break
             if (valid === 1) grace = setTimeout(enough, this.dhtGraceMs)
           } catch (err) {
+            noteRefusal(refusals, err)
             this.log('peer %s returned an invalid record for %s: %s', from, code, (err as Error).message)
           }
         }
@@ -372,6 +387,16 @@ export class ResolverService implements Resolver {
 function notFound (code: string, absence: VerifiedAbsence, from: string): NotFoundError {
   return new NotFoundError(`${code} does not exist: ${absence.namespace} signed an allocation set without ${absence.code}`,
     { code, absent: absence.code, authority: absence.namespace, signedAt: absence.signedAt, expiresAt: absence.expiresAt, from }, absence)
+}
+
+/** Why answers were refused during one resolution. */
+interface Refusals {
+  /** The first answer refused because a certificate of its chain is revoked. */
+  revoked?: Error
+}
+
+function noteRefusal (refusals: Refusals | undefined, err: unknown): void {
+  if (refusals !== undefined && refusals.revoked === undefined && (err as Error | undefined)?.name === 'RevokedError') refusals.revoked = err as Error
 }
 
 interface Found {

@@ -1,0 +1,120 @@
+import type { Logger } from '@libp2p/interface'
+import { isCitycodeError } from '../../core/errors.ts'
+import { verifyRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
+import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
+import { publishRevocation, subscribeRevocations } from '../../network/gossip/revocations.ts'
+import type { RevocationGossipCounters, RevocationsSubscription } from '../../network/gossip/revocations.ts'
+import { DEFAULT_MAX_STORED_REVOCATIONS } from '../../storage/revocation-store.ts'
+import type { StoredRevocation } from '../../storage/revocation-store.ts'
+import { DEFAULT_FIRST_REANNOUNCE_DELAY_MS, DEFAULT_REANNOUNCE_INTERVAL_MS } from './index.ts'
+import type { Revocations, RevocationsComponents, RevocationsInit } from './index.ts'
+
+export class RevocationsService implements Revocations {
+  private readonly c: RevocationsComponents
+  private readonly intervalMs: number
+  private readonly firstDelayMs: number
+  private readonly log: Logger
+  private loaded = false
+  private subscription: RevocationsSubscription | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+  private readonly own: RevocationGossipCounters = { accepted: 0, ignored: 0, rejected: 0 }
+
+  constructor (init: RevocationsInit, components: RevocationsComponents) {
+    this.c = components
+    this.intervalMs = init.reannounceIntervalMs ?? DEFAULT_REANNOUNCE_INTERVAL_MS
+    this.firstDelayMs = init.firstReannounceDelayMs ?? DEFAULT_FIRST_REANNOUNCE_DELAY_MS
+    this.log = components.logger.forComponent('citycode:revocations')
+  }
+
+  get counters (): RevocationGossipCounters {
+    return this.subscription?.counters ?? this.own
+  }
+
+  async load (): Promise<number> {
+    this.loaded = true
+    let honoured = 0
+    for await (const entry of this.c.store.list()) {
+      const verified = await this.check(entry)
+      if (verified === undefined) continue
+      this.c.validator.revocations.add(verified.revocation, verified.certificate)
+      honoured++
+    }
+    if (honoured > 0) this.log('honouring %d stored revocations', honoured)
+    return honoured
+  }
+
+  async start (): Promise<void> {
+    if (!this.loaded) await this.load()
+    this.subscription = subscribeRevocations(this.c.pubsub(), this.c.validator, (announcement) => {
+      void this.keep(announcement.bytes)
+    }, { capacity: DEFAULT_MAX_STORED_REVOCATIONS, logger: this.c.logger })
+    const tick = (delayMs: number): void => {
+      this.timer = setTimeout(() => {
+        this.reannounce()
+          .catch(err => { this.log.error('re-announcing revocations failed: %s', (err as Error).message) })
+          // jittered, so nodes started together do not re-announce together
+          .finally(() => { if (this.timer !== undefined) tick(this.intervalMs * (0.75 + Math.random() / 2)) })
+      }, delayMs)
+      this.timer.unref()
+    }
+    tick(this.firstDelayMs)
+  }
+
+  async stop (): Promise<void> {
+    clearTimeout(this.timer)
+    this.timer = undefined
+    this.subscription?.unsubscribe()
+    this.subscription = undefined
+  }
+
+  async announce (bytes: Uint8Array): Promise<VerifiedRevocationAnnouncement> {
+    const verified = verifyRevocationAnnouncement(bytes, this.c.validator.chains, this.c.now())
+    this.c.validator.revocations.add(verified.revocation, verified.certificate)
+    await this.keep(bytes)
+    await this.publish(bytes)
+    return verified
+  }
+
+  async reannounce (): Promise<number> {
+    let sent = 0
+    for await (const entry of this.c.store.list()) {
+      if (this.timer === undefined && this.subscription === undefined) break
+      if (await this.check(entry) === undefined) continue
+      if (await this.publish(entry.bytes)) sent++
+    }
+    return sent
+  }
+
+  /** Verifies a stored announcement now; one whose certificate has expired is of no more use and is dropped. */
+  private async check (entry: StoredRevocation): Promise<VerifiedRevocationAnnouncement | undefined> {
+    try {
+      return verifyRevocationAnnouncement(entry.announcement, this.c.validator.chains, this.c.now())
+    } catch (err) {
+      if (!isCitycodeError(err)) throw err
+      // anything else (anchors configured differently since) keeps the entry: the change may be undone
+      if (err.name === 'ExpiredError') await this.c.store.delete(entry.announcement.revocation.target).catch(() => undefined)
+      this.log('stored revocation not honoured: %s: %s', err.name, err.message)
+      return undefined
+    }
+  }
+
+  private async keep (bytes: Uint8Array): Promise<void> {
+    try {
+      const outcome = await this.c.store.put(bytes, this.c.now())
+      if (outcome === 'full') this.log.error('revocation store is full: a revocation is honoured until restart only')
+    } catch (err) {
+      this.log.error('could not store a revocation: %s', (err as Error).message)
+    }
+  }
+
+  private async publish (bytes: Uint8Array): Promise<boolean> {
+    try {
+      await publishRevocation(this.c.pubsub(), bytes)
+      return true
+    } catch (err) {
+      // gossipsub refuses to publish a message it saw in the last two minutes: it is out already
+      this.log('revocation not published: %s', (err as Error).message)
+      return false
+    }
+  }
+}
