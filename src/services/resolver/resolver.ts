@@ -290,6 +290,10 @@ export class ResolverService implements Resolver {
    * one process.
    */
   private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal): Promise<Found> {
+    // Authority-level records (the root, countries) are gossiped to every node on every change, so a
+    // copy is as new as the directory already knows; asking the holder as well cost a round trip on
+    // the first lookup into every country (two questions of ~2 RTT each on 50 ms links, not one).
+    if (parseCode(code).segments.length <= COUNTRY_DEPTH) return found
     const holder = holderOf(found.verified)
     if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
     if (this.c.routing.connected?.(holder.id) !== true) return found

@@ -221,6 +221,17 @@ describe('resolver', () => {
       assert.equal(routing.asked.filter(a => a.startsWith('holder:')).length, 2)
     })
 
+    it('a country record answered by the root\'s copy is not confirmed with the country: its versions reach everyone by gossip', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('root-peer', countryRecord.bytes)
+      routing.peers.set('country-peer', countryRecord.bytes)
+      routing.connections.add('country-peer')
+      const r = make(routing, { timeoutMs: 5_000, hedgeDelayMs: 1_000, authorities: [{ namespace: 'MA', peer: { id: 'root-peer', addrs: [] } }] })
+      const res = await r.resolve('MA.156')
+      assert.equal(res.from, 'root-peer')
+      assert.deepEqual(routing.asked, ['root-peer:MA.156'], 'one question, not a second one to the country it names')
+    })
+
     it('a cut-off or silent holder costs at most the hedge delay, and the authority\'s copy stands', async () => {
       const routing = new FakeRouting()
       routing.peers.set('country-peer', held(1))
