@@ -60,6 +60,7 @@ export function convergence (ops: readonly LookupOp[], fromMs: number): Figure {
 
 export function computeMetrics (r: RunResult): Metrics {
   const ok = r.lookups.filter(o => o.ok).map(o => o.latencyMs)
+  const cold = r.lookups.filter(o => o.ok && o.source !== 'cache' && o.source !== 'local').map(o => o.latencyMs)
   const base = r.baselineLookups
   const baseOk = base.filter(o => o.ok).map(o => o.latencyMs)
   const hasBase = base.length > 0
@@ -73,6 +74,9 @@ export function computeMetrics (r: RunResult): Metrics {
     latencyP50: withBaseline(quantile(ok, 0.5), 'ms', hasBase ? quantile(baseOk, 0.5) : undefined),
     latencyP95: withBaseline(quantile(ok, 0.95), 'ms', hasBase ? quantile(baseOk, 0.95) : undefined),
     latencyP99: withBaseline(quantile(ok, 0.99), 'ms', hasBase ? quantile(baseOk, 0.99) : undefined),
+    // cold: answered by the network, not from the asker's cache or its own store (every baseline GET walks the DHT)
+    coldLatencyP50: withBaseline(quantile(cold, 0.5), 'ms (lookups not answered from cache)', hasBase ? quantile(baseOk, 0.5) : undefined),
+    coldLatencyP95: withBaseline(quantile(cold, 0.95), 'ms (lookups not answered from cache)', hasBase ? quantile(baseOk, 0.95) : undefined),
     newestRecordShare: withBaseline(newestShare(r.lookups), 'share', hasBase ? newestShare(base) : undefined),
     staleAnswerShare: withBaseline(1 - newestShare(r.lookups), 'share', hasBase ? 1 - newestShare(base) : undefined),
     updates: { value: r.updates.length, unit: 'updates' },

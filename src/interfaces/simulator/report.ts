@@ -45,6 +45,8 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     row('latency p50', 'latencyP50'),
     row('latency p95', 'latencyP95'),
     row('latency p99', 'latencyP99'),
+    row('cold latency p50 (not from cache)', 'coldLatencyP50'),
+    row('cold latency p95 (not from cache)', 'coldLatencyP95'),
     row('newest-record answers', 'newestRecordShare'),
     row('stale answers', 'staleAnswerShare'),
     row('gossip to 50% of nodes', 'gossipTo50pct'),

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict'
-import { convergence } from '../../../../src/interfaces/simulator/metrics.ts'
-import type { LookupOp } from '../../../../src/interfaces/simulator/runner.ts'
+import { readFileSync } from 'node:fs'
+import { computeMetrics, convergence } from '../../../../src/interfaces/simulator/metrics.ts'
+import type { LookupOp, RunResult } from '../../../../src/interfaces/simulator/runner.ts'
+import { parseScenario } from '../../../../src/interfaces/simulator/scenario.ts'
 
 const op = (startMs: number, ok: boolean, seq: number, newestSeq: number): LookupOp =>
   ({ kind: 'lookup', startMs, asker: 0, code: 'MA.156.1', ok, latencyMs: 10, source: 'dht', seq, newestSeq, error: ok ? '' : 'timeout' })
@@ -31,3 +33,26 @@ describe('simulator metrics: convergence after a heal', () => {
     assert.match(none.unit, /no lookups/)
   })
 })
+
+describe('simulator metrics: cold lookups', () => {
+  it('cold latency leaves out answers from the asker\'s cache or store, and sits beside the baseline\'s walks', () => {
+    const scenario = parseScenario(JSON.parse(readFileSync(new URL('../../../../simulations/smoke.json', import.meta.url), 'utf8')) as unknown, 'smoke.json')
+    const lookup = (latencyMs: number, source: string, ok = true): LookupOp => ({ ...op(0, ok, 1, 1), latencyMs, source })
+    const lookups = [lookup(0, 'cache'), lookup(1, 'cache'), lookup(2, 'local'), lookup(300, 'direct'), lookup(500, 'dht'), lookup(15_000, '', false)]
+    const r: RunResult = {
+      scenario, nodes: 3, cityNodes: 2, adversaries: 0, setupMs: 1, lookups, updates: [],
+      baselineLookups: [{ ...lookup(900, 'dht'), kind: 'baseline-get' }, { ...lookup(1_100, 'dht'), kind: 'baseline-get' }],
+      baselineUpdates: [], churn: [], partitionEvents: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+    }
+    const m = computeMetrics(r)
+    assert.equal(m.latencyP50?.value, 2, 'all successful lookups: cache hits pull it down')
+    assert.equal(m.coldLatencyP50?.value, 500)
+    assert.equal(m.coldLatencyP95?.value, 500)
+    assert.equal(m.coldLatencyP50?.baseline, 1_100)
+    assert.equal(m.coldLatencyP95?.ratio, round(500 / 1_100))
+  })
+})
+
+function round (x: number): number {
+  return Number(x.toFixed(3))
+}
