@@ -136,6 +136,14 @@ const RANDOM_DIAL_TIMEOUT_MS = 10_000
 const BUILD_APPLY_TIMEOUT_MS = 180_000
 
 /**
+ * Deadline of one application attempt while the network is built. The 1000-city build left cities
+ * out after attempts of 10 s timed out again and again: in a process running its event loop tens of
+ * seconds late, the authority's answer came after the asker had given up, and each retry started
+ * the wait over.
+ */
+const BUILD_APPLY_ATTEMPT_TIMEOUT_MS = 60_000
+
+/**
  * Runs `fn` over `items` with at most `size` running at once: a worker takes the next item as soon
  * as its last one is done, so one slow application never holds up the others (fixed batches
  * waited for their slowest member: a build of 1000 cities stood still for minutes behind one).
@@ -286,6 +294,7 @@ async function startCities (ctx: Context, spec: NetworkSpec, indices: readonly n
     try {
       sim.code = await sim.node.apply({ namespace: country.code, addr: country.addr }, { name: city.name, officialCode: city.officialCode }, {
         timeoutMs: BUILD_APPLY_TIMEOUT_MS,
+        attemptTimeoutMs: BUILD_APPLY_ATTEMPT_TIMEOUT_MS,
         onUnreachable: (err) => { failedAttempts++; lastFailure = `${err.name}: ${err.message}` }
       })
     } catch (err) {

@@ -63,6 +63,12 @@ export interface ApplyOptions {
   signal?: AbortSignal
   /** Give up after this long (default APPLY_TIMEOUT_MS); Infinity: wait for the parent's answer. */
   timeoutMs?: number
+  /**
+   * Deadline of one attempt (default APPLY_ATTEMPT_TIMEOUT_MS). A parent that answers after it has
+   * done the work for nothing: the retry gets the same allocation, but only if it is answered in
+   * time. Simulations whose authorities share a saturated process give attempts longer.
+   */
+  attemptTimeoutMs?: number
   /** Asking again about a pending application: from `intervalMs`, doubling up to `maxIntervalMs` (default: no back-off). */
   poll?: { intervalMs?: number, maxIntervalMs?: number }
   /** The parent answered "pending": the application's id (its operator approves it by this id) and the wait before asking again. */
@@ -268,7 +274,7 @@ export class CitycodeNode {
       while (true) {
         let raw: Uint8Array
         try {
-          raw = await sendRequest(this.libp2p, multiaddr(parent.addr), APPLY_PROTOCOL, application.bytes, { signal: deadline.signal, timeoutMs: APPLY_ATTEMPT_TIMEOUT_MS })
+          raw = await sendRequest(this.libp2p, multiaddr(parent.addr), APPLY_PROTOCOL, application.bytes, { signal: deadline.signal, timeoutMs: options.attemptTimeoutMs ?? APPLY_ATTEMPT_TIMEOUT_MS })
         } catch (err) {
           // a busy parent may drop a connection mid-handshake: try again until the deadline
           if (deadline.signal.aborted) throw err
