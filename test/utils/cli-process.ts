@@ -1,5 +1,8 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The CLI entry point, run with this process's Node. */
@@ -64,4 +67,33 @@ export async function stopCliNode (child: ChildProcessWithoutNullStreams, signal
     child.once('exit', (code) => { clearTimeout(timer); resolve(code) })
     child.kill(signal)
   })
+}
+
+/** A temporary directory for one CLI test file: its config files and data, and the processes it starts. */
+export interface CliWorkspace {
+  dir: string
+  /** Every process the tests start; `cleanup` stops them. */
+  children: ChildProcessWithoutNullStreams[]
+  /** Writes `content` (JSON, unless text or bytes already) to `name` in the directory; returns its path. */
+  write(name: string, content: unknown): string
+  /** Stops every process still running (Ctrl-C, then SIGKILL after 20 s) and removes the directory. */
+  cleanup(): Promise<void>
+}
+
+export function cliWorkspace (prefix: string): CliWorkspace {
+  const dir = mkdtempSync(join(tmpdir(), prefix))
+  const children: ChildProcessWithoutNullStreams[] = []
+  return {
+    dir,
+    children,
+    write: (name, content) => {
+      const file = join(dir, name)
+      writeFileSync(file, typeof content === 'string' || content instanceof Uint8Array ? content : JSON.stringify(content))
+      return file
+    },
+    cleanup: async () => {
+      await Promise.all(children.map(async c => { await stopCliNode(c, 'SIGINT') }))
+      rmSync(dir, { recursive: true, force: true })
+    }
+  }
 }

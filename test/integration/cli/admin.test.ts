@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { existsSync, mkdtempSync, rmSync, statSync, unlinkSync, writeFileSync } from 'node:fs'
+import { existsSync, statSync, unlinkSync } from 'node:fs'
 import { request } from 'node:http'
 import { connect } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { runCli, startCliNode, stopCliNode } from '../../utils/cli-process.ts'
+import { cliWorkspace, runCli, startCliNode, stopCliNode } from '../../utils/cli-process.ts'
 import type { CliRun } from '../../utils/cli-process.ts'
 
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'admin channel test passphrase', DEBUG: '' }
@@ -69,17 +68,8 @@ async function waitPending (rootConfig: string, name: string, children: ChildPro
 
 describe('admin channel: approve, reject and prove on a running node', function () {
   this.timeout(400_000)
-  const dir = mkdtempSync(join(tmpdir(), 'cc-admin-'))
-  const children: ChildProcessWithoutNullStreams[] = []
-  after(async () => {
-    await Promise.all(children.map(async c => { await stopNode(c, 'SIGINT') }))
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const write = (name: string, content: unknown): string => {
-    const file = join(dir, name)
-    writeFileSync(file, JSON.stringify(content))
-    return file
-  }
+  const { dir, children, write, cleanup } = cliWorkspace('cc-admin-')
+  after(cleanup)
 
   const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'manual' } })
   let anchor: unknown

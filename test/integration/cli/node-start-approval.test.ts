@@ -1,16 +1,12 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { request } from 'node:http'
 import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { runCli } from '../../utils/cli-process.ts'
+import { CLI_MAIN as main, cliWorkspace, runCli, stopCliNode as stop } from '../../utils/cli-process.ts'
 import type { CliRun } from '../../utils/cli-process.ts'
 
-const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'node start approval test passphrase', DEBUG: '' }
 /** The one-shot deadline `node start` used to give up after. */
 const OLD_APPLY_TIMEOUT_MS = 30_000
@@ -55,14 +51,6 @@ function start (config: string, children: ChildProcessWithoutNullStreams[]): Run
   return { child, out: () => out, err: () => err, exited, waitFor }
 }
 
-async function stop (child: ChildProcessWithoutNullStreams, signal: NodeJS.Signals): Promise<number | null> {
-  if (child.exitCode !== null || child.signalCode !== null) return child.exitCode
-  return await new Promise(resolve => {
-    const timer = setTimeout(() => { child.kill('SIGKILL') }, 20_000)
-    child.once('exit', (code) => { clearTimeout(timer); resolve(code) })
-    child.kill(signal)
-  })
-}
 
 async function adminStatus (socketPath: string): Promise<{ namespace: string | null }> {
   return await new Promise((resolve, reject) => {
@@ -97,17 +85,8 @@ const pendingLine = /^application ([0-9a-f]{16}) pending approval by the operato
 
 describe('node start waits for a manual approval however long it takes', function () {
   this.timeout(300_000)
-  const dir = mkdtempSync(join(tmpdir(), 'cc-wait-'))
-  const children: ChildProcessWithoutNullStreams[] = []
-  after(async () => {
-    await Promise.all(children.map(async c => { await stop(c, 'SIGINT') }))
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const write = (name: string, content: unknown): string => {
-    const file = join(dir, name)
-    writeFileSync(file, JSON.stringify(content))
-    return file
-  }
+  const { dir, children, write, cleanup } = cliWorkspace('cc-wait-')
+  after(cleanup)
   const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'manual' } })
   let anchor: unknown
   let rootAddr = ''

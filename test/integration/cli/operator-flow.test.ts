@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { CLI_MAIN as main, startCliNode } from '../../utils/cli-process.ts'
+import { CLI_MAIN as main, cliWorkspace, startCliNode } from '../../utils/cli-process.ts'
 
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'operator flow test passphrase', DEBUG: '' }
 
@@ -20,21 +18,8 @@ async function startNode (config: string, children: ChildProcessWithoutNullStrea
 
 describe('operator flow over TCP loopback (init, node start, apply, resolve, prove, verify)', function () {
   this.timeout(200_000)
-  const dir = mkdtempSync(join(tmpdir(), 'citycode-operator-'))
-  const children: ChildProcessWithoutNullStreams[] = []
-  after(async () => {
-    await Promise.all(children.map(async c => {
-      if (c.exitCode !== null) return
-      c.kill('SIGINT')
-      await new Promise(resolve => { c.on('exit', resolve); setTimeout(() => { c.kill('SIGKILL'); resolve(undefined) }, 10_000) })
-    }))
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const write = (name: string, content: unknown): string => {
-    const file = join(dir, name)
-    writeFileSync(file, JSON.stringify(content))
-    return file
-  }
+  const { dir, children, write, cleanup } = cliWorkspace('citycode-operator-')
+  after(cleanup)
 
   it('a city applies to its country, which applied to the root, and anyone resolves it', async () => {
     const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root' } })

@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict'
 import type { ChildProcessWithoutNullStreams } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { decodeBundle, decodeRevocationList } from '../../../src/core/index.ts'
-import { runCli, startCliNode, stopCliNode } from '../../utils/cli-process.ts'
+import { cliWorkspace, runCli, startCliNode } from '../../utils/cli-process.ts'
 
 import type { CliRun } from '../../utils/cli-process.ts'
 
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'revocation list test passphrase', DEBUG: '' }
 const startNode = async (config: string, children: ChildProcessWithoutNullStreams[]): Promise<{ child: ChildProcessWithoutNullStreams, addr: string }> => await startCliNode(config, env, children)
-const stop = async (child: ChildProcessWithoutNullStreams): Promise<void> => { await stopCliNode(child) }
 
 type Run = CliRun
 
@@ -22,17 +20,8 @@ async function cli (args: string[], children: ChildProcessWithoutNullStreams[], 
 
 describe('revocations: citycode revoke makes the list, citycode verify --revocations honours it offline', function () {
   this.timeout(300_000)
-  const dir = mkdtempSync(join(tmpdir(), 'cc-revoke-'))
-  const children: ChildProcessWithoutNullStreams[] = []
-  after(async () => {
-    await Promise.all(children.map(stop))
-    rmSync(dir, { recursive: true, force: true })
-  })
-  const write = (name: string, content: unknown): string => {
-    const file = join(dir, name)
-    writeFileSync(file, typeof content === 'string' || content instanceof Uint8Array ? content : JSON.stringify(content))
-    return file
-  }
+  const { dir, children, write, cleanup } = cliWorkspace('cc-revoke-')
+  after(cleanup)
 
   it('a bundle made before its certificate was revoked, and one revoked before it was made, are refused saying which; a tampered list is unusable input', async () => {
     const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root' } })
