@@ -23,6 +23,16 @@ export interface Code {
   readonly segments: readonly string[]
 }
 
+/**
+ * Root and country codes. Every node keeps their records as its directory (they lead to every
+ * authority), so every version of them, the first included, is gossiped to every node, and any copy
+ * of one is as new as that gossip. Records of deeper codes are cached only once resolved. The
+ * publisher, the resolver's cache and its holder check all follow this one rule.
+ */
+export function isDirectoryCode (code: string | Code): boolean {
+  return (typeof code === 'string' ? parseCode(code) : code).segments.length <= COUNTRY_DEPTH
+}
+
 function fail (text: string, position: number, why: string): never {
   throw new MalformedCodeError(`malformed code "${text}" at position ${position}: ${why}`, { code: text, position })
 }

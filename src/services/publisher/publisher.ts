@@ -2,7 +2,7 @@ import { sha256 } from '../../core/crypto/hash.ts'
 import { createRecord, decodeRecord } from '../../core/record/record.ts'
 import type { SignedRecord } from '../../core/record/record.ts'
 import type { RecordValue } from '../../core/record/values.ts'
-import { COUNTRY_DEPTH, parseCode } from '../../core/code/grammar.ts'
+import { isDirectoryCode, parseCode } from '../../core/code/grammar.ts'
 import { isCitycodeError } from '../../core/errors.ts'
 import { PublishError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
@@ -206,5 +206,5 @@ export class PublisherService implements Publisher {
  * are kept by every node as its directory, so their first versions are gossiped too.
  */
 function changesCaches (record: SignedRecord): boolean {
-  return record.body.seq > 1 || parseCode(record.body.code).segments.length <= COUNTRY_DEPTH
+  return record.body.seq > 1 || isDirectoryCode(record.body.code)
 }

@@ -1,4 +1,4 @@
-import { COUNTRY_DEPTH, inNamespace, lineage, parseCode } from '../../core/code/grammar.ts'
+import { COUNTRY_DEPTH, inNamespace, isDirectoryCode, lineage, parseCode } from '../../core/code/grammar.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { verifyAbsence } from '../../core/proof/absence.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
@@ -137,7 +137,7 @@ export class ResolverService implements Resolver {
     const existing = this.cache.peek(code)
     // Updates refresh what is cached at once; authority-level records (root, countries) are kept by
     // everyone as the directory that makes direct questions possible.
-    if (existing === undefined && parseCode(code).segments.length > COUNTRY_DEPTH) return false
+    if (existing === undefined && !isDirectoryCode(code)) return false
     if (existing !== undefined && this.c.validator.compare(verified.record, existing.value.record) <= 0) return false
     this.remember(verified)
     return true
@@ -290,10 +290,9 @@ export class ResolverService implements Resolver {
    * one process.
    */
   private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal): Promise<Found> {
-    // Authority-level records (the root, countries) are gossiped to every node on every change, so a
-    // copy is as new as the directory already knows; asking the holder as well cost a round trip on
-    // the first lookup into every country (two questions of ~2 RTT each on 50 ms links, not one).
-    if (parseCode(code).segments.length <= COUNTRY_DEPTH) return found
+    // a directory record's copy is as new as gossip made it; asking its holder as well cost a round
+    // trip on the first lookup into every country (two questions of ~2 RTT each on 50 ms links)
+    if (isDirectoryCode(code)) return found
     const holder = holderOf(found.verified)
     if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
     if (this.c.routing.connected?.(holder.id) !== true) return found

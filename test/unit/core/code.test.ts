@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import {
-  checkCharacter, depth, formatSerial, inNamespace, isAncestor, lineage, parent, parseCode, parseCodeInput,
+  checkCharacter, depth, formatSerial, inNamespace, isAncestor, isDirectoryCode, lineage, parent, parseCode, parseCodeInput,
   parsePrinted, toPrinted
 } from '../../../src/core/index.ts'
 import { arbitraryCode } from '../../utils/arbitraries.ts'
@@ -81,5 +81,16 @@ describe('code grammar', () => {
     assert.equal(parseCodeInput(toPrinted('MA.156.1301').toLowerCase()).text, 'MA.156.1301')
     assert.throws(() => parseCodeInput('MA.156.1301-0'), { name: 'CheckCharacterError' })
     assert.throws(() => parseCodeInput('MA.156.1301-'), { name: 'MalformedCodeError' })
+  })
+})
+
+describe('directory codes', () => {
+  it('the root and countries are directory codes, cities and deeper are not, in either form', () => {
+    assert.ok(isDirectoryCode('MA'))
+    assert.ok(isDirectoryCode('MA.156'))
+    assert.ok(!isDirectoryCode('MA.156.1301'))
+    assert.ok(!isDirectoryCode(parseCode('MA.156.1301.01')))
+    assert.ok(isDirectoryCode(parseCode('MA.250')))
+    assert.throws(() => isDirectoryCode('ma.156'), { name: 'MalformedCodeError' })
   })
 })
