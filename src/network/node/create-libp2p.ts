@@ -1,5 +1,4 @@
 import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
@@ -14,6 +13,7 @@ import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
 import { DEFAULT_IDONTWANT_MIN_DATA_SIZE, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
 import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
+import { guardedYamux } from './guarded-yamux.ts'
 import { respaceClosestPeerTagging, respaceRoutingTableRefresh } from './kad-dht-timers.ts'
 import type { CitycodeLibp2p, CitycodeLibp2pInit, CitycodeServices, DhtTuning } from './index.ts'
 
@@ -44,7 +44,8 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
     transports,
     // plaintext: large single-process simulations only (see CitycodeLibp2pInit.encryption)
     connectionEncrypters: [init.encryption === 'plaintext' ? plaintext() : noise()],
-    streamMuxers: [yamux()],
+    // yamux, with a stream whose opening frame cannot be sent aborted rather than thrown (guarded-yamux.ts)
+    streamMuxers: [guardedYamux()],
     peerDiscovery: bootstrapList.length > 0 ? [bootstrap({ list: bootstrapList })] : [],
     connectionManager: {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
