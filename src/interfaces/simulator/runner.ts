@@ -12,6 +12,7 @@ import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 import { expectedLookups, workloadEvents } from './workload.ts'
+import type { WorkloadProbe } from './profiles.ts'
 import { BASELINE_CONCURRENCY, BASELINE_PUTS, baselineGet, baselinePut, inBatches, resolveLookup } from './operations.ts'
 
 /** One lookup as it happened. */
@@ -73,6 +74,8 @@ export interface RunOptions {
   out?: (line: string) => void
   progress?: (phase: string, done: number, total: number) => void
   linkModel?: LinkModelFactory
+  /** Started as the workload begins and stopped as it ends (e.g. a CPU profile of that window). */
+  workloadProbe?: WorkloadProbe
 }
 
 /** The real cities a scenario names, in a fixed order (a sharded run splits them by index). */
@@ -186,6 +189,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const churn: ChurnEvent[] = []
     const loopDelay = monitorEventLoopDelay({ resolution: 20 })
     loopDelay.enable()
+    await options.workloadProbe?.start()
     const workloadStart = performance.now()
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
@@ -287,6 +291,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     await sleep(1_000)
     clearInterval(sampler)
     loopDelay.disable()
+    await options.workloadProbe?.stop()
     const eventLoopDelay = { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 }
     for (const t of timers) clearTimeout(t)
 

@@ -8,6 +8,10 @@ import { fileURLToPath } from 'node:url'
 const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import.meta.url))
 const smoke = fileURLToPath(new URL('../../../simulations/smoke.json', import.meta.url))
 
+function smokeDurationMs (): number {
+  return (JSON.parse(readFileSync(smoke, 'utf8')) as { workload: { durationMs: number } }).workload.durationMs
+}
+
 function citycode (args: string[], timeoutMs = 240_000): { status: number | null, stdout: string, stderr: string } {
   // stdout and stderr are pipes here, not a terminal: the run prints plain progress lines
   const r = spawnSync(process.execPath, [main, ...args], { encoding: 'utf8', timeout: timeoutMs, env: { ...process.env, DEBUG: '' } })
@@ -21,7 +25,9 @@ describe('citycode sim run (CLI)', function () {
 
   it('--seed and --nodes override the scenario; without a terminal, progress comes as plain lines', () => {
     const out = join(dir, 'small')
-    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json'])
+    const profile = join(dir, 'workload.cpuprofile')
+    const heap = join(dir, 'workload.heapprofile')
+    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json', '--cpu-profile', profile, '--heap-profile', heap])
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stderr, /^build: \d+\/6$/m, 'a plain build line (4 cities + 2 resolvers)')
     assert.match(r.stderr, /^dial: (\d+)\/\1$/m, 'the random dials after the build report their progress to the end')
@@ -35,6 +41,18 @@ describe('citycode sim run (CLI)', function () {
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { scenario: { seed: number, cities: { count: number } } }
     assert.equal(metrics.scenario.seed, 3)
     assert.equal(metrics.scenario.cities.count, 4)
+    // the workload's CPU profile: samples over the workload window, in the resolver among others
+    const cpu = JSON.parse(readFileSync(profile, 'utf8')) as { nodes: Array<{ callFrame: { url: string } }>, samples: number[], startTime: number, endTime: number }
+    assert.ok(cpu.samples.length > 100, `${cpu.samples.length} samples`)
+    assert.ok(cpu.endTime - cpu.startTime >= 0.9 * smokeDurationMs() * 1000, 'the profile spans the workload')
+    assert.ok(cpu.nodes.some(n => n.callFrame.url.endsWith('/src/services/resolver/resolver.ts')), 'the resolver ran while profiled')
+    // what the workload allocated, collected objects included: more than what stays alive
+    interface HeapNode { callFrame: { url: string }, selfSize: number, children: HeapNode[] }
+    const allocated = JSON.parse(readFileSync(heap, 'utf8')) as { head: HeapNode, samples: unknown[] }
+    const flat = (n: HeapNode): HeapNode[] => [n, ...n.children.flatMap(flat)]
+    const nodes = flat(allocated.head)
+    assert.ok(allocated.samples.length > 10, `${allocated.samples.length} allocation samples`)
+    assert.ok(nodes.some(n => n.selfSize > 0 && n.callFrame.url.includes('/src/')), 'citycode code allocated while profiled')
   })
 
   it('bad overrides get one line naming the problem', () => {
@@ -47,5 +65,8 @@ describe('citycode sim run (CLI)', function () {
     const nodes = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--nodes', 'many'], 60_000)
     assert.equal(nodes.status, 1)
     assert.match(nodes.stderr, /cities\.count/)
+    const profiled = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--shards', '2', '--cpu-profile', join(dir, 'p.cpuprofile')], 60_000)
+    assert.equal(profiled.status, 1)
+    assert.match(profiled.stderr, /^error: ScenarioError: --cpu-profile and --heap-profile profile one process: not with --shards$/m)
   })
 })

@@ -3,10 +3,11 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { loadScenario } from '../../simulator/scenario.ts'
+import { ScenarioError, loadScenario } from '../../simulator/scenario.ts'
 import { runScenario } from '../../simulator/runner.ts'
 import { runSharded } from '../../simulator/coordinator.ts'
 import { parseHostPort } from '../../simulator/shard-protocol.ts'
+import { probes, workloadCpuProfile, workloadHeapProfile } from '../../simulator/profiles.ts'
 import { writeReport } from '../../simulator/report.ts'
 import { computeMetrics } from '../../simulator/metrics.ts'
 import { printJson, runHandler } from '../output.ts'
@@ -36,19 +37,28 @@ export function registerSim (program: Command): void {
     .option('--external-shards', 'do not start the shards: wait for shards started elsewhere (containers) to connect')
     .option('--control <host:port>', 'control address the shards connect to', '127.0.0.1:0')
     .option('--json', 'print the metrics as JSON')
-    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, externalShards?: boolean, control: string, json?: boolean }) => {
+    .option('--cpu-profile <file>', 'write a CPU profile (.cpuprofile) of the workload phase (single-process runs)')
+    .option('--heap-profile <file>', 'write a sampling profile of what the workload phase allocates (.heapprofile, single-process runs)')
+    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, externalShards?: boolean, control: string, json?: boolean, cpuProfile?: string, heapProfile?: string }) => {
       await runHandler(async () => {
         const scenario = loadScenario(file, {
           seed: opts.seed === undefined ? undefined : Number(opts.seed),
           nodes: opts.nodes === undefined ? undefined : Number(opts.nodes),
           shards: opts.shards === undefined ? undefined : Number(opts.shards)
         })
+        const sharded = scenario.shards > 1 || opts.externalShards === true
+        const profiles = [
+          ...(opts.cpuProfile !== undefined ? [workloadCpuProfile(opts.cpuProfile)] : []),
+          ...(opts.heapProfile !== undefined ? [workloadHeapProfile(opts.heapProfile)] : [])
+        ]
+        if (sharded && profiles.length > 0) throw new ScenarioError('--cpu-profile and --heap-profile profile one process: not with --shards', { field: opts.cpuProfile !== undefined ? '--cpu-profile' : '--heap-profile', source: file })
         const control = parseHostPort(opts.control, '--control')
         const tty = process.stderr.isTTY === true
         const bar = tty ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
         let phase = ''
         let lastLine = 0
         const runOptions: Parameters<typeof runScenario>[1] = {
+          ...(profiles.length > 0 ? { workloadProbe: probes(profiles) } : {}),
           out: (line) => { process.stderr.write(`${line}\n`) },
           progress: (p, done, total) => {
             if (bar !== undefined) {
@@ -61,7 +71,7 @@ export function registerSim (program: Command): void {
             }
           }
         }
-        const result = scenario.shards > 1 || opts.externalShards === true
+        const result = sharded
           ? await runSharded(scenario, {
             ...runOptions,
             shards: scenario.shards,
