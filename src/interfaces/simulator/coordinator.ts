@@ -13,7 +13,7 @@ import type { Scenario } from './scenario.ts'
 import { JsonLines, ShardError } from './shard-protocol.ts'
 import type { FromShard, MethodName, ShardMethods, ShardNodeInfo, ToShard } from './shard-protocol.ts'
 import { expectedLookups, workloadEvents } from './workload.ts'
-import { BASELINE_CONCURRENCY, BASELINE_PUTS, inBatches } from './operations.ts'
+import { BASELINE_CONCURRENCY, BASELINE_PUTS, inBatches, unanswered } from './operations.ts'
 
 const SHARD_MAIN = fileURLToPath(new URL('./shard-main.ts', import.meta.url))
 
@@ -268,7 +268,7 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
         plan.push({ asker: askerIdx, code })
         const asker = askers[askerIdx] as Placed
         if (!alive.has(asker.key)) continue
-        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, ok: false, latencyMs: 0, source: '', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, newestSeq: newest.get(code) ?? 1, ...unanswered('') }
         lookups.push(op)
         track((async () => {
           try {
@@ -309,7 +309,7 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
       await inBatches(plan, BASELINE_CONCURRENCY, async ({ asker: idx, code }) => {
         const asker = askers[idx] as Placed
         if (!alive.has(asker.key)) return
-        const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, newestSeq: newest.get(code) ?? 1, ...unanswered('dht') }
         try {
           Object.assign(op, await call(asker.key, 'baselineGet', { node: asker.key, code, timeoutMs: s.workload.timeoutMs }))
         } catch (err) {

@@ -36,6 +36,11 @@ function newestShare (ops: readonly LookupOp[]): number {
 }
 
 /** Time until `share` of the nodes received an update by gossip, per update (ms). */
+/** Mean of a per-lookup cost over `ops` (a lookup answered from the cache costs 0). */
+function meanOf (ops: readonly LookupOp[], pick: (o: LookupOp) => number): number {
+  return ops.length === 0 ? Number.NaN : ops.reduce((sum, o) => sum + pick(o), 0) / ops.length
+}
+
 function gossipReach (updates: readonly UpdateOp[], nodes: number, share: number): number[] {
   const need = Math.ceil(share * (nodes - 1))
   return updates.map(u => {
@@ -58,9 +63,12 @@ export function convergence (ops: readonly LookupOp[], fromMs: number): Figure {
   return { value: round(lastBad < 0 ? 0 : first.startMs - fromMs), unit: 'ms' }
 }
 
+/** Answered by the network, not from the asker's cache or its own store. */
+const isCold = (o: LookupOp): boolean => o.source !== 'cache' && o.source !== 'local'
+
 export function computeMetrics (r: RunResult): Metrics {
   const ok = r.lookups.filter(o => o.ok).map(o => o.latencyMs)
-  const cold = r.lookups.filter(o => o.ok && o.source !== 'cache' && o.source !== 'local').map(o => o.latencyMs)
+  const cold = r.lookups.filter(o => o.ok && isCold(o)).map(o => o.latencyMs)
   const base = r.baselineLookups
   const baseOk = base.filter(o => o.ok).map(o => o.latencyMs)
   const hasBase = base.length > 0
@@ -77,6 +85,11 @@ export function computeMetrics (r: RunResult): Metrics {
     // cold: answered by the network, not from the asker's cache or its own store (every baseline GET walks the DHT)
     coldLatencyP50: withBaseline(quantile(cold, 0.5), 'ms (lookups not answered from cache)', hasBase ? quantile(baseOk, 0.5) : undefined),
     coldLatencyP95: withBaseline(quantile(cold, 0.95), 'ms (lookups not answered from cache)', hasBase ? quantile(baseOk, 0.95) : undefined),
+    // the wire cost of a lookup (message-cost.ts): peers asked (hops), requests and responses, their bytes
+    peersAskedPerLookup: withBaseline(meanOf(r.lookups, o => o.peersAsked), 'peers / lookup (mean, cache hits count 0)', hasBase ? meanOf(base, o => o.peersAsked) : undefined),
+    peersAskedPerColdLookup: withBaseline(meanOf(r.lookups.filter(isCold), o => o.peersAsked), 'peers / lookup not answered from cache (mean)', hasBase ? meanOf(base, o => o.peersAsked) : undefined),
+    messagesPerLookup: withBaseline(meanOf(r.lookups, o => o.messages), 'messages / lookup (mean)', hasBase ? meanOf(base, o => o.messages) : undefined),
+    bytesPerLookup: withBaseline(meanOf(r.lookups, o => o.bytes), 'bytes / lookup (mean, protocol framing)', hasBase ? meanOf(base, o => o.bytes) : undefined),
     newestRecordShare: withBaseline(newestShare(r.lookups), 'share', hasBase ? newestShare(base) : undefined),
     staleAnswerShare: withBaseline(1 - newestShare(r.lookups), 'share', hasBase ? 1 - newestShare(base) : undefined),
     updates: { value: r.updates.length, unit: 'updates' },

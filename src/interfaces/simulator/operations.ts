@@ -1,5 +1,7 @@
 import { recordKey } from '../../core/record/dht-key.ts'
 import type { CitycodeNode } from '../../services/node/index.ts'
+import { addDhtEvent, emptyCost } from '../../network/message-cost.ts'
+import type { MessageCost } from '../../network/message-cost.ts'
 
 /**
  * The operations a simulated node performs, shared by the single-process runner and the shard
@@ -11,14 +13,20 @@ export const BASELINE_CONCURRENCY = 8
 /** Plain PUTs timed for the baseline: the first updates of the run. */
 export const BASELINE_PUTS = 20
 
-export interface LookupResult { ok: boolean, latencyMs: number, source: string, seq: number, error: string }
+/** How one lookup went; `peersAsked`, `messages` and `bytes` are its cost on the wire (message-cost.ts). */
+export interface LookupResult extends MessageCost { ok: boolean, latencyMs: number, source: string, seq: number, error: string }
 export interface PutResult { done: boolean, seq: number, latencyMs: number, dhtPeers: number }
 
+/** A lookup result before anything answered. */
+export function unanswered (source: string): LookupResult {
+  return { ok: false, latencyMs: 0, source, seq: 0, error: '', ...emptyCost() }
+}
+
 export async function resolveLookup (node: CitycodeNode, code: string, timeoutMs: number): Promise<LookupResult> {
-  const r: LookupResult = { ok: false, latencyMs: 0, source: '', seq: 0, error: '' }
+  const r = unanswered('')
   const t = performance.now()
   try {
-    const answer = await node.resolve(code, { signal: AbortSignal.timeout(timeoutMs) })
+    const answer = await node.resolve(code, { signal: AbortSignal.timeout(timeoutMs), cost: r })
     r.ok = true
     r.source = answer.source
     r.seq = answer.verified.record.body.seq
@@ -31,10 +39,12 @@ export async function resolveLookup (node: CitycodeNode, code: string, timeoutMs
 
 /** Plain kad-dht GET: every value verified, the newest valid seq kept (found = any valid value). */
 export async function baselineGet (node: CitycodeNode, code: string, timeoutMs: number): Promise<LookupResult> {
-  const r: LookupResult = { ok: false, latencyMs: 0, source: 'dht', seq: 0, error: '' }
+  const r = unanswered('dht')
   const t = performance.now()
+  const key = recordKey(code)
   try {
-    for await (const e of node.libp2p.services.dht.get(recordKey(code), { signal: AbortSignal.timeout(timeoutMs) })) {
+    for await (const e of node.libp2p.services.dht.get(key, { signal: AbortSignal.timeout(timeoutMs) })) {
+      addDhtEvent(r, e, key.byteLength)
       if (e.name !== 'VALUE') continue
       try {
         const v = node.validator.validate(e.value, code)

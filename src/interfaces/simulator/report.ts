@@ -8,15 +8,15 @@ import type { RunResult } from './runner.ts'
 export interface ReportFiles { metrics: string, csv: string, plots: string[], summary: string }
 
 function csvOf (r: RunResult): string {
-  const rows = ['kind,start_ms,asker,code,ok,latency_ms,source,seq,newest_seq,error,dht_peers,gossip_receipts,apart']
+  const rows = ['kind,start_ms,asker,code,ok,latency_ms,source,seq,newest_seq,error,dht_peers,gossip_receipts,apart,peers_asked,messages,bytes']
   const sides = r.partitionSides
   // in a partitioned run: whether the asker and the code's holder were on different sides of the split
   const apart = (asker: number, code: string): string => sides === undefined ? '' : String(sides.askerSide[asker] !== sides.codeSide[code])
   for (const o of [...r.lookups, ...r.baselineLookups]) {
-    rows.push([o.kind, o.startMs.toFixed(1), o.asker, o.code, o.ok, o.latencyMs.toFixed(3), o.source, o.seq, o.newestSeq, o.error, '', '', apart(o.asker, o.code)].join(','))
+    rows.push([o.kind, o.startMs.toFixed(1), o.asker, o.code, o.ok, o.latencyMs.toFixed(3), o.source, o.seq, o.newestSeq, o.error, '', '', apart(o.asker, o.code), o.peersAsked, o.messages, o.bytes].join(','))
   }
   for (const u of [...r.updates, ...r.baselineUpdates]) {
-    rows.push([u.kind, u.startMs.toFixed(1), '', u.code, u.seq > 0, u.latencyMs.toFixed(3), '', u.seq, '', '', u.dhtPeers, u.gossipReceiptsMs.length, ''].join(','))
+    rows.push([u.kind, u.startMs.toFixed(1), '', u.code, u.seq > 0, u.latencyMs.toFixed(3), '', u.seq, '', '', u.dhtPeers, u.gossipReceiptsMs.length, '', '', '', ''].join(','))
   }
   return rows.join('\n') + '\n'
 }
@@ -45,6 +45,10 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     row('latency p50', 'latencyP50'),
     row('latency p95', 'latencyP95'),
     row('latency p99', 'latencyP99'),
+    row('peers asked (hops) per lookup', 'peersAskedPerLookup'),
+    row('peers asked per lookup not answered from cache', 'peersAskedPerColdLookup'),
+    row('messages per lookup', 'messagesPerLookup'),
+    row('bytes per lookup', 'bytesPerLookup'),
     row('cold latency p50 (not from cache)', 'coldLatencyP50'),
     row('cold latency p95 (not from cache)', 'coldLatencyP95'),
     row('newest-record answers', 'newestRecordShare'),

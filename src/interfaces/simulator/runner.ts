@@ -13,21 +13,17 @@ import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 import { expectedLookups, workloadEvents } from './workload.ts'
 import type { WorkloadProbe } from './profiles.ts'
-import { BASELINE_CONCURRENCY, BASELINE_PUTS, baselineGet, baselinePut, inBatches, resolveLookup } from './operations.ts'
+import { BASELINE_CONCURRENCY, BASELINE_PUTS, baselineGet, baselinePut, inBatches, resolveLookup, unanswered } from './operations.ts'
+import type { LookupResult } from './operations.ts'
 
 /** One lookup as it happened. */
-export interface LookupOp {
+export interface LookupOp extends LookupResult {
   kind: 'lookup' | 'baseline-get'
   startMs: number
   asker: number
   code: string
-  ok: boolean
-  latencyMs: number
-  source: string
-  seq: number
   /** Newest seq published for the code before the lookup started. */
   newestSeq: number
-  error: string
 }
 
 export interface UpdateOp {
@@ -257,7 +253,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         plan.push({ asker: askerIdx, code })
         const asker = askers[askerIdx] as SimNode
         if (!alive.has(asker)) continue
-        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, ok: false, latencyMs: 0, source: '', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, newestSeq: newest.get(code) ?? 1, ...unanswered('') }
         lookups.push(op)
         track((async () => {
           Object.assign(op, await resolveLookup(asker.node, code, s.workload.timeoutMs))
@@ -303,7 +299,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       await inBatches(plan, BASELINE_CONCURRENCY, async ({ asker: idx, code }) => {
         const asker = askers[idx] as SimNode
         if (!alive.has(asker)) return
-        const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, ok: false, latencyMs: 0, source: 'dht', seq: 0, newestSeq: newest.get(code) ?? 1, error: '' }
+        const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, newestSeq: newest.get(code) ?? 1, ...unanswered('dht') }
         baselineLookups.push(Object.assign(op, await baselineGet(asker.node, code, s.workload.timeoutMs)))
         options.progress?.('baseline', ++bdone, plan.length)
       })

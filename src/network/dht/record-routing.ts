@@ -1,5 +1,7 @@
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { AbortOptions } from '@libp2p/interface'
+import { addDhtEvent } from '../message-cost.ts'
+import type { CostOptions } from '../message-cost.ts'
 import { recordKey } from '../../core/record/dht-key.ts'
 
 /**
@@ -9,9 +11,11 @@ import { recordKey } from '../../core/record/dht-key.ts'
  * a record arrive as each peer answers, so values are taken from those, and a consumer that has
  * enough stops the walk early by aborting the signal or breaking out.
  */
-export async function * dhtValues (dht: KadDHT, code: string, options: AbortOptions): AsyncGenerator<{ value: Uint8Array, from: string }> {
+export async function * dhtValues (dht: KadDHT, code: string, options: CostOptions): AsyncGenerator<{ value: Uint8Array, from: string }> {
   const seen = new Set<string>()
-  for await (const event of dht.get(recordKey(code), options)) {
+  const key = recordKey(code)
+  for await (const event of dht.get(key, { signal: options.signal })) {
+    addDhtEvent(options.cost, event, key.byteLength)
     let found: { value: Uint8Array, from: string } | undefined
     if (event.name === 'PEER_RESPONSE' && event.record != null) found = { value: event.record.value, from: event.from.toString() }
     // the node's own stored copy comes only as a VALUE event

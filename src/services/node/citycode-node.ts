@@ -20,6 +20,8 @@ import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushRes
 import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
 import type { GossipCounters } from '../../network/gossip/record-updates.ts'
 import { dhtPut, dhtValues } from '../../network/dht/record-routing.ts'
+import { addExchange } from '../../network/message-cost.ts'
+import type { MessageCost } from '../../network/message-cost.ts'
 import { createCitycodeLibp2p } from '../../network/node/index.ts'
 import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import { handleRequests, sendRequest } from '../../network/rpc/index.ts'
@@ -190,7 +192,7 @@ export class CitycodeNode {
       validator: this.validator,
       routing: {
         selfId: this.libp2p.peerId.toString(),
-        askPeer: async (peer, code, options) => await this.askPeer(peer, code, options.signal),
+        askPeer: async (peer, code, options) => await this.askPeer(peer, code, options.signal, options.cost),
         connected: (peerId) => {
           try {
             return this.libp2p.getConnections(peerIdFromString(peerId)).length > 0
@@ -521,14 +523,24 @@ export class CitycodeNode {
     }
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined): Promise<Uint8Array | null | AbsenceAnswer> {
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | AbsenceAnswer> {
     const id = peerIdFromString(peer.id)
     // add every published address so the dialler can pick a working one; a peer-store write per
     // question is measurable CPU with many nodes in one process, so skip it when already connected
     if (peer.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
       await this.libp2p.peerStore.merge(id, { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
     }
-    const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal }))
+    const request = encodeResolveRequest(code)
+    let bytes: Uint8Array
+    try {
+      bytes = await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, request, { signal })
+    } catch (err) {
+      // an unanswered question costs its request
+      addExchange(cost, request.byteLength)
+      throw err
+    }
+    addExchange(cost, request.byteLength, bytes.byteLength)
+    const response = decodeResolveResponse(bytes)
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') return response.record
     return response.proof !== undefined ? { absence: response.proof } : null

@@ -1,4 +1,5 @@
 import type { AbortOptions, ComponentLogger } from '@libp2p/interface'
+import type { CostOptions, MessageCost } from '../../network/message-cost.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { ResolverService } from './resolver.ts'
@@ -57,12 +58,12 @@ export interface ResolverRouting {
    * Asks one peer for the record of `code` over the resolve protocol: the record bytes; null when
    * it has none; `{ absence }` when it says, with a proof, that nobody holds it.
    */
-  askPeer(peer: PeerRef, code: string, options: AbortOptions): Promise<Uint8Array | null | AbsenceAnswer>
+  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | AbsenceAnswer>
   /**
    * Walks the DHT for values under the code's key; yields each value with the peer it came from as
    * soon as it arrives (the resolver stops the walk, through the signal, once it has its answer).
    */
-  dhtValues(code: string, options: AbortOptions): AsyncIterable<{ value: Uint8Array, from: string }>
+  dhtValues(code: string, options: CostOptions): AsyncIterable<{ value: Uint8Array, from: string }>
   /** This node's own peer id (never asked). */
   readonly selfId: string
   /** Whether a connection to the peer is open (a question then costs no handshake). */
@@ -108,6 +109,8 @@ export interface ResolveOptions extends AbortOptions {
   fresh?: boolean
   /** Skip direct questions: the DHT only (tests of the fallback path). */
   dhtOnly?: boolean
+  /** Adds up the peers asked, messages and bytes of this resolution (its parent's lookup included). */
+  cost?: MessageCost
 }
 
 export interface Resolver {

@@ -8,6 +8,7 @@ import { DEFAULT_CACHE_ENTRIES, DEFAULT_DHT_DELAY_MS, DEFAULT_DHT_GRACE_MS, DEFA
 import type { PeerRef, Resolution, ResolutionSource, Resolver, ResolverComponents, ResolverInit, ResolveOptions } from './index.ts'
 import { TtlCache } from './ttl-cache.ts'
 import type { Logger } from '@libp2p/interface'
+import type { MessageCost } from '../../network/message-cost.ts'
 
 /** Peers asked directly (holder, then authorities above it, nearest first). */
 const MAX_DIRECT_CANDIDATES = 3
@@ -103,10 +104,10 @@ export class ResolverService implements Resolver {
     try {
       let found = await this.race(code, async (signal) => {
         if (options.dhtOnly === true) return []
-        await this.learnParent(code, signal)
+        await this.learnParent(code, signal, options.cost)
         return this.candidates(code)
-      }, asked, deadline.signal, refusals)
-      if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, deadline.signal)
+      }, asked, deadline.signal, refusals, options.cost)
+      if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, deadline.signal, options.cost)
       if (found !== undefined && 'absence' in found) {
         this.rememberAbsence(code, found.absence)
         throw notFound(code, found.absence, found.from)
@@ -164,7 +165,7 @@ export class ResolverService implements Resolver {
    * nearer) is known, resolve the parent first (itself answered by its parent), so the question can
    * then go straight to the node that holds the code.
    */
-  private async learnParent (code: string, signal: AbortSignal): Promise<void> {
+  private async learnParent (code: string, signal: AbortSignal, cost?: MessageCost): Promise<void> {
     const parsed = parseCode(code)
     if (parsed.segments.length <= COUNTRY_DEPTH) return
     const parent = parsed.segments.slice(0, -1).join('.')
@@ -172,7 +173,7 @@ export class ResolverService implements Resolver {
       this.authorities.some(a => a.namespace === parent)
     if (known) return
     try {
-      await this.resolve(parent, { signal })
+      await this.resolve(parent, { signal, cost })
     } catch (err) {
       this.log('could not learn parent %s of %s: %s', parent, code, (err as Error).message)
     }
@@ -210,7 +211,7 @@ export class ResolverService implements Resolver {
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
-  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, asked: Set<string>, signal: AbortSignal, refusals?: Refusals): Promise<Found | ProvenAbsent | undefined> {
+  private async race (code: string, findCandidates: (signal: AbortSignal) => Promise<PeerRef[]>, asked: Set<string>, signal: AbortSignal, refusals?: Refusals, cost?: MessageCost): Promise<Found | ProvenAbsent | undefined> {
     const stop = new AbortController()
     const raceSignal = AbortSignal.any([signal, stop.signal])
     const timers: Array<ReturnType<typeof setTimeout>> = []
@@ -235,7 +236,7 @@ export class ResolverService implements Resolver {
         const startDht = (): void => {
           if (settled || dht !== 'idle') return
           dht = 'running'
-          void this.walkDht(code, raceSignal, refusals).then((found) => {
+          void this.walkDht(code, raceSignal, refusals, cost).then((found) => {
             dht = 'done'
             if (found !== undefined) finish(found)
             else exhausted()
@@ -254,7 +255,7 @@ export class ResolverService implements Resolver {
           asked.add(peer.id)
           hedge = setTimeout(askNext, this.hedgeDelayMs)
           timers.push(hedge)
-          void this.askOne(peer, code, raceSignal, refusals).then((found) => {
+          void this.askOne(peer, code, raceSignal, refusals, cost).then((found) => {
             inFlight--
             if (found !== undefined) finish(found)
             // a failed or empty answer: the next candidate now, not at the hedge delay
@@ -289,7 +290,7 @@ export class ResolverService implements Resolver {
    * routing-table ping) cost more than it won in the partition simulation, where every node shares
    * one process.
    */
-  private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal): Promise<Found> {
+  private async confirmWithHolder (code: string, found: Found, asked: ReadonlySet<string>, signal: AbortSignal, cost?: MessageCost): Promise<Found> {
     // a directory record's copy is as new as gossip made it; asking its holder as well cost a round
     // trip on the first lookup into every country (two questions of ~2 RTT each on 50 ms links)
     if (isDirectoryCode(code)) return found
@@ -298,7 +299,7 @@ export class ResolverService implements Resolver {
     if (this.c.routing.connected?.(holder.id) !== true) return found
     const grace = deadlineSignal(this.hedgeDelayMs, signal)
     try {
-      const answer = await this.askOne(holder, code, grace.signal)
+      const answer = await this.askOne(holder, code, grace.signal, undefined, cost)
       if (answer !== undefined && 'verified' in answer && this.c.validator.compare(answer.verified.record, found.verified.record) > 0) return answer
     } finally {
       grace.clear()
@@ -307,10 +308,10 @@ export class ResolverService implements Resolver {
   }
 
   /** One direct question with its own deadline; a failure is remembered, so the peer is asked last for a while. */
-  private async askOne (peer: PeerRef, code: string, signal: AbortSignal, refusals?: Refusals): Promise<Found | ProvenAbsent | undefined> {
+  private async askOne (peer: PeerRef, code: string, signal: AbortSignal, refusals?: Refusals, cost?: MessageCost): Promise<Found | ProvenAbsent | undefined> {
     const ask = deadlineSignal(this.directTimeoutMs, signal)
     try {
-      const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal })
+      const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal, cost })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
       if (answer instanceof Uint8Array) return { verified: this.validateNoting(answer, code, refusals), source: 'direct', from: peer.id }
@@ -346,7 +347,7 @@ export class ResolverService implements Resolver {
    * (selection rule). Waiting for the whole walk costs seconds in js-libp2p; answering with the very
    * first value would let one stale peer decide.
    */
-  private async walkDht (code: string, signal: AbortSignal, refusals?: Refusals): Promise<Found | undefined> {
+  private async walkDht (code: string, signal: AbortSignal, refusals?: Refusals, cost?: MessageCost): Promise<Found | undefined> {
     const stop = new AbortController()
     const walkSignal = AbortSignal.any([signal, stop.signal])
     let best: Found | undefined
@@ -356,7 +357,7 @@ export class ResolverService implements Resolver {
     const quorum = new Promise<void>((resolve) => { enough = resolve })
     const walk = (async () => {
       try {
-        for await (const { value, from } of this.c.routing.dhtValues(code, { signal: walkSignal })) {
+        for await (const { value, from } of this.c.routing.dhtValues(code, { signal: walkSignal, cost })) {
           try {
             const verified = this.c.validator.validate(value, code)
             valid++

@@ -49,6 +49,18 @@ describe('simulator', function () {
     const summary = readFileSync(files.summary, 'utf8')
     assert.match(summary, /\| lookup success \| [01](\.\d+)? share \| [01](\.\d+)? \| [\d.]+x \|/)
     assert.match(summary, /Answers by path: .*direct \d+/)
+    // wire cost: every lookup answered directly asked at least one peer with a request and got a response
+    for (const o of result.lookups.filter(l => l.ok && l.source === 'direct')) {
+      assert.ok(o.peersAsked >= 1 && o.messages >= 2 && o.bytes > o.messages, `direct lookup of ${o.code}: ${o.peersAsked} peers, ${o.messages} messages, ${o.bytes} bytes`)
+    }
+    for (const o of result.lookups.filter(l => l.source === 'cache')) assert.equal(o.messages, 0, 'a cache hit sends nothing')
+    // every baseline GET walks the DHT: it asks peers, each query and answer counted
+    for (const o of result.baselineLookups.filter(l => l.ok)) assert.ok(o.peersAsked >= 1 && o.messages >= 2 && o.bytes > 0)
+    for (const key of ['peersAskedPerLookup', 'messagesPerLookup', 'bytesPerLookup']) {
+      assert.ok((f[key]?.value ?? 0) > 0 && (f[key]?.ratio ?? 0) > 0, `${key} measured beside the baseline`)
+    }
+    assert.match(csv[0] ?? '', /,peers_asked,messages,bytes$/)
+    assert.match(summary, /\| bytes per lookup \| [\d.]+ bytes/)
   })
 
   it('same seed, same scenario: same workload', async () => {

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict'
+import { addExchange, emptyCost, framedBytes } from '../../../src/network/message-cost.ts'
+import type { CostOptions } from '../../../src/network/message-cost.ts'
 import { defaultLogger } from '@libp2p/logger'
 import { AllocationSetTree, RecordValidator, createRecord, issueCertificate } from '../../../src/core/index.ts'
 import { NotFoundError } from '../../../src/services/errors.ts'
@@ -26,20 +28,30 @@ class FakeRouting implements ResolverRouting {
     return this.connections.has(peerId)
   }
 
-  async askPeer (peer: PeerRef, code: string, options: { signal?: AbortSignal }): Promise<Uint8Array | null | { absence: Uint8Array }> {
+  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { absence: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
     const answer = this.peers.get(peer.id)
     if (answer === 'hang') {
       return await new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => { reject(new Error('aborted')) }))
     }
-    if (answer === undefined) throw new Error('unreachable')
+    if (answer === undefined) {
+      addExchange(options.cost, QUESTION_BYTES)
+      throw new Error('unreachable')
+    }
+    addExchange(options.cost, QUESTION_BYTES, answer instanceof Uint8Array ? answer.byteLength : 1)
     return answer
   }
 
-  async * dhtValues (): AsyncGenerator<{ value: Uint8Array, from: string }> {
-    yield * this.dht
+  async * dhtValues (_code?: string, options?: CostOptions): AsyncGenerator<{ value: Uint8Array, from: string }> {
+    for (const found of this.dht) {
+      addExchange(options?.cost, QUESTION_BYTES, found.value.byteLength)
+      yield found
+    }
   }
 }
+
+/** What the fake routing says each question's request costs. */
+const QUESTION_BYTES = 20
 
 function make (routing: FakeRouting, init = {}, now: () => number = () => NOW): ReturnType<ReturnType<typeof resolver>> {
   return resolver({ directTimeoutMs: 50, timeoutMs: 500, ...init })({
@@ -63,6 +75,22 @@ describe('resolver', () => {
     const second = await r.resolve('MA.156.1301')
     assert.equal(second.source, 'cache')
     assert.equal(second.verified.record.body.seq, 1)
+  })
+
+  it('hands one cost object to every question of a resolution, the parent\'s lookup included', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('root-peer', countryRecord.bytes)
+    routing.peers.set('country-peer', v1.bytes)
+    const r = make(routing, { authorities: [{ namespace: 'MA', peer: { id: 'root-peer', addrs: [] } }] })
+    const cost = emptyCost()
+    const answer = await r.resolve('MA.156.1301', { cost })
+    assert.equal(answer.from, 'country-peer')
+    assert.deepEqual(routing.asked, ['root-peer:MA.156', 'country-peer:MA.156.1301'], 'the parent first, then its holder')
+    const frames = 2 * framedBytes(QUESTION_BYTES) + framedBytes(countryRecord.bytes.byteLength) + framedBytes(v1.bytes.byteLength)
+    assert.deepEqual(cost, { peersAsked: 2, messages: 4, bytes: frames })
+    const cached = emptyCost()
+    assert.equal((await r.resolve('MA.156.1301', { cost: cached })).source, 'cache')
+    assert.deepEqual(cached, emptyCost(), 'a cache hit costs nothing')
   })
 
   it('a forged direct answer is never returned: it falls back to the DHT and picks the newest valid value', async () => {

@@ -5,7 +5,7 @@ import type { LookupOp, RunResult } from '../../../../src/interfaces/simulator/r
 import { parseScenario } from '../../../../src/interfaces/simulator/scenario.ts'
 
 const op = (startMs: number, ok: boolean, seq: number, newestSeq: number): LookupOp =>
-  ({ kind: 'lookup', startMs, asker: 0, code: 'MA.156.1', ok, latencyMs: 10, source: 'dht', seq, newestSeq, error: ok ? '' : 'timeout' })
+  ({ kind: 'lookup', startMs, asker: 0, code: 'MA.156.1', ok, latencyMs: 10, source: 'dht', seq, newestSeq, error: ok ? '' : 'timeout', peersAsked: 1, messages: 2, bytes: 300 })
 
 describe('simulator metrics: convergence after a heal', () => {
   it('is the start of the first lookup after the last stale or failed one', () => {
@@ -50,6 +50,28 @@ describe('simulator metrics: cold lookups', () => {
     assert.equal(m.coldLatencyP95?.value, 500)
     assert.equal(m.coldLatencyP50?.baseline, 1_100)
     assert.equal(m.coldLatencyP95?.ratio, round(500 / 1_100))
+  })
+})
+
+describe('simulator metrics: wire cost per lookup', () => {
+  it('averages peers asked, messages and bytes over all lookups (a cache hit costs 0) and beside the baseline', () => {
+    const scenario = parseScenario(JSON.parse(readFileSync(new URL('../../../../simulations/smoke.json', import.meta.url), 'utf8')) as unknown, 'smoke.json')
+    const lookup = (source: string, peersAsked: number, messages: number, bytes: number): LookupOp => ({ ...op(0, true, 1, 1), source, peersAsked, messages, bytes })
+    const r: RunResult = {
+      scenario, nodes: 3, cityNodes: 2, adversaries: 0, setupMs: 1,
+      lookups: [lookup('cache', 0, 0, 0), lookup('direct', 1, 2, 700), lookup('direct', 3, 5, 1_100)],
+      updates: [],
+      baselineLookups: [{ ...lookup('dht', 10, 20, 9_000), kind: 'baseline-get' }, { ...lookup('dht', 14, 28, 12_000), kind: 'baseline-get' }],
+      baselineUpdates: [], churn: [], partitionEvents: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+    }
+    const m = computeMetrics(r)
+    assert.equal(m.peersAskedPerLookup?.value, round(4 / 3))
+    assert.equal(m.peersAskedPerColdLookup?.value, 2, 'the cache hit left out')
+    assert.equal(m.messagesPerLookup?.value, round(7 / 3))
+    assert.equal(m.bytesPerLookup?.value, 600)
+    assert.equal(m.bytesPerLookup?.baseline, 10_500)
+    assert.equal(m.bytesPerLookup?.ratio, round(600 / 10_500))
+    assert.equal(m.peersAskedPerLookup?.baseline, 12)
   })
 })
 
