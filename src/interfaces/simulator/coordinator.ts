@@ -222,17 +222,18 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
     const elapsed = (): number => performance.now() - workloadStart
     const timers: Array<ReturnType<typeof setTimeout>> = []
     const indexOf = new Map(all.map((n, i) => [n.key, i]))
+    const codeOf = new Map(cityNodes.map(n => [n.key, n.code]))
     const kill = async (key: string, kind: ChurnEvent['kind']): Promise<void> => {
       if (!alive.has(key)) return
       alive.delete(key)
-      churn.push({ atMs: elapsed(), node: indexOf.get(key) as number, kind })
+      churn.push({ atMs: elapsed(), node: indexOf.get(key) as number, kind, code: codeOf.get(key) })
       await call(key, 'kill', { node: key, graceful: s.churn?.mode === 'graceful' }).catch(() => undefined)
       const back = rejoinDelay(s, indexOf.get(key) as number)
       if (back !== undefined && elapsed() + back < s.workload.durationMs) {
         timers.push(setTimeout(() => {
           rejoins.push(call(key, 'rejoin', { node: key }).then(() => {
             alive.add(key)
-            churn.push({ atMs: elapsed(), node: indexOf.get(key) as number, kind: 'rejoin' })
+            churn.push({ atMs: elapsed(), node: indexOf.get(key) as number, kind: 'rejoin', code: codeOf.get(key) })
           }, (err: Error) => { out(`${key} could not rejoin: ${err.message}`) }))
         }, back))
       }

@@ -15,6 +15,8 @@ function csvOf (r: RunResult): string {
   for (const o of [...r.lookups, ...r.baselineLookups]) {
     rows.push([o.kind, o.startMs.toFixed(1), o.asker, o.code, o.ok, o.latencyMs.toFixed(3), o.source, o.seq, o.newestSeq, o.error, '', '', apart(o.asker, o.code), o.peersAsked, o.messages, o.bytes].join(','))
   }
+  // churn: which node left or came back, and when (the code it holds in the code column)
+  for (const e of r.churn) rows.push([e.kind, e.atMs.toFixed(1), '', e.code ?? '', '', '', '', '', '', '', '', '', '', '', '', ''].join(','))
   for (const u of [...r.updates, ...r.baselineUpdates]) {
     rows.push([u.kind, u.startMs.toFixed(1), '', u.code, u.seq > 0, u.latencyMs.toFixed(3), '', u.seq, '', '', u.dhtPeers, u.gossipReceiptsMs.length, '', '', '', ''].join(','))
   }

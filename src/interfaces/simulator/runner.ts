@@ -37,7 +37,8 @@ export interface UpdateOp {
   dhtPeers: number
 }
 
-export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' | 'rejoin' }
+/** A node leaving or coming back; `code` is the city code it holds. */
+export interface ChurnEvent { atMs: number, node: number, kind: 'leave' | 'mass-kill' | 'rejoin', code?: string }
 
 export interface RunResult {
   scenario: Scenario
@@ -195,7 +196,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     const kill = async (sim: SimNode, kind: ChurnEvent['kind']): Promise<void> => {
       if (!alive.has(sim)) return
       alive.delete(sim)
-      churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind })
+      churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind, code: sim.code })
       // crash: connections just vanish; graceful: the publisher flushes first (both stop libp2p)
       if (s.churn?.mode === 'graceful') await sim.node.publisher.stop()
       try { await sim.node.libp2p.stop() } catch {}
@@ -206,7 +207,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
           rejoins.push(rejoin().then(() => {
             listenForReceipts(sim)
             alive.add(sim)
-            churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind: 'rejoin' })
+            churn.push({ atMs: elapsed(), node: net.nodes.indexOf(sim), kind: 'rejoin', code: sim.code })
           }, (err: Error) => { out(`${sim.name} could not rejoin: ${err.message}`) }))
         }, back))
       }

@@ -1,9 +1,13 @@
 import assert from 'node:assert/strict'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { buildNetwork, registerCities } from '../../../src/interfaces/simulator/network-builder.ts'
 import type { SimNode } from '../../../src/interfaces/simulator/network-builder.ts'
 import { rejoinDelay } from '../../../src/interfaces/simulator/churn.ts'
 import { computeMetrics } from '../../../src/interfaces/simulator/metrics.ts'
 import { runScenario } from '../../../src/interfaces/simulator/runner.ts'
+import { writeReport } from '../../../src/interfaces/simulator/report.ts'
 import { parseScenario } from '../../../src/interfaces/simulator/scenario.ts'
 
 describe('simulator: churn with rejoining nodes', function () {
@@ -66,5 +70,15 @@ describe('simulator: churn with rejoining nodes', function () {
     const backBy = back.filter(b => b.atMs <= last.atMs).length
     const leftBy = left.filter(l => l.atMs <= last.atMs).length
     assert.equal(last.alive, r.nodes - leftBy + backBy)
+    // every event names the city code the node holds, and operations.csv lists them with the operations
+    for (const e of r.churn) assert.match(e.code ?? '', /^MA\.156\.\d{4}$/)
+    const dir = mkdtempSync(join(tmpdir(), 'citycode-churn-report-'))
+    try {
+      const rows = readFileSync((await writeReport(r, dir)).csv, 'utf8').trim().split('\n').slice(1).map(l => l.split(','))
+      const events = rows.filter(row => row[0] === 'leave' || row[0] === 'rejoin')
+      assert.deepEqual(events.map(row => [row[0], row[3]]), r.churn.map(e => [e.kind, e.code]))
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
