@@ -78,7 +78,12 @@ export interface LocalRecords {
 export interface ResolverInit {
   /** @default 10 s */
   timeoutMs?: number
-  /** @default 2 s */
+  /**
+   * After this long without an answer a direct question counts as failed: the next candidate is
+   * asked, the DHT walk starts when none is left, the peer is asked last for a while. The question
+   * itself stays open until the lookup's deadline, and its answer can still win.
+   * @default 2 s
+   */
   directTimeoutMs?: number
   /** @default DEFAULT_HEDGE_DELAY_MS */
   hedgeDelayMs?: number

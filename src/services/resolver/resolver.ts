@@ -206,8 +206,13 @@ export class ResolverService implements Resolver {
   /**
    * Asks the candidates one after another, but hedged: the next one is asked as soon as the previous
    * one fails or after `hedgeDelayMs` without an answer, so a dead holder costs a short delay, not a
-   * direct timeout. The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed
-   * (a partition refuses the links to them at once, so a lookup cut off from all of them walks at once).
+   * direct timeout. A question unanswered after `directTimeoutMs` counts as failed for what comes
+   * next (the next candidate, the DHT walk at once when none is left, the peer asked last for a
+   * while), but it is not abandoned: a slow answer is still an answer, and it can win until the
+   * lookup's deadline. (In a loaded network the parent authority, often the only node asked that
+   * holds the record, answered after 2 s; abandoning it left a DHT walk that found nothing.)
+   * The DHT walk joins after `dhtDelayMs`, or at once when every candidate has failed (a partition
+   * refuses the links to them at once, so a lookup cut off from all of them walks at once).
    * The first verified answer wins and every question still in flight is abandoned (aborted).
    * Finding the candidates may itself take a lookup (the parent's record): the DHT clock runs meanwhile.
    */
@@ -218,7 +223,10 @@ export class ResolverService implements Resolver {
     try {
       return await new Promise<Found | ProvenAbsent | undefined>((resolve) => {
         let settled = false
+        /** Questions not answered yet, slow ones included. */
         let inFlight = 0
+        /** Questions neither answered, failed, nor slow: what the race still waits on before moving on. */
+        let pending = 0
         let next = 0
         let candidates: PeerRef[] | undefined
         let dht: 'idle' | 'running' | 'done' = 'idle'
@@ -229,9 +237,9 @@ export class ResolverService implements Resolver {
           resolve(found)
         }
         const exhausted = (): void => {
-          if (settled || candidates === undefined || inFlight > 0 || next < candidates.length) return
+          if (settled || candidates === undefined || pending > 0 || next < candidates.length) return
           if (dht === 'idle') startDht()
-          else if (dht === 'done') finish(undefined)
+          else if (dht === 'done' && inFlight === 0) finish(undefined)
         }
         const startDht = (): void => {
           if (settled || dht !== 'idle') return
@@ -241,6 +249,11 @@ export class ResolverService implements Resolver {
             if (found !== undefined) finish(found)
             else exhausted()
           })
+        }
+        // a failed or slow question: the next candidate now, not at the hedge delay
+        const moveOn = (): void => {
+          if (next < (candidates?.length ?? 0)) askNext()
+          else exhausted()
         }
         const askNext = (): void => {
           clearTimeout(hedge)
@@ -252,14 +265,30 @@ export class ResolverService implements Resolver {
           }
           next++
           inFlight++
+          pending++
           asked.add(peer.id)
           hedge = setTimeout(askNext, this.hedgeDelayMs)
           timers.push(hedge)
+          let waitedOn = true
+          const settle = (): boolean => {
+            if (!waitedOn) return false
+            waitedOn = false
+            pending--
+            return true
+          }
+          const slow = setTimeout(() => {
+            if (!settle()) return
+            this.markFailed(peer)
+            this.log('direct question to %s for %s is slow (%d ms): moving on, its answer still counts', peer.id, code, this.directTimeoutMs)
+            moveOn()
+          }, this.directTimeoutMs)
+          timers.push(slow)
           void this.askOne(peer, code, raceSignal, refusals, cost).then((found) => {
+            clearTimeout(slow)
             inFlight--
+            const wasPending = settle()
             if (found !== undefined) finish(found)
-            // a failed or empty answer: the next candidate now, not at the hedge delay
-            else if (next < (candidates?.length ?? 0)) askNext()
+            else if (wasPending) moveOn()
             else exhausted()
           })
         }
@@ -307,28 +336,33 @@ export class ResolverService implements Resolver {
     return found
   }
 
-  /** One direct question with its own deadline; a failure is remembered, so the peer is asked last for a while. */
+  /**
+   * One direct question, until `signal` (the lookup's deadline, or the end of the race); a failure
+   * is remembered, so the peer is asked last for a while. `confirmWithHolder` bounds it tighter.
+   */
   private async askOne (peer: PeerRef, code: string, signal: AbortSignal, refusals?: Refusals, cost?: MessageCost): Promise<Found | ProvenAbsent | undefined> {
-    const ask = deadlineSignal(this.directTimeoutMs, signal)
     try {
-      const answer = await this.c.routing.askPeer(peer, code, { signal: ask.signal, cost })
+      const answer = await this.c.routing.askPeer(peer, code, { signal, cost })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
       if (answer instanceof Uint8Array) return { verified: this.validateNoting(answer, code, refusals), source: 'direct', from: peer.id }
       // believed only once verified: a liar cannot deny a code the authority's set holds
       return { absence: verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations }), from: peer.id }
     } catch (err) {
-      // abandoned because another answer won: not the peer's fault
+      // abandoned because another answer won, or the lookup ran out of time: not the peer's fault
       if (!signal.aborted) {
-        const now = performance.now()
-        if (this.failed.size >= MAX_FAILED_PEERS) for (const [id, until] of this.failed) if (until <= now) this.failed.delete(id)
-        if (this.failed.size < MAX_FAILED_PEERS) this.failed.set(peer.id, now + this.failedPeerMs)
+        this.markFailed(peer)
         this.log('direct question to %s for %s failed: %s', peer.id, code, (err as Error).message)
       }
       return undefined
-    } finally {
-      ask.clear()
     }
+  }
+
+  /** The peer is asked after the others for `failedPeerMs` (it may be back by then). */
+  private markFailed (peer: PeerRef): void {
+    const now = performance.now()
+    if (this.failed.size >= MAX_FAILED_PEERS) for (const [id, until] of this.failed) if (until <= now) this.failed.delete(id)
+    if (this.failed.size < MAX_FAILED_PEERS) this.failed.set(peer.id, now + this.failedPeerMs)
   }
 
   /** Verifies an answer; a refusal for a revoked certificate is remembered (only our own validator's word counts, never a peer's). */

@@ -22,6 +22,8 @@ class FakeRouting implements ResolverRouting {
   peers = new Map<string, Uint8Array | null | 'hang' | { absence: Uint8Array }>()
   dht: Array<{ value: Uint8Array, from: string }> = []
   asked: string[] = []
+  /** Peers that answer only after this many ms (unless the question is abandoned first). */
+  delays = new Map<string, number>()
   /** Peers with an open connection. */
   connections = new Set<string>()
   connected (peerId: string): boolean {
@@ -30,6 +32,13 @@ class FakeRouting implements ResolverRouting {
 
   async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { absence: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
+    const delay = this.delays.get(peer.id)
+    if (delay !== undefined) {
+      await new Promise<void>((resolve, reject) => {
+        const t = setTimeout(resolve, delay)
+        options.signal?.addEventListener('abort', () => { clearTimeout(t); reject(new Error('aborted')) })
+      })
+    }
     const answer = this.peers.get(peer.id)
     if (answer === 'hang') {
       return await new Promise((_resolve, reject) => options.signal?.addEventListener('abort', () => { reject(new Error('aborted')) }))
@@ -119,15 +128,41 @@ describe('resolver', () => {
     assert.equal(r.offer(cityRecord(h, { code: 'MA.156.1301.05' }).bytes), false, 'uncached city-level codes are not pushed into the cache')
   })
 
-  it('not found, and a hanging peer costs only the direct timeout', async () => {
+  it('not found: a peer that refused and a DHT with nothing end the lookup at once', async () => {
     const routing = new FakeRouting()
-    routing.peers.set('country-peer', 'hang')
     const r = make(routing)
     r.offer(countryRecord.bytes)
     const t0 = performance.now()
     await assert.rejects(r.resolve('MA.156.1302'), { name: 'NotFoundError' })
     assert.ok(performance.now() - t0 < 400)
     assert.deepEqual(routing.asked, ['country-peer:MA.156.1302'])
+  })
+
+  it('a hanging peer sends the lookup on to the DHT after the direct timeout; with nothing found, it is a timeout, not a not-found', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('country-peer', 'hang')
+    const r = make(routing)
+    r.offer(countryRecord.bytes)
+    const t0 = performance.now()
+    // the question may still be answered: no proof that nobody holds the code
+    await assert.rejects(r.resolve('MA.156.1302'), { name: 'ResolveTimeoutError' })
+    assert.ok(performance.now() - t0 >= 450, 'waited for the hanging question until the deadline')
+    routing.dht = [{ value: v2.bytes, from: 'dht-peer' }]
+    const t1 = performance.now()
+    const res = await r.resolve('MA.156.1301')
+    assert.equal(res.source, 'dht')
+    assert.ok(performance.now() - t1 < 400, 'the walk started at the direct timeout, not at the DHT delay')
+  })
+
+  it('an answer after the direct timeout still wins when nothing else has one', async () => {
+    const routing = new FakeRouting()
+    routing.peers.set('country-peer', v2.bytes)
+    routing.delays.set('country-peer', 150)
+    const r = make(routing, { directTimeoutMs: 50, timeoutMs: 1_000 })
+    r.offer(countryRecord.bytes)
+    const res = await r.resolve('MA.156.1301')
+    assert.equal(res.from, 'country-peer', 'answered at 150 ms, after the 50 ms direct timeout, while the DHT had nothing')
+    assert.equal(res.verified.record.body.seq, 2)
   })
 
   it('a holder that does not answer costs the hedge delay, not the direct timeout', async () => {
