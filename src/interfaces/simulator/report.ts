@@ -1,11 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { checkAssertions } from './assertions.ts'
+import type { AssertionResult } from './assertions.ts'
 import { computeMetrics } from './metrics.ts'
 import type { Metrics } from './metrics.ts'
 import { gossipReachPlot, latencyCdf, successOverTime } from './plots.ts'
 import type { RunResult } from './runner.ts'
 
-export interface ReportFiles { metrics: string, csv: string, plots: string[], summary: string }
+export interface ReportFiles { metrics: string, csv: string, plots: string[], summary: string, assertions: AssertionResult[] }
 
 function csvOf (r: RunResult): string {
   const rows = ['kind,start_ms,asker,code,ok,latency_ms,source,seq,newest_seq,error,dht_peers,gossip_receipts,apart,peers_asked,messages,bytes']
@@ -29,7 +31,7 @@ function fmt (f: Metrics[string] | undefined): string {
   return `${v(f.value)}`
 }
 
-export function summaryOf (r: RunResult, m: Metrics): string {
+export function summaryOf (r: RunResult, m: Metrics, assertions: AssertionResult[] = checkAssertions(r.scenario, m)): string {
   const row = (label: string, key: string): string => {
     const f = m[key]
     return `| ${label} | ${fmt(f)} ${f?.unit ?? ''} | ${f?.baseline !== undefined ? `${f.baseline}` : '-'} | ${f?.ratio !== undefined && Number.isFinite(f.ratio) ? `${f.ratio}x` : '-'} |`
@@ -69,16 +71,32 @@ export function summaryOf (r: RunResult, m: Metrics): string {
     '',
     'Answers by path: ' + Object.entries(m).filter(([k]) => k.startsWith('answeredFrom_')).map(([k, f]) => `${k.slice('answeredFrom_'.length)} ${f.value}`).join(', '),
     '',
+    ...assertionLines(assertions),
     'Files: `metrics.json` (every figure with its unit), `operations.csv` (one row per operation), `latency-cdf.svg`, `gossip-reach.svg`, `success-over-time.svg`.',
     ''
   ].join('\n')
 }
 
+/** The scenario's assertions as a table, or nothing when it has none. */
+function assertionLines (results: AssertionResult[]): string[] {
+  if (results.length === 0) return []
+  const bound = (a: AssertionResult): string => [a.min !== undefined ? `>= ${a.min}` : '', a.max !== undefined ? `<= ${a.max}` : ''].filter(b => b !== '').join(' and ')
+  return [
+    `Assertions: ${results.filter(a => a.ok).length} of ${results.length} held.`,
+    '',
+    '| figure | must be | measured | |',
+    '|---|---|---|---|',
+    ...results.map(a => `| ${a.figure} | ${bound(a)} | ${a.value !== undefined ? `${fmt({ value: a.value, unit: '' })} ${a.unit ?? ''}` : '-'} | ${a.ok ? 'held' : `**failed**: ${a.reason}`} |`),
+    ''
+  ]
+}
+
 export async function writeReport (r: RunResult, dir: string): Promise<ReportFiles> {
   mkdirSync(dir, { recursive: true })
   const m = computeMetrics(r)
+  const assertions = checkAssertions(r.scenario, m)
   const metrics = join(dir, 'metrics.json')
-  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m }, null, 2) + '\n')
+  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m, assertions }, null, 2) + '\n')
   const csv = join(dir, 'operations.csv')
   writeFileSync(csv, csvOf(r))
   const plots: string[] = []
@@ -88,6 +106,6 @@ export async function writeReport (r: RunResult, dir: string): Promise<ReportFil
     plots.push(file)
   }
   const summary = join(dir, 'summary.md')
-  writeFileSync(summary, summaryOf(r, m))
-  return { metrics, csv, plots, summary }
+  writeFileSync(summary, summaryOf(r, m, assertions))
+  return { metrics, csv, plots, summary, assertions }
 }

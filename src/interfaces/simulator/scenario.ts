@@ -80,7 +80,13 @@ export const scenarioSchema = z.object({
   concurrency: z.number().int().min(1).max(256).default(16),
   dialsPerNode: z.number().int().min(1).max(32).default(4),
   /** Shard processes the nodes are spread over (coordinator.ts); 1 runs everything in this process. */
-  shards: z.number().int().min(1).max(64).default(1)
+  shards: z.number().int().min(1).max(64).default(1),
+  /**
+   * What the run must show, checked after its metrics (assertions.ts): figure name (a key of
+   * metrics.json's `figures`) -> bounds on its value, e.g. `{ "lookupSuccessRate": { "min": 0.999 } }`.
+   */
+  assertions: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.object({ min: z.number().optional(), max: z.number().optional() }).strict()
+    .refine(b => b.min !== undefined || b.max !== undefined, { message: 'give min, max or both' })).default({})
 }).strict()
 
 export type Scenario = z.infer<typeof scenarioSchema>

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -53,6 +53,20 @@ describe('citycode sim run (CLI)', function () {
     const nodes = flat(allocated.head)
     assert.ok(allocated.samples.length > 10, `${allocated.samples.length} allocation samples`)
     assert.ok(nodes.some(n => n.selfSize > 0 && n.callFrame.url.includes('/src/')), 'citycode code allocated while profiled')
+  })
+
+  it('a scenario\'s assertions are checked: the summary says which held, and a missed one exits 1 naming it', () => {
+    const file = join(dir, 'asserting.json')
+    const base = JSON.parse(readFileSync(smoke, 'utf8')) as Record<string, unknown>
+    writeFileSync(file, JSON.stringify({ ...base, name: 'asserting', cities: { count: 4, countries: ['CN'] }, resolvers: 1, baseline: false, assertions: { lookups: { min: 1 }, lookupSuccessRate: { min: 2 } } }))
+    const out = join(dir, 'asserting')
+    const r = citycode(['sim', 'run', file, '--out', out])
+    assert.equal(r.status, 1, r.stderr)
+    assert.match(r.stderr, /^assertion failed: lookupSuccessRate [\d.]+ is below 2$/m)
+    assert.doesNotMatch(r.stderr, /assertion failed: lookups/)
+    assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /Assertions: 1 of 2 held\./)
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { assertions: Array<{ figure: string, ok: boolean }> }
+    assert.deepEqual(metrics.assertions.map(a => [a.figure, a.ok]), [['lookups', true], ['lookupSuccessRate', false]])
   })
 
   it('bad overrides get one line naming the problem', () => {

@@ -86,7 +86,10 @@ export function registerSim (program: Command): void {
         if (opts.json === true) printJson(computeMetrics(result))
         else process.stdout.write(readFileSync(files.summary, 'utf8'))
         process.stderr.write(`wrote ${files.metrics}, ${files.csv}, ${files.plots.length} plots, ${files.summary}\n`)
-        return 0
+        // a scenario's targets that the run missed: the run itself worked, its result did not hold
+        const failed = files.assertions.filter(a => !a.ok)
+        for (const a of failed) process.stderr.write(`assertion failed: ${a.reason}\n`)
+        return failed.length > 0 ? 1 : 0
       })
     })
 }
