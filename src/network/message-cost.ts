@@ -38,12 +38,17 @@ export function framedBytes (n: number): number {
   return varintBytes(n) + n
 }
 
-/** One request and its response (absent when none came) over a request/response protocol. */
-export function addExchange (cost: MessageCost | undefined, requestBytes: number, responseBytes?: number): void {
+/**
+ * One question over a request/response protocol: a peer asked, its request (absent when it was never
+ * sent, e.g. the dial failed) and its response (absent when none came).
+ */
+export function addExchange (cost: MessageCost | undefined, requestBytes?: number, responseBytes?: number): void {
   if (cost === undefined) return
   cost.peersAsked++
-  cost.messages++
-  cost.bytes += framedBytes(requestBytes)
+  if (requestBytes !== undefined) {
+    cost.messages++
+    cost.bytes += framedBytes(requestBytes)
+  }
   if (responseBytes !== undefined) {
     cost.messages++
     cost.bytes += framedBytes(responseBytes)

@@ -35,12 +35,12 @@ function newestShare (ops: readonly LookupOp[]): number {
   return ok.length === 0 ? Number.NaN : ok.filter(o => o.seq >= o.newestSeq).length / ok.length
 }
 
-/** Time until `share` of the nodes received an update by gossip, per update (ms). */
 /** Mean of a per-lookup cost over `ops` (a lookup answered from the cache costs 0). */
 function meanOf (ops: readonly LookupOp[], pick: (o: LookupOp) => number): number {
   return ops.length === 0 ? Number.NaN : ops.reduce((sum, o) => sum + pick(o), 0) / ops.length
 }
 
+/** Time until `share` of the nodes received an update by gossip, per update (ms). */
 function gossipReach (updates: readonly UpdateOp[], nodes: number, share: number): number[] {
   const need = Math.ceil(share * (nodes - 1))
   return updates.map(u => {

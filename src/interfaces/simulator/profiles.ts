@@ -8,26 +8,36 @@ export interface WorkloadProbe {
 }
 
 /**
+ * A probe over an inspector session of this process: `begin` starts the profiler, `end` stops it and
+ * returns the profile, which is written to `file` as JSON.
+ */
+function inspectorProbe (file: string, begin: (session: Session) => Promise<void>, end: (session: Session) => Promise<unknown>): WorkloadProbe {
+  const session = new Session()
+  return {
+    start: async () => {
+      session.connect()
+      await begin(session)
+    },
+    stop: async () => {
+      const profile = await end(session)
+      session.disconnect()
+      await writeFile(file, JSON.stringify(profile))
+    }
+  }
+}
+
+/**
  * A CPU profile of the workload phase only, written as a `.cpuprofile` (Chrome DevTools, VS Code).
  * `node --cpu-prof` covers the whole process, so at 1000 nodes the build drowns the workload, and it
  * writes nothing when the run is interrupted; this profile is taken in-process over the window that
  * the figures come from.
  */
 export function workloadCpuProfile (file: string, sampleIntervalUs = 1_000): WorkloadProbe {
-  const session = new Session()
-  return {
-    start: async () => {
-      session.connect()
-      await session.post('Profiler.enable')
-      await session.post('Profiler.setSamplingInterval', { interval: sampleIntervalUs })
-      await session.post('Profiler.start')
-    },
-    stop: async () => {
-      const { profile } = await session.post('Profiler.stop')
-      session.disconnect()
-      await writeFile(file, JSON.stringify(profile))
-    }
-  }
+  return inspectorProbe(file, async (session) => {
+    await session.post('Profiler.enable')
+    await session.post('Profiler.setSamplingInterval', { interval: sampleIntervalUs })
+    await session.post('Profiler.start')
+  }, async (session) => (await session.post('Profiler.stop')).profile)
 }
 
 /**
@@ -36,23 +46,14 @@ export function workloadCpuProfile (file: string, sampleIntervalUs = 1_000): Wor
  * matters is what is allocated, not what stays). One sample per `sampleIntervalBytes` on average.
  */
 export function workloadHeapProfile (file: string, sampleIntervalBytes = 256 * 1024): WorkloadProbe {
-  const session = new Session()
-  return {
-    start: async () => {
-      session.connect()
-      await session.post('HeapProfiler.enable')
-      await session.post('HeapProfiler.startSampling', {
-        samplingInterval: sampleIntervalBytes,
-        includeObjectsCollectedByMajorGC: true,
-        includeObjectsCollectedByMinorGC: true
-      })
-    },
-    stop: async () => {
-      const { profile } = await session.post('HeapProfiler.stopSampling')
-      session.disconnect()
-      await writeFile(file, JSON.stringify(profile))
-    }
-  }
+  return inspectorProbe(file, async (session) => {
+    await session.post('HeapProfiler.enable')
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: sampleIntervalBytes,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true
+    })
+  }, async (session) => (await session.post('HeapProfiler.stopSampling')).profile)
 }
 
 /** Several probes as one: started in order, stopped in reverse. */

@@ -1,4 +1,6 @@
 import { InvalidDataLengthLengthError, lpStream } from '@libp2p/utils'
+import { addExchange } from '../message-cost.ts'
+import type { MessageCost } from '../message-cost.ts'
 import type { LengthPrefixedStreamOpts } from '@libp2p/utils'
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -126,6 +128,8 @@ export interface RequestOptions extends AbortOptions {
   timeoutMs?: number
   /** Larger responses are refused on their length prefix. @default DEFAULT_MAX_MESSAGE_BYTES */
   maxResponseBytes?: number
+  /** Adds this exchange (the peer, the request once written, the response once read) to a lookup's cost. */
+  cost?: MessageCost
 }
 
 /**
@@ -144,16 +148,20 @@ export async function sendRequest (libp2p: Libp2p, peer: PeerId | Multiaddr, pro
   const deadline = deadlineSignal(timeoutMs, options.signal)
   const signal = deadline.signal
   let stream: Stream | undefined
+  let written = false
   try {
     // libp2p's dial queue can leave a dial unsettled after a failed handshake, ignoring the signal
     // (seen with hundreds of nodes in one process): race every step against the deadline ourselves.
     stream = await raceSignal(libp2p.dialProtocol(peer, protocol, { signal }), signal)
     const lp = lpStream(stream, framing(maxResponseBytes))
     await raceSignal(lp.write(request, { signal }), signal)
+    written = true
     const response = (await raceSignal(lp.read({ signal }), signal)).subarray()
+    addExchange(options.cost, request.byteLength, response.byteLength)
     await stream.close({ signal }).catch(() => undefined)
     return response
   } catch (err) {
+    addExchange(options.cost, written ? request.byteLength : undefined)
     const error = err instanceof Error ? err : new Error(String(err))
     stream?.abort(error)
     throw requestError(error, { protocol, timeoutMs, maxResponseBytes, deadlinePassed: signal.aborted, callerSignal: options.signal })

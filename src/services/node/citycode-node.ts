@@ -20,7 +20,6 @@ import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushRes
 import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
 import type { GossipCounters } from '../../network/gossip/record-updates.ts'
 import { dhtPut, dhtValues } from '../../network/dht/record-routing.ts'
-import { addExchange } from '../../network/message-cost.ts'
 import type { MessageCost } from '../../network/message-cost.ts'
 import { createCitycodeLibp2p } from '../../network/node/index.ts'
 import type { CitycodeLibp2p } from '../../network/node/index.ts'
@@ -530,17 +529,7 @@ export class CitycodeNode {
     if (peer.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
       await this.libp2p.peerStore.merge(id, { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
     }
-    const request = encodeResolveRequest(code)
-    let bytes: Uint8Array
-    try {
-      bytes = await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, request, { signal })
-    } catch (err) {
-      // an unanswered question costs its request
-      addExchange(cost, request.byteLength)
-      throw err
-    }
-    addExchange(cost, request.byteLength, bytes.byteLength)
-    const response = decodeResolveResponse(bytes)
+    const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal, cost }))
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') return response.record
     return response.proof !== undefined ? { absence: response.proof } : null

@@ -3,6 +3,7 @@ import type { PeerId, Stream, StreamCloseEvent } from '@libp2p/interface'
 import { ProtocolError, RequestTimeoutError, ResponseTooLargeError } from '../../../src/network/errors.ts'
 import type { CitycodeLibp2p } from '../../../src/network/node/index.ts'
 import { handleRequests, sendRequest } from '../../../src/network/rpc/index.ts'
+import { emptyCost, framedBytes } from '../../../src/network/message-cost.ts'
 import { startNetwork, stopNetwork, waitUntil } from '../../utils/network.ts'
 import type { TestNetwork } from '../../utils/network.ts'
 
@@ -132,6 +133,17 @@ describe('request/response over stream protocols (memory)', function () {
     const ms = performance.now() - t0
     assert.ok(ms >= SILENT_SERVER_TIMEOUT_MS - 50 && ms < SILENT_SERVER_TIMEOUT_MS + 1_000, `reset after ${ms.toFixed(0)} ms`)
     assert.ok(silentSignals.at(-1)?.aborted)
+  })
+
+  it('adds each exchange to a cost: the request once written, the response once read', async () => {
+    const cost = emptyCost()
+    await sendRequest(client, server.peerId, ECHO, encoder.encode('hello'), { cost })
+    assert.deepEqual(cost, { peersAsked: 1, messages: 2, bytes: framedBytes(5) + framedBytes('echo:hello'.length) })
+    await assert.rejects(sendRequest(client, server.peerId, SILENT, encoder.encode('?'), { timeoutMs: 300, cost }), RequestTimeoutError)
+    assert.deepEqual(cost, { peersAsked: 2, messages: 3, bytes: framedBytes(5) + framedBytes('echo:hello'.length) + framedBytes(1) }, 'unanswered: its request only')
+    await assert.rejects(sendRequest(client, server.peerId, '/citycode/nobody-home/1.0.0', new Uint8Array(1), { timeoutMs: 5_000, cost }))
+    assert.equal(cost.peersAsked, 3)
+    assert.equal(cost.messages, 3, 'a request never written is no message')
   })
 
   it('an unknown protocol fails fast with libp2p\'s UnsupportedProtocolError', async () => {

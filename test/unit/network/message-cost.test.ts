@@ -25,6 +25,8 @@ describe('message cost', () => {
     addExchange(cost, 30)
     assert.deepEqual(cost, { peersAsked: 2, messages: 3, bytes: (1 + 30) * 2 + (2 + 700) })
     addExchange(undefined, 30, 700)
+    addExchange(cost)
+    assert.deepEqual(cost, { peersAsked: 3, messages: 3, bytes: (1 + 30) * 2 + (2 + 700) }, 'a peer whose dial failed: asked, nothing sent')
   })
 
   it('sizes kad-dht GET_VALUE queries and responses exactly as kad-dht encodes them', async () => {
