@@ -25,3 +25,8 @@ export class ResolveTimeoutError extends CitycodeError {
 export class PublishError extends CitycodeError {
   static override readonly code = 'ERR_PUBLISH'
 }
+
+/** A peer answered that a code is revoked with a revocation that does not concern it, or that cannot be checked here. */
+export class RevokedAnswerError extends CitycodeError {
+  static override readonly code = 'ERR_REVOKED_ANSWER'
+}

@@ -1,7 +1,7 @@
 import { Key } from 'interface-datastore'
 import type { Datastore } from 'interface-datastore'
 import { decodeCanonical, encodeCbor, FieldReader } from '../core/codec/cbor.ts'
-import { toHex } from '../core/crypto/hash.ts'
+import { fromHex, toHex } from '../core/crypto/hash.ts'
 import { decodeRevocationAnnouncement, REVOCATION_ANNOUNCEMENT_MAX_BYTES } from '../core/trust/revocation-announcement.ts'
 import type { RevocationAnnouncement } from '../core/trust/revocation-announcement.ts'
 
@@ -69,6 +69,33 @@ export class RevocationStore {
       const entry = decodeEntry(value)
       if (entry !== undefined) yield entry
     }
+  }
+
+  /**
+   * Entries in the order of their certificate hashes, starting after `after`, until their
+   * announcements add up to `maxBytes` (the first one always fits) or `maxItems`; `next` when more
+   * follow. Only keys are read beyond the page, so a page costs the same however often it is asked.
+   */
+  async page (after: Uint8Array | undefined, options: { maxBytes: number, maxItems: number }): Promise<{ entries: StoredRevocation[], next?: Uint8Array }> {
+    const from = after === undefined ? '' : toHex(after)
+    const keys: string[] = []
+    for await (const key of this.datastore.queryKeys({ prefix: PREFIX })) {
+      const hex = key.toString().slice(PREFIX.length)
+      if (hex > from) keys.push(hex)
+    }
+    keys.sort()
+    const entries: StoredRevocation[] = []
+    let bytes = 0
+    for (const [i, hex] of keys.entries()) {
+      const entry = await this.read(new Key(`${PREFIX}${hex}`))
+      if (entry === undefined) continue
+      if (entries.length > 0 && (bytes + entry.bytes.byteLength > options.maxBytes || entries.length >= options.maxItems)) {
+        return { entries, next: fromHex(keys[i - 1] as string) }
+      }
+      entries.push(entry)
+      bytes += entry.bytes.byteLength
+    }
+    return { entries }
   }
 
   async size (): Promise<number> {

@@ -5,8 +5,8 @@ import { decodeCertificate } from './certificate.ts'
 import type { Certificate } from './certificate.ts'
 import { MAX_CHAIN_LENGTH } from './chain.ts'
 import type { ChainVerifier, VerifiedChain } from './chain.ts'
-import { decodeRevocation, verifyRevocation } from './revocation.ts'
-import type { Revocation } from './revocation.ts'
+import { certificateHash, decodeRevocation, verifyRevocation } from './revocation.ts'
+import type { Revocation, RevocationSet } from './revocation.ts'
 
 /**
  * A revocation together with the certificate it revokes and that certificate's chain (anchor side
@@ -64,4 +64,20 @@ export function verifyRevocationAnnouncement (input: Uint8Array | RevocationAnno
   const verifiedChain = chains.verify([...announcement.chain, certificate.bytes], certificate.body.subject, { now })
   verifyRevocation(revocation, certificate)
   return { ...announcement, verifiedChain }
+}
+
+/**
+ * The announcement of the first certificate of `chain` (anchor side first, as a record carries it)
+ * that `revocations` holds revoked at `now`, built from the chain itself: a node that refuses a
+ * record for a revocation can always hand the asker its proof, whether or not it stored the
+ * announcement it learnt it from.
+ */
+export function announcementForChain (chain: readonly Uint8Array[], revocations: RevocationSet, now: number): Uint8Array | undefined {
+  if (revocations.size === 0) return undefined
+  for (let i = 0; i < chain.length; i++) {
+    const certificate = chain[i] as Uint8Array
+    const revocation = revocations.revoked(certificateHash(certificate), now)
+    if (revocation !== undefined) return encodeRevocationAnnouncement({ revocation: revocation.bytes, certificate, chain: chain.slice(0, i) })
+  }
+  return undefined
 }

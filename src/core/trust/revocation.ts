@@ -62,6 +62,8 @@ export function verifyRevocation (revocation: Revocation, cert: Certificate): vo
 /** The revocations a validator honours, by certificate hash. Only verified revocations go in. */
 export class RevocationSet {
   private readonly byTarget = new Map<string, Revocation>()
+  /** namespace -> certificate hashes (hex) revoked under it: a node asked about a code it holds no record of still knows whether its delegation was revoked. */
+  private readonly byNamespace = new Map<string, Set<string>>()
 
   /** Verifies and adds; throws the revocation's typed error when it is not valid for `cert`. */
   add (revocation: Revocation, cert: Certificate): void {
@@ -69,6 +71,19 @@ export class RevocationSet {
     const id = toHex(revocation.target)
     const existing = this.byTarget.get(id)
     if (existing === undefined || revocation.revokedAt < existing.revokedAt) this.byTarget.set(id, revocation)
+    let targets = this.byNamespace.get(revocation.namespace)
+    if (targets === undefined) this.byNamespace.set(revocation.namespace, targets = new Set())
+    targets.add(id)
+  }
+
+  /** The revocations in force at `now` of certificates for exactly `namespace`. */
+  inForceFor (namespace: string, now: number): Revocation[] {
+    const out: Revocation[] = []
+    for (const id of this.byNamespace.get(namespace) ?? []) {
+      const r = this.byTarget.get(id)
+      if (r !== undefined && r.revokedAt <= now) out.push(r)
+    }
+    return out
   }
 
   /** The revocation held for `certHash`, in force or not yet. */

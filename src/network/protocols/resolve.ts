@@ -2,6 +2,7 @@ import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.
 import { parseCode } from '../../core/code/grammar.ts'
 import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
 import { ABSENCE_PROOF_MAX_BYTES } from '../../core/proof/absence.ts'
+import { REVOCATION_ANNOUNCEMENT_MAX_BYTES } from '../../core/trust/revocation-announcement.ts'
 import { errorFromWire, errorToWire } from './wire-errors.ts'
 
 /**
@@ -11,7 +12,7 @@ import { errorFromWire, errorToWire } from './wire-errors.ts'
  */
 export const RESOLVE_PROTOCOL = '/citycode/resolve/1.0.0'
 export const RESOLVE_REQUEST_MAX_BYTES = 256
-export const RESOLVE_RESPONSE_MAX_BYTES = Math.max(RECORD_MAX_BYTES, ABSENCE_PROOF_MAX_BYTES) + 1024
+export const RESOLVE_RESPONSE_MAX_BYTES = Math.max(RECORD_MAX_BYTES, ABSENCE_PROOF_MAX_BYTES, REVOCATION_ANNOUNCEMENT_MAX_BYTES) + 1024
 
 export function encodeResolveRequest (code: string): Uint8Array {
   return encodeCbor({ v: 1, code: parseCode(code).text })
@@ -26,22 +27,29 @@ export function decodeResolveRequest (bytes: Uint8Array): string {
 /**
  * `not-found` may carry `proof`: AbsenceProof bytes (SPEC "Non-existence proofs") from the authority
  * above the code, which the asker verifies like a record; without it, a not-found proves nothing.
+ * `revoked` carries a revocation announcement (SPEC 4.4) of a certificate on the code's chain, in
+ * place of the record: the answering node (its parent above all) never serves a record it knows to
+ * be revoked, and the asker learns the revocation with the answer, as OCSP stapling hands the
+ * verifier the status with the certificate. The asker verifies it against its own anchors.
  */
 export type ResolveResponse =
   | { status: 'found', record: Uint8Array }
   | { status: 'not-found', proof?: Uint8Array }
+  | { status: 'revoked', announcement: Uint8Array }
   | { status: 'refused', error: Error }
 
-export function encodeResolveResponse (response: { status: 'found', record: Uint8Array } | { status: 'not-found', proof?: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
+export function encodeResolveResponse (response: { status: 'found', record: Uint8Array } | { status: 'not-found', proof?: Uint8Array } | { status: 'revoked', announcement: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
   if (response.status === 'found') return encodeCbor({ v: 1, status: 'found', record: response.record })
+  if (response.status === 'revoked') return encodeCbor({ v: 1, status: 'revoked', announcement: response.announcement })
   if (response.status === 'not-found') return encodeCbor(response.proof !== undefined ? { v: 1, status: 'not-found', proof: response.proof } : { v: 1, status: 'not-found' })
   return encodeCbor({ v: 1, status: 'refused', error: errorToWire(response.error) })
 }
 
 export function decodeResolveResponse (bytes: Uint8Array): ResolveResponse {
   const value = decodeCanonical(bytes, RESOLVE_RESPONSE_MAX_BYTES, 'resolve response')
-  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof']).string('status', 16)
+  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof', 'announcement']).string('status', 16)
   if (status === 'found') return { status, record: new FieldReader(value, 'resolve response', ['v', 'status', 'record']).bytes('record') }
+  if (status === 'revoked') return { status, announcement: new FieldReader(value, 'resolve response', ['v', 'status', 'announcement']).bytes('announcement') }
   if (status === 'not-found') {
     const r = new FieldReader(value, 'resolve response', ['v', 'status', 'proof'])
     r.literal('v', 1)

@@ -1,5 +1,5 @@
 import type { AbortOptions } from '@libp2p/interface'
-import { parseCode } from '../../core/code/grammar.ts'
+import { lineage, parseCode } from '../../core/code/grammar.ts'
 import { equalBytes, toHex } from '../../core/crypto/hash.ts'
 import { compareTreeHeads } from '../../core/ledger/fork.ts'
 import type { ForkKind } from '../../core/ledger/fork.ts'
@@ -67,10 +67,30 @@ export interface AuditAlarm {
   readonly evidence?: string
 }
 
+/** A revocation in force on the target's lineage (the code itself or a namespace above it). */
+export interface AuditedRevocation {
+  readonly namespace: string
+  /** Hash (hex) of the revoked certificate. */
+  readonly certificate: string
+  readonly revokedAt: number
+  readonly reason: string
+  /**
+   * Whether it revokes the certificate of the namespace's latest allocation in the logs fetched:
+   * true or false when that allocation was seen, undefined when it was not (a log not reached).
+   */
+  readonly current?: boolean
+}
+
 export interface AuditReport {
   readonly target: string
   /** No alarm: every entry included, every held head consistent. */
   readonly ok: boolean
+  /**
+   * The code does not stand: a revocation in force takes down its current certificate or one above
+   * it (or, where the current one is not known, any certificate of its namespace or above).
+   */
+  readonly revoked: boolean
+  readonly revocations: AuditedRevocation[]
   readonly logs: AuditedLog[]
   readonly history: HistoryItem[]
   readonly alarms: AuditAlarm[]
@@ -100,7 +120,24 @@ export async function auditTarget (target: string, ctx: AuditContext, options: A
     alarms.push({ log: a.log, kind: a.kind, detail: `fork alarm (${a.source}) raised at ${new Date(a.detectedAt).toISOString()}`, key: toHex(a.key), evidence: toHex(a.evidence) })
   }
   history.sort((a, b) => a.time - b.time || (a.log < b.log ? -1 : a.log > b.log ? 1 : a.index - b.index))
-  return { target: code.text, ok: alarms.length === 0, logs: audited, history, alarms }
+  const revocations = revocationsOnLineage(code.text, history, ctx)
+  const revoked = revocations.some(r => r.current !== false)
+  return { target: code.text, ok: alarms.length === 0, revoked, revocations, logs: audited, history, alarms }
+}
+
+/** The revocations this node honours (learnt at start from its peers, or on gossip) on the code's lineage. */
+function revocationsOnLineage (code: string, history: readonly HistoryItem[], ctx: AuditContext): AuditedRevocation[] {
+  const now = ctx.now()
+  const out: AuditedRevocation[] = []
+  for (const ancestor of lineage(parseCode(code))) {
+    const allocations = history.filter(h => h.type === 'allocation' && h.code === ancestor.text)
+    const latest = allocations[allocations.length - 1]
+    for (const r of ctx.validator.revocations.inForceFor(ancestor.text, now)) {
+      const certificate = toHex(r.target)
+      out.push({ namespace: ancestor.text, certificate, revokedAt: r.revokedAt, reason: r.reason, ...(latest !== undefined ? { current: latest.object === certificate } : {}) })
+    }
+  }
+  return out
 }
 
 async function auditLog (log: string, code: string, ctx: AuditContext, history: HistoryItem[], alarms: AuditAlarm[], options: AbortOptions): Promise<AuditedLog> {

@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
-import { inNamespace, parseCode } from '../../core/code/grammar.ts'
+import { inNamespace, lineage, parseCode } from '../../core/code/grammar.ts'
 import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
 import { toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
@@ -15,7 +15,9 @@ import type { RecordValue } from '../../core/record/values.ts'
 import { decodeRecord } from '../../core/record/record.ts'
 import { compareRecords } from '../../core/record/select.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
-import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
+import { REVOCATION_SYNC_PROTOCOL, REVOCATION_SYNC_REQUEST_MAX_BYTES, REVOCATION_SYNC_RESPONSE_MAX_BYTES, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse } from '../../network/protocols/revocation-sync.ts'
+import { announcementForChain } from '../../core/trust/revocation-announcement.ts'
+import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_RESPONSE_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
 import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushResponse, encodePushRequest, encodePushResponse } from '../../network/protocols/push.ts'
 import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
 import type { GossipCounters } from '../../network/gossip/record-updates.ts'
@@ -34,11 +36,11 @@ import type { Publisher, PublishResult } from '../publisher/index.ts'
 import { resolver } from '../resolver/index.ts'
 import { holderOf } from '../resolver/resolver.ts'
 import { ledger } from '../ledger/index.ts'
-import { revocations } from '../revocations/index.ts'
+import { DEFAULT_SYNC_PEERS, DEFAULT_SYNC_TIMEOUT_MS, revocations } from '../revocations/index.ts'
 import type { Revocations } from '../revocations/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
-import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions } from '../resolver/index.ts'
+import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
@@ -203,6 +205,7 @@ export class CitycodeNode {
         dhtValues: (code, options) => dhtValues(this.libp2p.services.dht, code, options)
       },
       local: { get: async (code) => (await this.records.get('own', code))?.bytes ?? (await this.records.get('held', code))?.bytes },
+      revocations: this.revocations,
       now: this.now,
       logger
     })
@@ -227,6 +230,9 @@ export class CitycodeNode {
     this.setUpAuthority()
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log)
     await this.revocations.start()
+    // before this node answers anything: the revocations in force that its first peers hold
+    await this.syncRevocations()
+    await handleRequests(this.libp2p, REVOCATION_SYNC_PROTOCOL, async (request) => encodeSyncResponse(await this.revocations.page(decodeSyncRequest(request))), { maxRequestBytes: REVOCATION_SYNC_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     if (this.role !== 'resolver') {
       await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request) => await this.answerApply(request), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
@@ -479,23 +485,71 @@ export class CitycodeNode {
       this.reject('resolve', err)
       return encodeResolveResponse({ status: 'refused', error: err })
     }
-    const held = await this.held(code) ?? this.resolver.cached(code)
+    const held = await this.held(code) ?? this.cachedNotRevoked(code)
     if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
-    // the asker's own validator refuses it too, and can say why (RevokedError) rather than not-found
-    const revoked = await this.heldRevoked(code)
-    if (revoked !== undefined) return encodeResolveResponse({ status: 'found', record: revoked })
+    // never the record of a revoked delegation (a parent stops serving it, as a DNS parent zone
+    // drops the delegation): the revocation instead, which the asker verifies and honours
+    const revoked = await this.revocationFor(code)
+    if (revoked !== undefined) return encodeResolveResponse({ status: 'revoked', announcement: revoked })
     return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
   }
 
-  /** The bytes of the record of `code` this node holds when they fail only for a revoked certificate. */
-  private async heldRevoked (code: string): Promise<Uint8Array | undefined> {
-    const stored = (await this.records.get('own', code)) ?? (await this.records.get('held', code))
-    if (stored === undefined) return undefined
+  private cachedNotRevoked (code: string): VerifiedRecord | undefined {
+    const cached = this.resolver.cached(code)
+    if (cached === undefined) return undefined
     try {
-      this.validator.validate(stored.bytes, code)
+      this.validator.checkNotRevoked(cached)
+      return cached
+    } catch {
       return undefined
-    } catch (err) {
-      return (err as Error).name === 'RevokedError' ? stored.bytes : undefined
+    }
+  }
+
+  /**
+   * The announcement of a revocation in force that takes `code` down: of a certificate on the chain
+   * of a record of it this node holds or cached, else of one for the code or a namespace above it.
+   */
+  private async revocationFor (code: string): Promise<Uint8Array | undefined> {
+    const now = this.now()
+    const stored = (await this.records.get('own', code)) ?? (await this.records.get('held', code))
+    for (const bytes of [stored?.bytes, this.resolver.cachedStale(code)?.record.bytes]) {
+      if (bytes === undefined) continue
+      try {
+        const found = announcementForChain(decodeRecord(bytes).chain, this.validator.revocations, now)
+        if (found !== undefined) return found
+      } catch {}
+    }
+    for (const ancestor of lineage(parseCode(code)).reverse()) {
+      for (const revocation of this.validator.revocations.inForceFor(ancestor.text, now)) {
+        const kept = await this.revocations.stored(revocation.target)
+        if (kept !== undefined) return kept
+      }
+    }
+    return undefined
+  }
+
+  /**
+   * Asks the first bootstrap peers and the parent, together and within the sync deadline, for the
+   * revocations they hold; an unreachable peer costs nothing but its share of the deadline.
+   */
+  private async syncRevocations (): Promise<void> {
+    const addrs = [...new Set([...(this.init.network.bootstrap ?? []), ...(this.identity?.parent !== undefined ? [this.identity.parent.addr] : [])])].slice(0, DEFAULT_SYNC_PEERS)
+    if (addrs.length === 0) return
+    const deadline = deadlineSignal(this.init.revocations?.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
+    try {
+      const learnt = await Promise.all(addrs.map(async (addr) => {
+        try {
+          const target = multiaddr(addr)
+          return await this.revocations.syncFrom(async (after) => decodeSyncResponse(await sendRequest(this.libp2p, target, REVOCATION_SYNC_PROTOCOL, encodeSyncRequest(after), { signal: deadline.signal, maxResponseBytes: REVOCATION_SYNC_RESPONSE_MAX_BYTES })))
+        } catch (err) {
+          this.log('revocation sync with %s failed: %s', addr, (err as Error).message)
+          return 0
+        }
+      }))
+      const total = learnt.reduce((a, b) => a + b, 0)
+      if (total > 0) this.log('learnt %d revocations from %d peers at start', total, addrs.length)
+    } finally {
+      deadline.clear()
     }
   }
 
@@ -522,16 +576,17 @@ export class CitycodeNode {
     }
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | AbsenceAnswer> {
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | AbsenceAnswer | RevokedAnswer> {
     const id = peerIdFromString(peer.id)
     // add every published address so the dialler can pick a working one; a peer-store write per
     // question is measurable CPU with many nodes in one process, so skip it when already connected
     if (peer.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
       await this.libp2p.peerStore.merge(id, { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
     }
-    const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal, cost }))
+    const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal, cost, maxResponseBytes: RESOLVE_RESPONSE_MAX_BYTES }))
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') return response.record
+    if (response.status === 'revoked') return { revoked: response.announcement }
     return response.proof !== undefined ? { absence: response.proof } : null
   }
 }

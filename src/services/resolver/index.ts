@@ -4,6 +4,7 @@ import type { VerifiedRecord } from '../../core/record/verify.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { ResolverService } from './resolver.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
+import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
 
 export const DEFAULT_RESOLVE_TIMEOUT_MS = 10_000
 /** How long one direct question to a known holder or authority may take before trying the next. */
@@ -52,13 +53,22 @@ export interface AbsenceAnswer {
   readonly absence: Uint8Array
 }
 
+/**
+ * A peer's answer that a certificate on the code's chain is revoked (RevocationAnnouncement bytes),
+ * in place of the record: believed only once the resolver's own revocations component verified it.
+ */
+export interface RevokedAnswer {
+  readonly revoked: Uint8Array
+}
+
 /** The network, as the resolver sees it: interchangeable record sources (routing backends). */
 export interface ResolverRouting {
   /**
    * Asks one peer for the record of `code` over the resolve protocol: the record bytes; null when
-   * it has none; `{ absence }` when it says, with a proof, that nobody holds it.
+   * it has none; `{ absence }` when it says, with a proof, that nobody holds it; `{ revoked }` when
+   * it says, with the revocation, that the code's delegation is revoked.
    */
-  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | AbsenceAnswer>
+  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | AbsenceAnswer | RevokedAnswer>
   /**
    * Walks the DHT for values under the code's key; yields each value with the peer it came from as
    * soon as it arrives (the resolver stops the walk, through the signal, once it has its answer).
@@ -101,9 +111,17 @@ export interface ResolverInit {
   authorities?: Array<{ namespace: string, peer: PeerRef }>
 }
 
+/** How the resolver honours a revocation a peer answered with (the node's revocations service). */
+export interface RevocationLearner {
+  /** Verifies the announcement against the node's anchors and honours it; throws its typed error. */
+  learn(bytes: Uint8Array): Promise<VerifiedRevocationAnnouncement>
+}
+
 export interface ResolverComponents {
   validator: RecordValidator
   routing: ResolverRouting
+  /** Without it a revoked answer is a failed question (nothing verified, nothing believed). */
+  revocations?: RevocationLearner
   local: LocalRecords
   now: () => number
   logger: ComponentLogger
@@ -129,6 +147,8 @@ export interface Resolver {
   addAuthority(namespace: string, peer: PeerRef): void
   /** The freshest verified record in the cache, or undefined. */
   cached(code: string): VerifiedRecord | undefined
+  /** What the cache holds for `code`, expired or not (verified when it was cached). */
+  cachedStale(code: string): VerifiedRecord | undefined
   /** A verified, unexpired proof that `code` does not exist, from the negative cache. */
   cachedAbsence(code: string): VerifiedAbsence | undefined
   readonly cacheSize: number

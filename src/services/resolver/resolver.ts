@@ -2,7 +2,9 @@ import { COUNTRY_DEPTH, inNamespace, isDirectoryCode, lineage, parseCode } from 
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { verifyAbsence } from '../../core/proof/absence.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
-import { NotFoundError, ResolveTimeoutError } from '../errors.ts'
+import { NotFoundError, ResolveTimeoutError, RevokedAnswerError } from '../errors.ts'
+import { RevokedError } from '../../core/errors.ts'
+import { equalBytes } from '../../core/crypto/hash.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_DHT_DELAY_MS, DEFAULT_DHT_GRACE_MS, DEFAULT_DHT_QUORUM, DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FAILED_PEER_MS, DEFAULT_HEDGE_DELAY_MS, DEFAULT_RESOLVE_TIMEOUT_MS, MAX_CACHE_TTL_MS } from './index.ts'
 import type { PeerRef, Resolution, ResolutionSource, Resolver, ResolverComponents, ResolverInit, ResolveOptions } from './index.ts'
@@ -70,6 +72,10 @@ export class ResolverService implements Resolver {
     return this.cache.get(code, this.c.now())
   }
 
+  cachedStale (code: string): VerifiedRecord | undefined {
+    return this.cache.peek(code)?.value
+  }
+
   cachedAbsence (code: string): VerifiedAbsence | undefined {
     return this.absent.get(code, this.c.now())
   }
@@ -115,6 +121,9 @@ export class ResolverService implements Resolver {
       if (found !== undefined) return done(found.verified, found.source, found.from)
       // every copy found is signed under a revoked certificate: say so, it is no mere absence
       if (refusals.revoked !== undefined) throw refusals.revoked
+      // nothing found, and this node knows the delegation revoked (learnt at start or on gossip)
+      const known = this.knownRevocation(code)
+      if (known !== undefined) throw known
       // out of time (ours or the caller's) is not proof of absence: say so
       if (deadline.signal.aborted) {
         throw new ResolveTimeoutError(`no answer for ${code} before the deadline`, { code, timeoutMs: this.timeoutMs })
@@ -238,7 +247,10 @@ export class ResolverService implements Resolver {
         }
         const exhausted = (): void => {
           if (settled || candidates === undefined || pending > 0 || next < candidates.length) return
-          if (dht === 'idle') startDht()
+          // a verified revocation answer, and no candidate had a record under another certificate:
+          // copies in the DHT are copies of the revoked record, so no walk for them
+          if (dht === 'idle' && refusals?.revokedAnswer === true && inFlight === 0) finish(undefined)
+          else if (dht === 'idle') startDht()
           else if (dht === 'done' && inFlight === 0) finish(undefined)
         }
         const startDht = (): void => {
@@ -346,6 +358,10 @@ export class ResolverService implements Resolver {
       this.failed.delete(peer.id)
       if (answer === null) return undefined
       if (answer instanceof Uint8Array) return { verified: this.validateNoting(answer, code, refusals), source: 'direct', from: peer.id }
+      if ('revoked' in answer) {
+        await this.learnRevoked(answer.revoked, code, peer, refusals)
+        return undefined
+      }
       // believed only once verified: a liar cannot deny a code the authority's set holds
       return { absence: verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations }), from: peer.id }
     } catch (err) {
@@ -356,6 +372,41 @@ export class ResolverService implements Resolver {
       }
       return undefined
     }
+  }
+
+  /**
+   * A peer answered that the code's delegation is revoked: the revocation is verified (and so
+   * honoured from now on) by this node's own revocations component, must concern a certificate for
+   * the code or one above it and be in force; then the resolution fails with RevokedError unless
+   * another candidate answers with a record under a certificate not revoked (a rotated key). A
+   * revocation the peer cannot back is its failure, as a record that does not verify.
+   */
+  private async learnRevoked (bytes: Uint8Array, code: string, peer: PeerRef, refusals: Refusals | undefined): Promise<void> {
+    if (this.c.revocations === undefined) throw new RevokedAnswerError(`${peer.id} answered that ${code} is revoked, and this resolver cannot check revocations`, { code, from: peer.id })
+    const { revocation, certificate } = await this.c.revocations.learn(bytes)
+    const namespace = certificate.body.namespace
+    if (!inNamespace(namespace, code)) throw new RevokedAnswerError(`${peer.id} answered for ${code} with a revocation of ${namespace}, which is not on its chain`, { code, namespace, from: peer.id })
+    if (revocation.revokedAt > this.c.now()) throw new RevokedAnswerError(`${peer.id} answered for ${code} with a revocation of ${namespace} not in force until ${new Date(revocation.revokedAt).toISOString()}`, { code, namespace, from: peer.id })
+    // a cached copy signed under the revoked certificate is dropped at once
+    const cached = this.cache.peek(code)
+    if (cached !== undefined && cached.value.chain.certificates.some(c => equalBytes(c.hash, certificate.hash))) this.cache.delete(code)
+    if (refusals === undefined) return
+    refusals.revokedAnswer = true
+    refusals.revoked ??= new RevokedError(`${code} is revoked: the certificate for ${namespace} was revoked ${new Date(revocation.revokedAt).toISOString()}: ${revocation.reason}`,
+      { code, namespace, revokedAt: revocation.revokedAt, reason: revocation.reason, from: peer.id })
+  }
+
+  /** A revocation in force of a certificate for `code` or a namespace above it, as the error to answer with. */
+  private knownRevocation (code: string): Error | undefined {
+    const now = this.c.now()
+    for (const ancestor of lineage(parseCode(code)).reverse()) {
+      const revocation = this.c.validator.revocations.inForceFor(ancestor.text, now)[0]
+      if (revocation !== undefined) {
+        return new RevokedError(`no valid record for ${code}: the certificate for ${ancestor.text} was revoked ${new Date(revocation.revokedAt).toISOString()}: ${revocation.reason}`,
+          { code, namespace: ancestor.text, revokedAt: revocation.revokedAt, reason: revocation.reason })
+      }
+    }
+    return undefined
   }
 
   /** The peer is asked after the others for `failedPeerMs` (it may be back by then). */
@@ -431,6 +482,8 @@ function notFound (code: string, absence: VerifiedAbsence, from: string): NotFou
 interface Refusals {
   /** The first answer refused because a certificate of its chain is revoked. */
   revoked?: Error
+  /** A peer answered with a verified revocation of the code's delegation. */
+  revokedAnswer?: boolean
 }
 
 function noteRefusal (refusals: Refusals | undefined, err: unknown): void {

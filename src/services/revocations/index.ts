@@ -4,6 +4,7 @@ import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
 import type { RevocationGossipCounters } from '../../network/gossip/revocations.ts'
 import type { RevocationStore } from '../../storage/revocation-store.ts'
+import type { SyncPage } from '../../network/protocols/revocation-sync.ts'
 import { RevocationsService } from './revocations.ts'
 
 /**
@@ -18,9 +19,18 @@ export const DEFAULT_FIRST_REANNOUNCE_DELAY_MS = 30_000
 /** Revocations a node honours and keeps at most (see RevocationStore). */
 export { DEFAULT_MAX_STORED_REVOCATIONS } from '../../storage/revocation-store.ts'
 
+/** A starting node gives its peers this long, together, to hand it the revocations in force. */
+export const DEFAULT_SYNC_TIMEOUT_MS = 3_000
+/** Peers asked at start (the first of the bootstrap list and the parent). */
+export const DEFAULT_SYNC_PEERS = 3
+/** Pages taken from one peer at most (4096 stored revocations fit in far fewer). */
+export const MAX_SYNC_PAGES = 64
+
 export interface RevocationsInit {
   /** @default DEFAULT_REANNOUNCE_INTERVAL_MS */
   reannounceIntervalMs?: number
+  /** @default DEFAULT_SYNC_TIMEOUT_MS */
+  syncTimeoutMs?: number
   /** @default DEFAULT_FIRST_REANNOUNCE_DELAY_MS */
   firstReannounceDelayMs?: number
 }
@@ -47,6 +57,23 @@ export interface Revocations extends Startable {
   announce(bytes: Uint8Array): Promise<VerifiedRevocationAnnouncement>
   /** Publishes every stored announcement again; returns how many were sent. */
   reannounce(): Promise<number>
+  /**
+   * Verifies an announcement a peer handed over (a resolve answer, a sync page) and honours and
+   * stores it when it adds to what is held; returns it verified, or throws its typed error. Not
+   * published: the node that sent it holds it, and gossip has carried it already.
+   */
+  learn(bytes: Uint8Array): Promise<VerifiedRevocationAnnouncement>
+  /** The stored announcement of the revocation of the certificate `target` (its hash). */
+  stored(target: Uint8Array): Promise<Uint8Array | undefined>
+  /** A page of the stored announcements for a peer's sync request. */
+  page(after: Uint8Array | undefined): Promise<SyncPage>
+  /**
+   * Takes every page `fetchPage` gets from one peer and learns each announcement; returns how many
+   * were new. A bad announcement is skipped (and logged), the rest still count.
+   */
+  syncFrom(fetchPage: (after: Uint8Array | undefined) => Promise<SyncPage>): Promise<number>
+  /** Called with every revocation newly honoured (gossip, sync, answers, own), e.g. to purge copies held under it. */
+  onHonoured(listener: (announcement: VerifiedRevocationAnnouncement) => void): () => void
   readonly counters: RevocationGossipCounters
 }
 

@@ -5,8 +5,10 @@ import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation
 import { publishRevocation, subscribeRevocations } from '../../network/gossip/revocations.ts'
 import type { RevocationGossipCounters, RevocationsSubscription } from '../../network/gossip/revocations.ts'
 import { DEFAULT_MAX_STORED_REVOCATIONS } from '../../storage/revocation-store.ts'
+import { REVOCATION_SYNC_PAGE_BYTES, REVOCATION_SYNC_PAGE_MAX_ITEMS } from '../../network/protocols/revocation-sync.ts'
+import type { SyncPage } from '../../network/protocols/revocation-sync.ts'
 import type { StoredRevocation } from '../../storage/revocation-store.ts'
-import { DEFAULT_FIRST_REANNOUNCE_DELAY_MS, DEFAULT_REANNOUNCE_INTERVAL_MS } from './index.ts'
+import { DEFAULT_FIRST_REANNOUNCE_DELAY_MS, DEFAULT_REANNOUNCE_INTERVAL_MS, MAX_SYNC_PAGES } from './index.ts'
 import type { Revocations, RevocationsComponents, RevocationsInit } from './index.ts'
 
 export class RevocationsService implements Revocations {
@@ -18,6 +20,7 @@ export class RevocationsService implements Revocations {
   private subscription: RevocationsSubscription | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly own: RevocationGossipCounters = { accepted: 0, ignored: 0, rejected: 0 }
+  private readonly listeners = new Set<(announcement: VerifiedRevocationAnnouncement) => void>()
 
   constructor (init: RevocationsInit, components: RevocationsComponents) {
     this.c = components
@@ -46,6 +49,7 @@ export class RevocationsService implements Revocations {
   async start (): Promise<void> {
     if (!this.loaded) await this.load()
     this.subscription = subscribeRevocations(this.c.pubsub(), this.c.validator, (announcement) => {
+      this.honoured(announcement)
       void this.keep(announcement.bytes)
     }, { capacity: DEFAULT_MAX_STORED_REVOCATIONS, logger: this.c.logger })
     const tick = (delayMs: number): void => {
@@ -70,9 +74,70 @@ export class RevocationsService implements Revocations {
   async announce (bytes: Uint8Array): Promise<VerifiedRevocationAnnouncement> {
     const verified = verifyRevocationAnnouncement(bytes, this.c.validator.chains, this.c.now())
     this.c.validator.revocations.add(verified.revocation, verified.certificate)
+    this.honoured(verified)
     await this.keep(bytes)
     await this.publish(bytes)
     return verified
+  }
+
+  async learn (bytes: Uint8Array): Promise<VerifiedRevocationAnnouncement> {
+    const verified = verifyRevocationAnnouncement(bytes, this.c.validator.chains, this.c.now())
+    const revocations = this.c.validator.revocations
+    const held = revocations.get(verified.revocation.target)
+    if (held !== undefined && held.revokedAt <= verified.revocation.revokedAt) return verified
+    // past the store's bound a new certificate's revocation is not taken, as on gossip
+    if (held === undefined && revocations.size >= DEFAULT_MAX_STORED_REVOCATIONS) return verified
+    revocations.add(verified.revocation, verified.certificate)
+    this.honoured(verified)
+    await this.keep(bytes)
+    return verified
+  }
+
+  async stored (target: Uint8Array): Promise<Uint8Array | undefined> {
+    return (await this.c.store.get(target))?.bytes
+  }
+
+  async page (after: Uint8Array | undefined): Promise<SyncPage> {
+    const { entries, next } = await this.c.store.page(after, { maxBytes: REVOCATION_SYNC_PAGE_BYTES, maxItems: REVOCATION_SYNC_PAGE_MAX_ITEMS })
+    const announcements = entries.map(e => e.bytes)
+    return next !== undefined ? { announcements, next } : { announcements }
+  }
+
+  async syncFrom (fetchPage: (after: Uint8Array | undefined) => Promise<SyncPage>): Promise<number> {
+    let learnt = 0
+    let after: Uint8Array | undefined
+    for (let pages = 0; pages < MAX_SYNC_PAGES; pages++) {
+      const page = await fetchPage(after)
+      for (const bytes of page.announcements) {
+        const before = this.c.validator.revocations.size
+        try {
+          await this.learn(bytes)
+          if (this.c.validator.revocations.size > before) learnt++
+        } catch (err) {
+          if (!isCitycodeError(err)) throw err
+          this.log('a synced revocation was not honoured: %s: %s', err.name, err.message)
+        }
+      }
+      // a cursor that does not move on would loop: a peer's page order is its own, ours is by hash
+      if (page.next === undefined || (after !== undefined && Buffer.compare(page.next, after) <= 0)) break
+      after = page.next
+    }
+    return learnt
+  }
+
+  onHonoured (listener: (announcement: VerifiedRevocationAnnouncement) => void): () => void {
+    this.listeners.add(listener)
+    return () => { this.listeners.delete(listener) }
+  }
+
+  private honoured (announcement: VerifiedRevocationAnnouncement): void {
+    for (const listener of this.listeners) {
+      try {
+        listener(announcement)
+      } catch (err) {
+        this.log.error('a revocation listener failed: %s', (err as Error).message)
+      }
+    }
   }
 
   async reannounce (): Promise<number> {

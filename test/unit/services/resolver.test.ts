@@ -2,7 +2,7 @@ import assert from 'node:assert/strict'
 import { addExchange, emptyCost, framedBytes } from '../../../src/network/message-cost.ts'
 import type { CostOptions } from '../../../src/network/message-cost.ts'
 import { defaultLogger } from '@libp2p/logger'
-import { AllocationSetTree, RecordValidator, createRecord, issueCertificate } from '../../../src/core/index.ts'
+import { AllocationSetTree, RecordValidator, createRecord, encodeRevocationAnnouncement, issueCertificate, revoke, verifyRevocationAnnouncement } from '../../../src/core/index.ts'
 import { NotFoundError } from '../../../src/services/errors.ts'
 import { resolver } from '../../../src/services/resolver/index.ts'
 import type { PeerRef, ResolverRouting } from '../../../src/services/resolver/index.ts'
@@ -19,7 +19,7 @@ function issueCity (code: string): Uint8Array {
 
 class FakeRouting implements ResolverRouting {
   readonly selfId = 'me'
-  peers = new Map<string, Uint8Array | null | 'hang' | { absence: Uint8Array }>()
+  peers = new Map<string, Uint8Array | null | 'hang' | { absence: Uint8Array } | { revoked: Uint8Array }>()
   dht: Array<{ value: Uint8Array, from: string }> = []
   asked: string[] = []
   /** Peers that answer only after this many ms (unless the question is abandoned first). */
@@ -30,7 +30,7 @@ class FakeRouting implements ResolverRouting {
     return this.connections.has(peerId)
   }
 
-  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { absence: Uint8Array }> {
+  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { absence: Uint8Array } | { revoked: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
     const delay = this.delays.get(peer.id)
     if (delay !== undefined) {
@@ -385,6 +385,79 @@ describe('resolver', () => {
       routing.dht = [{ value: v1.bytes, from: 'honest' }]
       const found = await r.resolve('MA.156.1301', { fresh: true })
       assert.equal(found.source, 'dht', 'a proof about another code does not deny this one')
+    })
+  })
+
+  describe('revoked answers', () => {
+    const revocation = revoke(h.cityCert, h.country, 'key compromised', NOW - 1000)
+    const announcement = encodeRevocationAnnouncement({ revocation: revocation.bytes, certificate: h.cityCert.bytes, chain: [h.countryCert.bytes] })
+
+    function withLearner (routing: FakeRouting): { r: ReturnType<ReturnType<typeof resolver>>, validator: RecordValidator } {
+      const validator = new RecordValidator(h.anchors, { now: () => NOW })
+      const r = resolver({ directTimeoutMs: 50, timeoutMs: 500, dhtDelayMs: 5 })({
+        validator,
+        routing,
+        revocations: {
+          learn: async (bytes) => {
+            const verified = verifyRevocationAnnouncement(bytes, validator.chains, NOW)
+            validator.revocations.add(verified.revocation, verified.certificate)
+            return verified
+          }
+        },
+        local: { get: async () => undefined },
+        now: () => NOW,
+        logger: defaultLogger()
+      })
+      return { r, validator }
+    }
+
+    it('the parent answering with the revocation ends the lookup with RevokedError, honoured from then on at every door', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', { revoked: announcement })
+      routing.dht = [{ value: v2.bytes, from: 'stale-copy' }]
+      const { r, validator } = withLearner(routing)
+      r.offer(countryRecord.bytes)
+      await assert.rejects(r.resolve('MA.156.1301'), (err: Error & { details: Record<string, unknown> }) =>
+        err.name === 'RevokedError' && err.details.namespace === 'MA.156.1301' && err.details.from === 'country-peer' && /key compromised/.test(err.message))
+      assert.ok(validator.revocations.revoked(h.cityCert.hash, NOW) !== undefined, 'honoured from the answer, without gossip')
+      assert.throws(() => validator.validate(v2.bytes), { name: 'RevokedError' }, 'so a copy from anywhere is refused too')
+    })
+
+    it('a revoked answer drops the cached record it revokes', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', v1.bytes)
+      const { r } = withLearner(routing)
+      r.offer(countryRecord.bytes)
+      assert.equal((await r.resolve('MA.156.1301')).verified.record.body.seq, 1)
+      routing.peers.set('country-peer', { revoked: announcement })
+      await assert.rejects(r.resolve('MA.156.1301', { fresh: true }), { name: 'RevokedError' })
+      assert.equal(r.cachedStale('MA.156.1301'), undefined)
+    })
+
+    it('a forged revocation, or one of another code, is the answering peer\'s failure: the record from the next source wins', async () => {
+      const forged = Uint8Array.from(announcement)
+      forged[forged.length - 3] = (forged[forged.length - 3] as number) ^ 1
+      const other = hierarchy({ city: 'MA.156.1302' })
+      const otherAnnouncement = encodeRevocationAnnouncement({ revocation: revoke(other.cityCert, other.country, 'x', NOW - 1).bytes, certificate: other.cityCert.bytes, chain: [other.countryCert.bytes] })
+      for (const lie of [forged, otherAnnouncement]) {
+        const routing = new FakeRouting()
+        routing.peers.set('country-peer', { revoked: lie })
+        routing.dht = [{ value: v1.bytes, from: 'honest' }]
+        const { r } = withLearner(routing)
+        r.offer(countryRecord.bytes)
+        const found = await r.resolve('MA.156.1301')
+        assert.equal(found.source, 'dht')
+        assert.equal(found.verified.record.body.seq, 1)
+      }
+    })
+
+    it('without a way to check revocations, a revoked answer is not believed', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', { revoked: announcement })
+      routing.dht = [{ value: v1.bytes, from: 'honest' }]
+      const r = make(routing, { dhtDelayMs: 5 })
+      r.offer(countryRecord.bytes)
+      assert.equal((await r.resolve('MA.156.1301')).source, 'dht')
     })
   })
 })

@@ -12,7 +12,11 @@ const when = (ms: number): string => new Date(ms).toISOString()
 
 /** The report as lines for people; `--json` prints it whole. */
 export function auditText (report: AuditReport): string {
-  const out: string[] = [`audit ${report.target}: ${report.ok ? 'ok' : 'ALARM'}`]
+  const out: string[] = [`audit ${report.target}: ${report.ok ? 'ok' : 'ALARM'}${report.revoked ? ', REVOKED' : ''}`]
+  for (const r of report.revocations) {
+    const which = r.current === true ? 'its current certificate' : r.current === false ? 'an earlier certificate, not the current one' : 'a certificate (current one not seen)'
+    out.push(`revoked: ${r.namespace}: ${which} ${short(r.certificate)} revoked ${when(r.revokedAt)}: ${r.reason}`)
+  }
   for (const l of report.logs) {
     if (l.error !== undefined || l.head === undefined) {
       out.push(`log ${l.log}: not audited (${l.error ?? 'no head'})`)
@@ -52,7 +56,7 @@ export function registerAudit (program: Command): void {
           const report = await node.ledger.audit(code, { signal: AbortSignal.timeout(timeoutMs) })
           if (opts.json === true) printJson(report)
           else process.stdout.write(auditText(report) + '\n')
-          return report.ok ? EXIT_OK : EXIT_FAILURE
+          return report.ok && !report.revoked ? EXIT_OK : EXIT_FAILURE
         } finally {
           await closeNode(node)
         }
