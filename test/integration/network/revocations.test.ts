@@ -1,3 +1,4 @@
+import { REVOCATION_SYNC_PAGE_BYTES } from '../../../src/network/protocols/revocation-sync.ts'
 import assert from 'node:assert/strict'
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -120,7 +121,8 @@ describe('revocations over the network (real libp2p nodes)', function () {
       assert.ok(await eventually(async () => (await storedTargets(first)).includes(toHex(learnt.hash)), LEARN_MS), 'learnt and stored')
       const signed = (await revokeCertificate(first, own, { reason: 'retired', revokedAt: Date.now() - 1000 })).revocation
       const expected = [toHex(learnt.hash), toHex(signed.target)].sort()
-      assert.deepEqual(await storedTargets(first), expected)
+      // (it also holds what its peers handed it at start: earlier tests of this network revoked some)
+      assert.deepEqual((await storedTargets(first)).filter(t => expected.includes(t)), expected)
       // past gossipsub's gossip window, so no neighbour hands the announcements to the restarted node
       // again (which would put them in its seen cache and make its own re-announcement a no-op)
       await new Promise(resolve => setTimeout(resolve, 6_000))
@@ -129,10 +131,15 @@ describe('revocations over the network (real libp2p nodes)', function () {
 
       // the timer stays out of the way: the test runs its tick (`reannounce`) once the newcomer listens
       const second = await open({ revocations: { firstReannounceDelayMs: 600_000 } })
-      assert.deepEqual([...second.validator.revocations.values()].map(r => toHex(r.target)).sort(), expected, 'honoured from the store at start')
+      const storedAtRestart = (await storedTargets(second)).filter(t => expected.includes(t))
+      assert.deepEqual(storedAtRestart, expected, 'still in the store')
+      // at start it also asks its peers for the revocations in force (earlier tests of this network left some)
+      const held = [...second.validator.revocations.values()].map(r => toHex(r.target))
+      assert.ok(expected.every(t => held.includes(t)), 'honoured from the store at start')
       await assert.rejects(second.resolve(e.identity!.namespace, { fresh: true, signal: AbortSignal.timeout(15_000) }), { name: 'RevokedError' })
-      // a newcomer that only the restarted node tells (its other neighbours took the announcements already)
-      const newcomer = await net.add('resolver')
+      // a newcomer that only the restarted node tells (its other neighbours took the announcements
+      // already), with no bootstrap peer to ask at start: what reaches it is the re-announcement
+      const newcomer = await net.add('resolver', { network: { transport: 'memory', listen: [], bootstrap: [] } })
       await newcomer.libp2p.dial(second.addresses[0]!)
       assert.ok(await eventually(() => subscribed(second, newcomer), 10_000), 'the restarted node sees the newcomer on the topic')
       assert.equal(newcomer.validator.revocations.size, 0)
@@ -145,5 +152,34 @@ describe('revocations over the network (real libp2p nodes)', function () {
     } finally {
       rmSync(dir, { recursive: true, force: true })
     }
+  })
+
+  it('a node that starts asks its first peers for the revocations in force, before it answers anything, page by page', async function () {
+    this.timeout(120_000)
+    // more announcements than one sync page holds: sub-code certificates a city issues and revokes
+    const country = net.cities[0]!
+    const signer = keyOf(country)
+    const chain = country.identity!.chain
+    const bulk: Uint8Array[] = []
+    for (let i = 0; i < 120; i++) {
+      const cert = issueCertificate({ namespace: `${country.identity!.namespace}.${String(10 + i)}`, subject: seededSigner(5000 + i).publicKey, serial: 100 + i, notBefore: Date.now() - 1000, notAfter: Date.now() + 3_600_000, perms: ['sign'] }, [signer])
+      const padded = 'x'.repeat(240)
+      bulk.push(encodeRevocationAnnouncement({ revocation: revoke(cert, signer, `bulk ${i} ${padded}`, Date.now() - 500).bytes, certificate: cert.bytes, chain }))
+    }
+    for (const bytes of bulk) await country.revocations.learn(bytes)
+    const pageBytes = bulk.reduce((a, b) => a + b.byteLength, 0)
+    assert.ok(pageBytes > REVOCATION_SYNC_PAGE_BYTES, `the announcements (${pageBytes} bytes) need more than one page`)
+    const inForce = [...country.validator.revocations.values()].map(r => toHex(r.target))
+    // a resolver whose only peer is the country: nothing on gossip reaches it before it starts
+    const fresh = await net.add('resolver', { network: { transport: 'memory', listen: [], bootstrap: [net.addrOf(country)] } })
+    const held = new Set([...fresh.validator.revocations.values()].map(r => toHex(r.target)))
+    assert.ok(inForce.every(t => held.has(t)), `learnt ${held.size} of the country's ${inForce.length} at start`)
+    // and stored as its own, so it hands them on in turn
+    assert.ok((await storedTargets(fresh)).length >= bulk.length)
+    // a peer that cannot be reached costs the sync deadline, not the start
+    const started = Date.now()
+    const lonely = await net.add('resolver', { network: { transport: 'memory', listen: [], bootstrap: ['/memory/nobody-listens/p2p/12D3KooWDpJ7As7BWAwRMfu1VU2WCqNjvq387JEYKDBj4kx6nXTN'] }, revocations: { syncTimeoutMs: 1_000 } })
+    assert.equal(lonely.validator.revocations.size, 0)
+    assert.ok(Date.now() - started < 15_000)
   })
 })
