@@ -111,3 +111,11 @@ export class DistrustedAuthorityError extends CitycodeError {
 export function isCitycodeError (err: unknown): err is CitycodeError {
   return err instanceof CitycodeError
 }
+
+/**
+ * A resolver that requires fresh revocation status (SPEC 4.6) has, for a link of the chain, no
+ * statement from its issuer newer than its bound: it cannot tell whether the link was revoked since.
+ */
+export class StaleRevocationStatusError extends CitycodeError {
+  static override readonly code = 'ERR_STALE_REVOCATION_STATUS'
+}

@@ -68,6 +68,11 @@ export const configSchema = z.object({
     requireCosignatures: z.object({ k: z.number().int().min(1), witnesses: z.array(hex32).min(1) }).strict()
       .refine(r => r.k <= r.witnesses.length, { message: 'k must not exceed the number of witnesses', path: ['k'] }).optional()
   }).strict().optional(),
+  /**
+   * For every record this node resolves: a revocation status statement (SPEC 4.6) from the issuer of
+   * each link of its chain, no older than `maxAgeMs`, or the answer is refused. Omitted: not required.
+   */
+  revocationStatus: z.object({ maxAgeMs: z.number().int().min(1_000).max(7 * 86_400_000) }).strict().optional(),
   /** Environment variable that holds the keychain passphrase. */
   passphraseEnv: z.string().default('CITYCODE_PASSPHRASE')
 }).strict()

@@ -72,6 +72,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) },
       authority: { approval: config.authority.approval },
       ...(config.ledger !== undefined ? ledgerOf(config.ledger) : {}),
+      ...(config.revocationStatus !== undefined ? { resolver: { ...(config.ledger !== undefined ? ledgerOf(config.ledger).resolver : {}), revocationStatusMaxAgeMs: config.revocationStatus.maxAgeMs } } : {}),
       values: valuesOf(config)
     })
     for (const a of config.authorities) await node.knowAuthority(a)

@@ -12,7 +12,11 @@ import { errorFromWire, errorToWire } from './wire-errors.ts'
  */
 export const RESOLVE_PROTOCOL = '/citycode/resolve/1.0.0'
 export const RESOLVE_REQUEST_MAX_BYTES = 256
-export const RESOLVE_RESPONSE_MAX_BYTES = Math.max(RECORD_MAX_BYTES, ABSENCE_PROOF_MAX_BYTES, REVOCATION_ANNOUNCEMENT_MAX_BYTES) + 1024
+/** Revocation status statements (SPEC 4.6) a `found` answer carries add up to at most this. */
+export const RESOLVE_STAPLES_MAX_BYTES = 32 * 1024
+export const RESOLVE_RESPONSE_MAX_BYTES = Math.max(RECORD_MAX_BYTES + RESOLVE_STAPLES_MAX_BYTES, ABSENCE_PROOF_MAX_BYTES, REVOCATION_ANNOUNCEMENT_MAX_BYTES) + 1024
+/** Statements one answer may staple: one per link of the longest chain. */
+const MAX_STAPLES = 8
 
 export function encodeResolveRequest (code: string): Uint8Array {
   return encodeCbor({ v: 1, code: parseCode(code).text })
@@ -25,6 +29,8 @@ export function decodeResolveRequest (bytes: Uint8Array): string {
 }
 
 /**
+ * `found` may carry `statuses`: revocation status statements (SPEC 4.6) of the issuers of the
+ * record's chain, stapled so a resolver that requires fresh status needs no round trip of its own.
  * `not-found` may carry `proof`: AbsenceProof bytes (SPEC "Non-existence proofs") from the authority
  * above the code, which the asker verifies like a record; without it, a not-found proves nothing.
  * `revoked` carries a revocation announcement (SPEC 4.4) of a certificate on the code's chain, in
@@ -33,13 +39,17 @@ export function decodeResolveRequest (bytes: Uint8Array): string {
  * verifier the status with the certificate. The asker verifies it against its own anchors.
  */
 export type ResolveResponse =
-  | { status: 'found', record: Uint8Array }
+  | { status: 'found', record: Uint8Array, statuses?: Uint8Array[] }
   | { status: 'not-found', proof?: Uint8Array }
   | { status: 'revoked', announcement: Uint8Array }
   | { status: 'refused', error: Error }
 
-export function encodeResolveResponse (response: { status: 'found', record: Uint8Array } | { status: 'not-found', proof?: Uint8Array } | { status: 'revoked', announcement: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
-  if (response.status === 'found') return encodeCbor({ v: 1, status: 'found', record: response.record })
+export function encodeResolveResponse (response: { status: 'found', record: Uint8Array, statuses?: readonly Uint8Array[] } | { status: 'not-found', proof?: Uint8Array } | { status: 'revoked', announcement: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
+  if (response.status === 'found') {
+    return encodeCbor(response.statuses !== undefined && response.statuses.length > 0
+      ? { v: 1, status: 'found', record: response.record, statuses: [...response.statuses] }
+      : { v: 1, status: 'found', record: response.record })
+  }
   if (response.status === 'revoked') return encodeCbor({ v: 1, status: 'revoked', announcement: response.announcement })
   if (response.status === 'not-found') return encodeCbor(response.proof !== undefined ? { v: 1, status: 'not-found', proof: response.proof } : { v: 1, status: 'not-found' })
   return encodeCbor({ v: 1, status: 'refused', error: errorToWire(response.error) })
@@ -47,8 +57,11 @@ export function encodeResolveResponse (response: { status: 'found', record: Uint
 
 export function decodeResolveResponse (bytes: Uint8Array): ResolveResponse {
   const value = decodeCanonical(bytes, RESOLVE_RESPONSE_MAX_BYTES, 'resolve response')
-  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof', 'announcement']).string('status', 16)
-  if (status === 'found') return { status, record: new FieldReader(value, 'resolve response', ['v', 'status', 'record']).bytes('record') }
+  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof', 'announcement', 'statuses']).string('status', 16)
+  if (status === 'found') {
+    const r = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'statuses'])
+    return r.has('statuses') ? { status, record: r.bytes('record'), statuses: r.bytesArray('statuses', MAX_STAPLES) } : { status, record: r.bytes('record') }
+  }
   if (status === 'revoked') return { status, announcement: new FieldReader(value, 'resolve response', ['v', 'status', 'announcement']).bytes('announcement') }
   if (status === 'not-found') {
     const r = new FieldReader(value, 'resolve response', ['v', 'status', 'proof'])

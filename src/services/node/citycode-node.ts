@@ -17,6 +17,8 @@ import { compareRecords } from '../../core/record/select.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
 import { REVOCATION_SYNC_PROTOCOL, REVOCATION_SYNC_REQUEST_MAX_BYTES, REVOCATION_SYNC_RESPONSE_MAX_BYTES, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse } from '../../network/protocols/revocation-sync.ts'
 import { announcementForChain } from '../../core/trust/revocation-announcement.ts'
+import { REVOCATION_STATUS_PROTOCOL, REVOCATION_STATUS_REQUEST_MAX_BYTES, REVOCATION_STATUS_RESPONSE_MAX_BYTES, decodeStatusRequest, decodeStatusResponse, encodeStatusRequest, encodeStatusResponse } from '../../network/protocols/revocation-status.ts'
+import { RevocationStatusKeeper } from '../revocations/status.ts'
 import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_RESPONSE_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
 import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushResponse, encodePushRequest, encodePushResponse } from '../../network/protocols/push.ts'
 import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
@@ -104,6 +106,10 @@ export class CitycodeNode {
   identity: Identity | undefined
   /** The revocations this node honours: stored across restarts, learnt and announced on gossip. */
   readonly revocations: Revocations
+  /** Revocation status statements (SPEC 4.6): this authority's own, and those of the issuers above it it holds. */
+  readonly statuses: RevocationStatusKeeper
+  /** Status fetches under way, one per issuer namespace. */
+  private readonly statusFetches = new Map<string, Promise<void>>()
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
   readonly rejections = new Map<string, number>()
@@ -128,6 +134,22 @@ export class CitycodeNode {
       now: this.now,
       logger: init.logger ?? defaultLogger()
     })
+    this.statuses = new RevocationStatusKeeper(init.revocationStatus ?? {}, {
+      validator: this.validator,
+      authority: () => {
+        const identity = this.identity
+        const signer = this.init.authorityKey
+        return identity === undefined || signer === undefined ? undefined : { namespace: identity.namespace, signer, chain: identity.chain }
+      },
+      fromParent: async (signal) => {
+        const parent = this.identity?.parent
+        if (parent === undefined) return []
+        return decodeStatusResponse(await sendRequest(this.libp2p, multiaddr(parent.addr), REVOCATION_STATUS_PROTOCOL, encodeStatusRequest(), { signal, maxResponseBytes: REVOCATION_STATUS_RESPONSE_MAX_BYTES }))
+      },
+      now: this.now,
+      logger: init.logger ?? defaultLogger()
+    })
+    this.revocations.onHonoured(() => { this.statuses.invalidate() })
   }
 
   get peerId (): PeerId {
@@ -206,6 +228,10 @@ export class CitycodeNode {
       },
       local: { get: async (code) => (await this.records.get('own', code))?.bytes ?? (await this.records.get('held', code))?.bytes },
       revocations: this.revocations,
+      statuses: {
+        forIssuers: (namespaces) => this.statuses.forIssuers(namespaces),
+        fetch: async (issuer, options) => { await this.fetchStatus(issuer, options.signal, options.cost) }
+      },
       now: this.now,
       logger
     })
@@ -232,6 +258,13 @@ export class CitycodeNode {
     await this.revocations.start()
     // before this node answers anything: the revocations in force that its first peers hold
     await this.syncRevocations()
+    await handleRequests(this.libp2p, REVOCATION_STATUS_PROTOCOL, async (request) => {
+      decodeStatusRequest(request)
+      const statements = this.statuses.answer()
+      // a peer learns of a refusal as a reset stream (rpc): only an authority has statements to give
+      if (statements === undefined) throw new NotAllocatedError('this node signs no revocation status: it is no authority', {})
+      return encodeStatusResponse(statements)
+    }, { maxRequestBytes: REVOCATION_STATUS_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, REVOCATION_SYNC_PROTOCOL, async (request) => encodeSyncResponse(await this.revocations.page(decodeSyncRequest(request))), { maxRequestBytes: REVOCATION_SYNC_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     if (this.role !== 'resolver') {
@@ -486,7 +519,7 @@ export class CitycodeNode {
       return encodeResolveResponse({ status: 'refused', error: err })
     }
     const held = await this.held(code) ?? this.cachedNotRevoked(code)
-    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes })
+    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes, statuses: this.statuses.staple(held.record.chain) })
     // never the record of a revoked delegation (a parent stops serving it, as a DNS parent zone
     // drops the delegation): the revocation instead, which the asker verifies and honours
     const revoked = await this.revocationFor(code)
@@ -526,6 +559,34 @@ export class CitycodeNode {
       }
     }
     return undefined
+  }
+
+  /**
+   * Asks the node of `issuer` for its revocation status statements (SPEC 4.6): found as the holder of
+   * the issuer's own record, resolved like any other. One fetch per issuer at a time.
+   */
+  private async fetchStatus (issuer: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<void> {
+    if (issuer === this.identity?.namespace) return
+    let fetching = this.statusFetches.get(issuer)
+    if (fetching === undefined) {
+      fetching = (async () => {
+        try {
+          const holder = holderOf((await this.resolver.resolve(issuer, { signal, cost })).verified)
+          if (holder === undefined) return
+          const id = peerIdFromString(holder.id)
+          if (holder.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
+            await this.libp2p.peerStore.merge(id, { multiaddrs: holder.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
+          }
+          this.statuses.offer(decodeStatusResponse(await sendRequest(this.libp2p, id, REVOCATION_STATUS_PROTOCOL, encodeStatusRequest(), { signal, cost, maxResponseBytes: REVOCATION_STATUS_RESPONSE_MAX_BYTES })))
+        } catch (err) {
+          this.log('could not fetch the revocation status of %s: %s', issuer, (err as Error).message)
+        } finally {
+          this.statusFetches.delete(issuer)
+        }
+      })()
+      this.statusFetches.set(issuer, fetching)
+    }
+    await fetching
   }
 
   /**
@@ -585,7 +646,10 @@ export class CitycodeNode {
     }
     const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal, cost, maxResponseBytes: RESOLVE_RESPONSE_MAX_BYTES }))
     if (response.status === 'refused') throw response.error
-    if (response.status === 'found') return response.record
+    if (response.status === 'found') {
+      if (response.statuses !== undefined) this.statuses.offer(response.statuses)
+      return response.record
+    }
     if (response.status === 'revoked') return { revoked: response.announcement }
     return response.proof !== undefined ? { absence: response.proof } : null
   }

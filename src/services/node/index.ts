@@ -6,6 +6,7 @@ import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
 import type { PublisherInit } from '../publisher/index.ts'
 import type { RevocationsInit } from '../revocations/index.ts'
+import type { StatusKeeperInit } from '../revocations/status.ts'
 import type { Resolution, ResolutionSource, ResolverInit } from '../resolver/index.ts'
 import type { CosignatureRequirement, LedgerInit, VerifiedRecordInclusion } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
@@ -59,6 +60,8 @@ export interface CitycodeNodeInit {
   publisher?: PublisherInit
   /** Re-announcing the revocations this node holds. */
   revocations?: RevocationsInit
+  /** Signing and refreshing revocation status statements (SPEC 4.6). */
+  revocationStatus?: StatusKeeperInit
   /** Values of this node's own record besides its peer id and addresses (names, location, services). */
   values?: RecordValue[]
   now?: () => number

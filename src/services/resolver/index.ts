@@ -5,6 +5,7 @@ import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { ResolverService } from './resolver.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
+import type { RevocationStatus } from '../../core/trust/revocation-status.ts'
 
 export const DEFAULT_RESOLVE_TIMEOUT_MS = 10_000
 /** How long one direct question to a known holder or authority may take before trying the next. */
@@ -109,6 +110,21 @@ export interface ResolverInit {
   cacheEntries?: number
   /** Authorities to ask when nothing closer is known (e.g. the root and country nodes from config). */
   authorities?: Array<{ namespace: string, peer: PeerRef }>
+  /**
+   * Take a record only with, for every link of its chain, a revocation status statement from the
+   * link's issuer no older than this (SPEC 4.6): stapled to the answer, held, or fetched from the
+   * issuer; an answer that cannot be checked is refused (StaleRevocationStatusError). Unset: no such
+   * requirement (revocations are still learnt at start, on gossip and from answers).
+   */
+  revocationStatusMaxAgeMs?: number
+}
+
+/** Revocation status statements, as the resolver gets them (the node's status keeper and its network). */
+export interface StatusSource {
+  /** The statements held of these issuers (decoded; checked by the resolver against each chain). */
+  forIssuers(namespaces: readonly string[]): RevocationStatus[]
+  /** Asks the node of `issuer` for its statements and keeps them; a failure is no throw, the check after it says what is missing. */
+  fetch(issuer: string, options: CostOptions): Promise<void>
 }
 
 /** How the resolver honours a revocation a peer answered with (the node's revocations service). */
@@ -122,6 +138,8 @@ export interface ResolverComponents {
   routing: ResolverRouting
   /** Without it a revoked answer is a failed question (nothing verified, nothing believed). */
   revocations?: RevocationLearner
+  /** Needed when `revocationStatusMaxAgeMs` is set. */
+  statuses?: StatusSource
   local: LocalRecords
   now: () => number
   logger: ComponentLogger

@@ -3,7 +3,8 @@ import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { verifyAbsence } from '../../core/proof/absence.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError, ResolveTimeoutError, RevokedAnswerError } from '../errors.ts'
-import { RevokedError } from '../../core/errors.ts'
+import { RevokedError, StaleRevocationStatusError } from '../../core/errors.ts'
+import { checkLinkStatus, checkRevocationStatus, issuerOf } from '../../core/trust/revocation-status.ts'
 import { equalBytes } from '../../core/crypto/hash.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { DEFAULT_CACHE_ENTRIES, DEFAULT_DHT_DELAY_MS, DEFAULT_DHT_GRACE_MS, DEFAULT_DHT_QUORUM, DEFAULT_DIRECT_TIMEOUT_MS, DEFAULT_FAILED_PEER_MS, DEFAULT_HEDGE_DELAY_MS, DEFAULT_RESOLVE_TIMEOUT_MS, MAX_CACHE_TTL_MS } from './index.ts'
@@ -40,6 +41,7 @@ export class ResolverService implements Resolver {
   private readonly dhtQuorum: number
   private readonly dhtGraceMs: number
   private readonly failedPeerMs: number
+  private readonly statusMaxAgeMs: number | undefined
   /** Peer id -> until when (performance.now()) it counts as failing. */
   private readonly failed = new Map<string, number>()
 
@@ -56,6 +58,7 @@ export class ResolverService implements Resolver {
     this.dhtQuorum = Math.max(1, init.dhtQuorum ?? DEFAULT_DHT_QUORUM)
     this.dhtGraceMs = init.dhtGraceMs ?? DEFAULT_DHT_GRACE_MS
     this.failedPeerMs = init.failedPeerMs ?? DEFAULT_FAILED_PEER_MS
+    this.statusMaxAgeMs = init.revocationStatusMaxAgeMs
   }
 
   get cacheSize (): number {
@@ -83,55 +86,94 @@ export class ResolverService implements Resolver {
   async resolve (input: string, options: ResolveOptions = {}): Promise<Resolution> {
     const code = parseCode(input).text
     const started = performance.now()
-    const done = (verified: VerifiedRecord, source: ResolutionSource, from?: string): Resolution => {
+    const deadline = deadlineSignal(this.timeoutMs, options.signal)
+    const done = async (verified: VerifiedRecord, source: ResolutionSource, from?: string): Promise<Resolution> => {
+      // this node's own records need no issuer's word; everything else does, when required
+      if (source !== 'local') await this.checkStatus(verified, deadline.signal, options.cost)
       if (source !== 'cache') this.remember(verified)
       return { code, verified, source, from, elapsedMs: performance.now() - started }
     }
+    try {
+      return await this.resolveWithin(code, options, deadline.signal, done)
+    } finally {
+      deadline.clear()
+    }
+  }
 
+  private async resolveWithin (code: string, options: ResolveOptions, signal: AbortSignal, done: (verified: VerifiedRecord, source: ResolutionSource, from?: string) => Promise<Resolution>): Promise<Resolution> {
     if (options.fresh !== true) {
       const hit = this.cache.get(code, this.c.now())
-      if (hit !== undefined) return done(hit, 'cache')
+      if (hit !== undefined) return await done(hit, 'cache')
       const absent = this.absent.get(code, this.c.now())
       if (absent !== undefined) throw notFound(code, absent, 'cache')
     }
     const refusals: Refusals = {}
     const local = await this.c.local.get(code)
     if (local !== undefined) {
+      let verified: VerifiedRecord | undefined
       try {
-        return done(this.c.validator.validate(local, code), 'local')
+        verified = this.c.validator.validate(local, code)
       } catch (err) {
         noteRefusal(refusals, err)
         this.log.error('own stored record for %s no longer verifies: %s', code, (err as Error).message)
       }
+      if (verified !== undefined) return await done(verified, 'local')
     }
 
-    const deadline = deadlineSignal(this.timeoutMs, options.signal)
     const asked = new Set<string>()
-    try {
-      let found = await this.race(code, async (signal) => {
-        if (options.dhtOnly === true) return []
-        await this.learnParent(code, signal, options.cost)
-        return this.candidates(code)
-      }, asked, deadline.signal, refusals, options.cost)
-      if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, deadline.signal, options.cost)
-      if (found !== undefined && 'absence' in found) {
-        this.rememberAbsence(code, found.absence)
-        throw notFound(code, found.absence, found.from)
-      }
-      if (found !== undefined) return done(found.verified, found.source, found.from)
-      // every copy found is signed under a revoked certificate: say so, it is no mere absence
-      if (refusals.revoked !== undefined) throw refusals.revoked
-      // nothing found, and this node knows the delegation revoked (learnt at start or on gossip)
-      const known = this.knownRevocation(code)
-      if (known !== undefined) throw known
-      // out of time (ours or the caller's) is not proof of absence: say so
-      if (deadline.signal.aborted) {
-        throw new ResolveTimeoutError(`no answer for ${code} before the deadline`, { code, timeoutMs: this.timeoutMs })
-      }
-      throw new NotFoundError(`no node holds a valid record for ${code}`, { code })
-    } finally {
-      deadline.clear()
+    let found = await this.race(code, async (raceSignal) => {
+      if (options.dhtOnly === true) return []
+      await this.learnParent(code, raceSignal, options.cost)
+      return this.candidates(code)
+    }, asked, signal, refusals, options.cost)
+    if (found !== undefined && !('absence' in found) && options.dhtOnly !== true) found = await this.confirmWithHolder(code, found, asked, signal, options.cost)
+    if (found !== undefined && 'absence' in found) {
+      this.rememberAbsence(code, found.absence)
+      throw notFound(code, found.absence, found.from)
     }
+    if (found !== undefined) return await done(found.verified, found.source, found.from)
+    // every copy found is signed under a revoked certificate: say so, it is no mere absence
+    if (refusals.revoked !== undefined) throw refusals.revoked
+    // nothing found, and this node knows the delegation revoked (learnt at start or on gossip)
+    const known = this.knownRevocation(code)
+    if (known !== undefined) throw known
+    // out of time (ours or the caller's) is not proof of absence: say so
+    if (signal.aborted) {
+      throw new ResolveTimeoutError(`no answer for ${code} before the deadline`, { code, timeoutMs: this.timeoutMs })
+    }
+    throw new NotFoundError(`no node holds a valid record for ${code}`, { code })
+  }
+
+  /**
+   * With `revocationStatusMaxAgeMs` set: every link of the record's chain needs a statement from its
+   * issuer no older than that, not listing it (SPEC 4.6). Stapled and held statements are tried
+   * first; the issuers of links they do not cover are asked, together, and the check runs again.
+   */
+  private async checkStatus (verified: VerifiedRecord, signal: AbortSignal, cost?: MessageCost): Promise<void> {
+    const maxAgeMs = this.statusMaxAgeMs
+    const chain = verified.chain
+    if (maxAgeMs === undefined || chain.certificates.length === 0) return
+    const code = verified.record.body.code
+    const statuses = this.c.statuses
+    if (statuses === undefined) throw new StaleRevocationStatusError(`cannot check the revocation status of ${code}: this resolver has no source of statements`, { code })
+    const issuers = chain.certificates.map((_, i) => issuerOf(chain, i).namespace)
+    const check = (): void => { checkRevocationStatus(chain, statuses.forIssuers(issuers), { now: this.c.now(), maxAgeMs }) }
+    try {
+      check()
+      return
+    } catch (err) {
+      if ((err as Error).name === 'RevokedError') throw err
+    }
+    const missing = issuers.filter((issuer, i) => {
+      try {
+        checkLinkStatus(chain, i, statuses.forIssuers([issuer]), { now: this.c.now(), maxAgeMs })
+        return false
+      } catch {
+        return true
+      }
+    })
+    await Promise.all(missing.map(async issuer => { await statuses.fetch(issuer, { signal, cost }) }))
+    check()
   }
 
   offer (record: Uint8Array | VerifiedRecord): boolean {

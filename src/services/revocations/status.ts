@@ -1,0 +1,184 @@
+import type { ComponentLogger, Logger } from '@libp2p/interface'
+import { parent, parseCode } from '../../core/code/grammar.ts'
+import { toHex } from '../../core/crypto/hash.ts'
+import type { Signer } from '../../core/crypto/signature.ts'
+import { verifySignature } from '../../core/crypto/signature.ts'
+import type { RecordValidator } from '../../core/record/validator.ts'
+import { decodeCertificate } from '../../core/trust/certificate.ts'
+import { decodeRevocationStatus, REVOCATION_STATUS_MAX_ENTRIES, signRevocationStatus } from '../../core/trust/revocation-status.ts'
+import type { RevocationStatus } from '../../core/trust/revocation-status.ts'
+
+/** An authority signs a new statement of its own when the last one is older than this. */
+export const DEFAULT_STATUS_SIGN_INTERVAL_MS = 1_000
+/** A node refreshes the statements of the issuers above it (from its parent) when they are older than this, on demand. */
+export const DEFAULT_STATUS_REFRESH_MS = 10_000
+/** Statements kept (newest per issuer namespace and key). */
+export const MAX_HELD_STATUSES = 4096
+/** A stapled answer carries statements adding up to at most this. */
+export const MAX_STAPLED_STATUS_BYTES = 32 * 1024
+
+export interface StatusKeeperInit {
+  /** @default DEFAULT_STATUS_SIGN_INTERVAL_MS */
+  signIntervalMs?: number
+  /** @default DEFAULT_STATUS_REFRESH_MS */
+  refreshMs?: number
+}
+
+export interface StatusKeeperComponents {
+  validator: RecordValidator
+  /** This node's namespace and authority key, once it holds a code; undefined for a resolver. */
+  authority: () => { namespace: string, signer: Signer, chain: readonly Uint8Array[] } | undefined
+  /** Asks this node's parent for its statements (own first, then those above it). */
+  fromParent: (signal: AbortSignal) => Promise<Uint8Array[]>
+  now: () => number
+  logger: ComponentLogger
+}
+
+/**
+ * The revocation status statements (SPEC 4.6) a node signs and holds. An authority signs its own
+ * on demand, at most once per `signIntervalMs`, listing the revocations in force of certificates for
+ * its direct children. Statements of other issuers are kept when their signature verifies (whether
+ * the key is the right issuer's is checked where one is used, against the chain it vouches for),
+ * newest per issuer and key, so an answer can carry (staple) the statements its record's chain needs.
+ */
+export class RevocationStatusKeeper {
+  private readonly c: StatusKeeperComponents
+  private readonly signIntervalMs: number
+  private readonly refreshMs: number
+  private readonly log: Logger
+  private own: RevocationStatus | undefined
+  private readonly held = new Map<string, RevocationStatus>()
+  private refreshing: Promise<void> | undefined
+  private refreshedAt = Number.NEGATIVE_INFINITY
+
+  constructor (init: StatusKeeperInit, components: StatusKeeperComponents) {
+    this.c = components
+    this.signIntervalMs = init.signIntervalMs ?? DEFAULT_STATUS_SIGN_INTERVAL_MS
+    this.refreshMs = init.refreshMs ?? DEFAULT_STATUS_REFRESH_MS
+    this.log = components.logger.forComponent('citycode:revocation-status')
+  }
+
+  /** This authority's own statement, signed afresh when the last is older than the sign interval. */
+  ownStatus (): RevocationStatus | undefined {
+    const authority = this.c.authority()
+    if (authority === undefined) return undefined
+    const now = this.c.now()
+    if (this.own !== undefined && this.own.namespace === authority.namespace && now - this.own.issuedAt < this.signIntervalMs) return this.own
+    const depth = parseCode(authority.namespace).segments.length
+    const revoked: Uint8Array[] = []
+    for (const r of this.c.validator.revocations.values()) {
+      if (r.revokedAt > now) continue
+      const ns = parseCode(r.namespace)
+      if (ns.segments.length === depth + 1 && parent(ns)?.text === authority.namespace) revoked.push(r.target)
+    }
+    if (revoked.length > REVOCATION_STATUS_MAX_ENTRIES) {
+      // fail closed: resolvers that require a status then refuse, rather than trust an incomplete list
+      this.log.error('%d revocations in force under %s, more than a statement lists: no statement signed', revoked.length, authority.namespace)
+      return undefined
+    }
+    this.own = signRevocationStatus({ namespace: authority.namespace, issuedAt: now, revoked }, authority.signer)
+    return this.own
+  }
+
+  /** A revocation was honoured: the next statement is signed afresh, not up to a sign interval late. */
+  invalidate (): void {
+    this.own = undefined
+  }
+
+  /** Keeps the statements whose signature verifies; returns how many were newer than those held. */
+  offer (statements: readonly Uint8Array[]): number {
+    let taken = 0
+    for (const bytes of statements) {
+      let s: RevocationStatus
+      try {
+        s = decodeRevocationStatus(bytes)
+      } catch {
+        continue
+      }
+      const id = `${s.namespace}/${toHex(s.key)}`
+      const existing = this.held.get(id)
+      if (existing !== undefined && existing.issuedAt >= s.issuedAt) continue
+      if (s.issuedAt > this.c.now() + 60_000) continue
+      if (!verifySignature('revocation-status', s.bodyBytes, s.sig, s.key)) continue
+      if (existing === undefined && this.held.size >= MAX_HELD_STATUSES) this.held.delete(this.held.keys().next().value as string)
+      this.held.delete(id)
+      this.held.set(id, s)
+      taken++
+    }
+    return taken
+  }
+
+  /** Every statement held (and this authority's own) of the issuers `namespaces`. */
+  forIssuers (namespaces: readonly string[]): RevocationStatus[] {
+    const out: RevocationStatus[] = []
+    const own = this.c.authority()
+    for (const ns of new Set(namespaces)) {
+      if (own !== undefined && own.namespace === ns) {
+        const mine = this.ownStatus()
+        if (mine !== undefined) out.push(mine)
+      }
+      for (const s of this.held.values()) if (s.namespace === ns) out.push(s)
+    }
+    return out
+  }
+
+  /**
+   * What an answer carrying a record with `chain` staples: the statements of its links' issuers,
+   * newest first, within MAX_STAPLED_STATUS_BYTES. Starts a refresh from the parent in the
+   * background when the statements of this node's own chain have aged.
+   */
+  staple (chain: readonly Uint8Array[]): Uint8Array[] {
+    this.refreshSoon()
+    const statements = this.forIssuers(issuerNamespaces(chain)).sort((a, b) => b.issuedAt - a.issuedAt)
+    const out: Uint8Array[] = []
+    let bytes = 0
+    const seen = new Set<string>()
+    for (const s of statements) {
+      // the newest of each issuer and key only
+      const id = `${s.namespace}/${toHex(s.key)}`
+      if (seen.has(id) || bytes + s.bytes.byteLength > MAX_STAPLED_STATUS_BYTES) continue
+      seen.add(id)
+      out.push(s.bytes)
+      bytes += s.bytes.byteLength
+    }
+    return out
+  }
+
+  /** The answer to a status request: this authority's own statement, then those of the issuers above it. */
+  answer (): Uint8Array[] | undefined {
+    const authority = this.c.authority()
+    const own = this.ownStatus()
+    if (authority === undefined || own === undefined) return undefined
+    this.refreshSoon()
+    return [own.bytes, ...this.staple(authority.chain).filter(b => b !== own.bytes)]
+  }
+
+  /** Refreshes the statements above this node from its parent, once per refresh period at most, in the background. */
+  refreshSoon (): void {
+    const authority = this.c.authority()
+    if (authority === undefined || authority.chain.length === 0 || this.refreshing !== undefined) return
+    if (this.c.now() - this.refreshedAt < this.refreshMs / 2) return
+    this.refreshedAt = this.c.now()
+    this.refreshing = this.c.fromParent(AbortSignal.timeout(this.refreshMs))
+      .then((statements) => { this.offer(statements) })
+      .catch((err: Error) => { this.log('could not refresh revocation statuses from the parent: %s', err.message) })
+      .finally(() => { this.refreshing = undefined })
+  }
+}
+
+/** The namespaces of the issuers of each link of `chain` (anchor side first): the parent of the first link, then each link's predecessor. */
+export function issuerNamespaces (chain: readonly Uint8Array[]): string[] {
+  const out: string[] = []
+  chain.forEach((bytes, i) => {
+    try {
+      const ns = parseCode(decodeCertificate(bytes).body.namespace)
+      if (i === 0) {
+        // an anchor may hold any namespace above the first link
+        for (let p = parent(ns); p !== undefined; p = parent(p)) out.push(p.text)
+      } else {
+        out.push(decodeCertificate(chain[i - 1] as Uint8Array).body.namespace)
+      }
+    } catch {}
+  })
+  return out
+}
