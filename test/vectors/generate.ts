@@ -14,6 +14,7 @@ import { cityRecord, hierarchy, NOW, DAY_MS, YEAR_MS, seededSigner, sampleValues
 import type { TrustAnchor, SignedRecord } from '../../src/core/index.ts'
 import { ledgerVectors } from './ledger.ts'
 import { revocationVectors } from './revocations.ts'
+import { revocationStatusVectors } from './revocation-status.ts'
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
 const hex = toHex
@@ -299,7 +300,7 @@ function proofs (): unknown {
 }
 
 export function generate (): Record<string, unknown> {
-  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs(), 'revocations.json': revocationVectors() }
+  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs(), 'revocations.json': revocationVectors(), 'revocation-status.json': revocationStatusVectors() }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

@@ -2,7 +2,8 @@ import assert from 'node:assert/strict'
 import { addExchange, emptyCost, framedBytes } from '../../../src/network/message-cost.ts'
 import type { CostOptions } from '../../../src/network/message-cost.ts'
 import { defaultLogger } from '@libp2p/logger'
-import { AllocationSetTree, RecordValidator, createRecord, encodeRevocationAnnouncement, issueCertificate, revoke, verifyRevocationAnnouncement } from '../../../src/core/index.ts'
+import { AllocationSetTree, RecordValidator, createRecord, encodeRevocationAnnouncement, issueCertificate, revoke, signRevocationStatus, verifyRevocationAnnouncement } from '../../../src/core/index.ts'
+import type { RevocationStatus } from '../../../src/core/index.ts'
 import { NotFoundError } from '../../../src/services/errors.ts'
 import { resolver } from '../../../src/services/resolver/index.ts'
 import type { PeerRef, ResolverRouting } from '../../../src/services/resolver/index.ts'
@@ -458,6 +459,65 @@ describe('resolver', () => {
       const r = make(routing, { dhtDelayMs: 5 })
       r.offer(countryRecord.bytes)
       assert.equal((await r.resolve('MA.156.1301')).source, 'dht')
+    })
+  })
+
+  describe('revocation status required (SPEC 4.6)', () => {
+    function withStatuses (routing: FakeRouting, statuses: { held: RevocationStatus[], onFetch?: (issuer: string) => RevocationStatus[] }): { r: ReturnType<ReturnType<typeof resolver>>, fetched: string[] } {
+      const fetched: string[] = []
+      const r = resolver({ directTimeoutMs: 50, timeoutMs: 500, revocationStatusMaxAgeMs: 60_000 })({
+        validator: new RecordValidator(h.anchors, { now: () => NOW }),
+        routing,
+        statuses: {
+          forIssuers: (namespaces) => statuses.held.filter(s => namespaces.includes(s.namespace)),
+          fetch: async (issuer) => {
+            fetched.push(issuer)
+            statuses.held.push(...(statuses.onFetch?.(issuer) ?? []))
+          }
+        },
+        local: { get: async () => undefined },
+        now: () => NOW,
+        logger: defaultLogger()
+      })
+      return { r, fetched }
+    }
+    const rootStatus = (at: number): RevocationStatus => signRevocationStatus({ namespace: 'MA', issuedAt: at, revoked: [] }, h.root)
+    const countryStatus = (at: number, revoked: Uint8Array[] = []): RevocationStatus => signRevocationStatus({ namespace: 'MA.156', issuedAt: at, revoked }, h.country)
+
+    it('held statements within the bound: answered with no fetch', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', v1.bytes)
+      const { r, fetched } = withStatuses(routing, { held: [rootStatus(NOW - 1000), countryStatus(NOW - 1000)] })
+      r.offer(countryRecord.bytes)
+      assert.equal((await r.resolve('MA.156.1301')).verified.record.body.seq, 1)
+      assert.deepEqual(fetched, [])
+    })
+
+    it('a stale statement is fetched again from its issuer, and the fresh one decides', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', v1.bytes)
+      const { r, fetched } = withStatuses(routing, { held: [rootStatus(NOW - 1000), countryStatus(NOW - 120_000)], onFetch: (issuer) => issuer === 'MA.156' ? [countryStatus(NOW - 10)] : [] })
+      r.offer(countryRecord.bytes)
+      assert.equal((await r.resolve('MA.156.1301')).verified.record.body.seq, 1)
+      assert.deepEqual(fetched, ['MA.156'], 'only the issuer whose statement was stale')
+    })
+
+    it('the issuer lists the certificate: RevokedError, although no revocation was gossiped or answered', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', v1.bytes)
+      const { r } = withStatuses(routing, { held: [rootStatus(NOW - 1000), countryStatus(NOW - 1000, [h.cityCert.hash])] })
+      r.offer(countryRecord.bytes)
+      await assert.rejects(r.resolve('MA.156.1301'), { name: 'RevokedError' })
+    })
+
+    it('no fresh statement to be had: refused with StaleRevocationStatusError, not taken', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', v1.bytes)
+      const { r, fetched } = withStatuses(routing, { held: [rootStatus(NOW - 1000)] })
+      r.offer(countryRecord.bytes)
+      await assert.rejects(r.resolve('MA.156.1301'), (err: Error & { details: Record<string, unknown> }) => err.name === 'StaleRevocationStatusError' && err.details.issuer === 'MA.156')
+      assert.deepEqual(fetched, ['MA.156'])
+      assert.equal(r.cachedStale('MA.156.1301'), undefined, 'an answer that failed the check is not cached')
     })
   })
 })
