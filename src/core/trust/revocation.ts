@@ -76,6 +76,18 @@ export class RevocationSet {
     targets.add(id)
   }
 
+  /** Forgets the revocation of `certHash` (evicted for room); returns whether one was held. */
+  delete (certHash: Uint8Array): boolean {
+    const id = toHex(certHash)
+    const r = this.byTarget.get(id)
+    if (r === undefined) return false
+    this.byTarget.delete(id)
+    const targets = this.byNamespace.get(r.namespace)
+    targets?.delete(id)
+    if (targets?.size === 0) this.byNamespace.delete(r.namespace)
+    return true
+  }
+
   /** The revocations in force at `now` of certificates for exactly `namespace`. */
   inForceFor (namespace: string, now: number): Revocation[] {
     const out: Revocation[] = []

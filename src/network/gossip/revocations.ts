@@ -6,6 +6,9 @@ import { isCitycodeError } from '../../core/errors.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import { decodeRevocationAnnouncement, verifyRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
 import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
+import { admitRevocation } from '../../core/trust/revocation-admission.ts'
+import type { AdmissionPolicy } from '../../core/trust/revocation-admission.ts'
+import type { Revocation } from '../../core/trust/revocation.ts'
 import { messageKey, publishOnTopic, subscribeTopic } from '../node/topic.ts'
 import type { TopicSubscription, TopicValidation } from '../node/topic.ts'
 
@@ -23,7 +26,7 @@ export const REVOCATIONS_TOPIC = '/citycode/revocations/1.0.0'
 const NOT_NOW = new Set(['ExpiredError', 'NotYetValidError'])
 
 export type RevocationVerdict =
-  | { verdict: 'accept', announcement: VerifiedRevocationAnnouncement }
+  | { verdict: 'accept', announcement: VerifiedRevocationAnnouncement, evict?: Revocation }
   | { verdict: 'ignore', why: string }
   | { verdict: 'reject', error: Error }
 
@@ -31,9 +34,10 @@ export type RevocationVerdict =
  * What a node makes of an announcement, without changing anything: `reject` for anything malformed or
  * forged (bad signature, a key that neither issued nor holds the certificate, a chain that does not
  * reach an anchor), `ignore` when it adds nothing (a revocation in force as early is held already),
- * when the certificate is expired or not yet valid, or when `capacity` revocations are held already.
+ * when the certificate is expired or not yet valid, or when the admission policy (revocation-admission.ts)
+ * has no room for it (`quota`, `full`); an accepted one may evict a less needed one to make room.
  */
-export function judgeRevocationAnnouncement (bytes: Uint8Array, validator: RecordValidator, capacity = Number.POSITIVE_INFINITY): RevocationVerdict {
+export function judgeRevocationAnnouncement (bytes: Uint8Array, validator: RecordValidator, policy?: AdmissionPolicy): RevocationVerdict {
   let announcement: VerifiedRevocationAnnouncement
   try {
     const decoded = decodeRevocationAnnouncement(bytes)
@@ -48,8 +52,10 @@ export function judgeRevocationAnnouncement (bytes: Uint8Array, validator: Recor
   }
   const held = validator.revocations.get(announcement.revocation.target)
   if (held !== undefined && held.revokedAt <= announcement.revocation.revokedAt) return { verdict: 'ignore', why: 'held' }
-  if (held === undefined && validator.revocations.size >= capacity) return { verdict: 'ignore', why: 'full' }
-  return { verdict: 'accept', announcement }
+  if (held !== undefined || policy === undefined) return { verdict: 'accept', announcement }
+  const admission = admitRevocation({ target: announcement.revocation.target, namespace: announcement.certificate.body.namespace }, validator.revocations, policy)
+  if (!admission.admit) return { verdict: 'ignore', why: admission.why }
+  return admission.evict !== undefined ? { verdict: 'accept', announcement, evict: admission.evict } : { verdict: 'accept', announcement }
 }
 
 export interface RevocationGossipCounters {
@@ -63,8 +69,8 @@ export interface RevocationsSubscription extends TopicSubscription {
 }
 
 export interface SubscribeRevocationsOptions {
-  /** Revocations the validator may hold; announcements of new ones past it are ignored. @default unbounded */
-  capacity?: number
+  /** Which new revocations the validator takes (quotas, room). @default all */
+  policy?: AdmissionPolicy
   logger?: ComponentLogger
 }
 
@@ -73,13 +79,13 @@ export interface SubscribeRevocationsOptions {
  * during validation, before gossipsub forwards it, so this node refuses records under the revoked
  * certificate from then on; `onRevocation` then gets every one another node published (to store it).
  */
-export function subscribeRevocations (pubsub: GossipSub, validator: RecordValidator, onRevocation: (announcement: VerifiedRevocationAnnouncement, forwardedBy: PeerId) => void, options: SubscribeRevocationsOptions = {}): RevocationsSubscription {
+export function subscribeRevocations (pubsub: GossipSub, validator: RecordValidator, onRevocation: (announcement: VerifiedRevocationAnnouncement, forwardedBy: PeerId, evicted?: Revocation) => void, options: SubscribeRevocationsOptions = {}): RevocationsSubscription {
   const counters: RevocationGossipCounters = { accepted: 0, ignored: 0, rejected: 0 }
   const log = (options.logger ?? defaultLogger()).forComponent('citycode:revocations')
-  const accepted = new Map<string, VerifiedRevocationAnnouncement>()
+  const accepted = new Map<string, { announcement: VerifiedRevocationAnnouncement, evicted?: Revocation }>()
   const subscription = subscribeTopic(pubsub, REVOCATIONS_TOPIC, {
     validate: ({ data, propagationSource }): TopicValidation => {
-      const judged = judgeRevocationAnnouncement(data, validator, options.capacity)
+      const judged = judgeRevocationAnnouncement(data, validator, options.policy)
       if (judged.verdict === 'reject') {
         counters.rejected++
         log('rejected a revocation announcement from %p: %s: %s', propagationSource, judged.error.name, judged.error.message)
@@ -90,8 +96,9 @@ export function subscribeRevocations (pubsub: GossipSub, validator: RecordValida
         if (judged.why !== 'held') log('ignored a revocation announcement from %p: %s', propagationSource, judged.why)
         return 'ignore'
       }
+      if (judged.evict !== undefined) validator.revocations.delete(judged.evict.target)
       validator.revocations.add(judged.announcement.revocation, judged.announcement.certificate)
-      accepted.set(messageKey(data), judged.announcement)
+      accepted.set(messageKey(data), judged.evict !== undefined ? { announcement: judged.announcement, evicted: judged.evict } : { announcement: judged.announcement })
       if (accepted.size > 256) accepted.delete(accepted.keys().next().value as string)
       counters.accepted++
       log('revocation of %s learnt from %p', judged.announcement.certificate.body.namespace, propagationSource)
@@ -99,9 +106,9 @@ export function subscribeRevocations (pubsub: GossipSub, validator: RecordValida
     },
     onMessage: ({ data, propagationSource }) => {
       const key = messageKey(data)
-      const announcement = accepted.get(key)
+      const taken = accepted.get(key)
       accepted.delete(key)
-      if (announcement !== undefined) onRevocation(announcement, propagationSource)
+      if (taken !== undefined) onRevocation(taken.announcement, propagationSource, taken.evicted)
     },
     ...(options.logger !== undefined ? { logger: options.logger } : {})
   })

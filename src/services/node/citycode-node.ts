@@ -17,6 +17,7 @@ import { compareRecords } from '../../core/record/select.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
 import { REVOCATION_SYNC_PROTOCOL, REVOCATION_SYNC_REQUEST_MAX_BYTES, REVOCATION_SYNC_RESPONSE_MAX_BYTES, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse } from '../../network/protocols/revocation-sync.ts'
 import { announcementForChain } from '../../core/trust/revocation-announcement.ts'
+import { certificateHash } from '../../core/trust/revocation.ts'
 import { REVOCATION_STATUS_PROTOCOL, REVOCATION_STATUS_REQUEST_MAX_BYTES, REVOCATION_STATUS_RESPONSE_MAX_BYTES, decodeStatusRequest, decodeStatusResponse, encodeStatusRequest, encodeStatusResponse } from '../../network/protocols/revocation-status.ts'
 import { RevocationStatusKeeper } from '../revocations/status.ts'
 import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_RESPONSE_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
@@ -129,7 +130,8 @@ export class CitycodeNode {
     this.log = (init.logger ?? defaultLogger()).forComponent('citycode:node')
     this.revocations = revocations(init.revocations)({
       validator: this.validator,
-      store: new RevocationStore(init.datastore),
+      store: new RevocationStore(init.datastore, init.revocations?.capacity !== undefined ? { maxEntries: init.revocations.capacity } : {}),
+      reliedOn: (certHash, namespace) => this.reliesOn(certHash, namespace),
       pubsub: () => this.libp2p.services.pubsub,
       now: this.now,
       logger: init.logger ?? defaultLogger()
@@ -150,6 +152,16 @@ export class CitycodeNode {
       logger: init.logger ?? defaultLogger()
     })
     this.revocations.onHonoured(() => { this.statuses.invalidate() })
+  }
+
+  /**
+   * Whether this node relies on a certificate: one of its own chain, or of the chain of the record it
+   * caches for the certificate's namespace. Such a revocation is never dropped to make room.
+   */
+  private reliesOn (certHash: Uint8Array, namespace: string): boolean {
+    const hex = toHex(certHash)
+    if (this.identity?.chain.some(c => toHex(certificateHash(c)) === hex) === true) return true
+    return this.resolver?.cachedStale(namespace)?.chain.certificates.some(c => toHex(c.hash) === hex) ?? false
   }
 
   get peerId (): PeerId {

@@ -16,6 +16,11 @@ import { RevocationsService } from './revocations.ts'
 export const DEFAULT_REANNOUNCE_INTERVAL_MS = 10 * 60_000
 /** The first re-announcement after start: soon, for a revocation signed while the node was stopped. */
 export const DEFAULT_FIRST_REANNOUNCE_DELAY_MS = 30_000
+/**
+ * Re-announcements per subtree and round: a flood of valid junk revocations is not sent around
+ * again every ten minutes for ever; what nodes rely on is sent first.
+ */
+export const DEFAULT_REANNOUNCE_PER_SUBTREE = 16
 /** Revocations a node honours and keeps at most (see RevocationStore). */
 export { DEFAULT_MAX_STORED_REVOCATIONS } from '../../storage/revocation-store.ts'
 
@@ -31,12 +36,20 @@ export interface RevocationsInit {
   reannounceIntervalMs?: number
   /** @default DEFAULT_SYNC_TIMEOUT_MS */
   syncTimeoutMs?: number
+  /** Revocations held at most (memory and store). @default DEFAULT_MAX_STORED_REVOCATIONS */
+  capacity?: number
+  /** Revocations below one city (or issued by one authority, at city level and above) held at most. @default DEFAULT_REVOCATIONS_PER_SUBTREE */
+  perSubtree?: number
+  /** Stored revocations re-announced per subtree each round at most (those relied on first). @default DEFAULT_REANNOUNCE_PER_SUBTREE */
+  reannouncePerSubtree?: number
   /** @default DEFAULT_FIRST_REANNOUNCE_DELAY_MS */
   firstReannounceDelayMs?: number
 }
 
 export interface RevocationsComponents {
   validator: RecordValidator
+  /** Whether this node relies on the certificate (its own chain, a record it caches): such a revocation is never dropped for room. */
+  reliedOn?: (certHash: Uint8Array, namespace: string) => boolean
   store: RevocationStore
   /** The node's gossipsub, once libp2p runs. */
   pubsub: () => GossipSub

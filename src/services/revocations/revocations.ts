@@ -8,7 +8,10 @@ import { DEFAULT_MAX_STORED_REVOCATIONS } from '../../storage/revocation-store.t
 import { REVOCATION_SYNC_PAGE_BYTES, REVOCATION_SYNC_PAGE_MAX_ITEMS } from '../../network/protocols/revocation-sync.ts'
 import type { SyncPage } from '../../network/protocols/revocation-sync.ts'
 import type { StoredRevocation } from '../../storage/revocation-store.ts'
-import { DEFAULT_FIRST_REANNOUNCE_DELAY_MS, DEFAULT_REANNOUNCE_INTERVAL_MS, MAX_SYNC_PAGES } from './index.ts'
+import { DEFAULT_FIRST_REANNOUNCE_DELAY_MS, DEFAULT_REANNOUNCE_INTERVAL_MS, DEFAULT_REANNOUNCE_PER_SUBTREE, MAX_SYNC_PAGES } from './index.ts'
+import { admitRevocation, DEFAULT_REVOCATIONS_PER_SUBTREE, quotaSubtree } from '../../core/trust/revocation-admission.ts'
+import type { AdmissionPolicy } from '../../core/trust/revocation-admission.ts'
+import type { Revocation } from '../../core/trust/revocation.ts'
 import type { Revocations, RevocationsComponents, RevocationsInit } from './index.ts'
 
 export class RevocationsService implements Revocations {
@@ -21,12 +24,21 @@ export class RevocationsService implements Revocations {
   private timer: ReturnType<typeof setTimeout> | undefined
   private readonly own: RevocationGossipCounters = { accepted: 0, ignored: 0, rejected: 0 }
   private readonly listeners = new Set<(announcement: VerifiedRevocationAnnouncement) => void>()
+  private readonly policy: AdmissionPolicy
+  private readonly reannouncePerSubtree: number
 
   constructor (init: RevocationsInit, components: RevocationsComponents) {
     this.c = components
     this.intervalMs = init.reannounceIntervalMs ?? DEFAULT_REANNOUNCE_INTERVAL_MS
     this.firstDelayMs = init.firstReannounceDelayMs ?? DEFAULT_FIRST_REANNOUNCE_DELAY_MS
     this.log = components.logger.forComponent('citycode:revocations')
+    const reliedOn = components.reliedOn ?? (() => false)
+    this.policy = {
+      capacity: init.capacity ?? DEFAULT_MAX_STORED_REVOCATIONS,
+      perSubtree: init.perSubtree ?? DEFAULT_REVOCATIONS_PER_SUBTREE,
+      reliedOn
+    }
+    this.reannouncePerSubtree = init.reannouncePerSubtree ?? DEFAULT_REANNOUNCE_PER_SUBTREE
   }
 
   get counters (): RevocationGossipCounters {
@@ -48,10 +60,10 @@ export class RevocationsService implements Revocations {
 
   async start (): Promise<void> {
     if (!this.loaded) await this.load()
-    this.subscription = subscribeRevocations(this.c.pubsub(), this.c.validator, (announcement) => {
+    this.subscription = subscribeRevocations(this.c.pubsub(), this.c.validator, (announcement, _from, evicted) => {
       this.honoured(announcement)
-      void this.keep(announcement.bytes)
-    }, { capacity: DEFAULT_MAX_STORED_REVOCATIONS, logger: this.c.logger })
+      void this.keep(announcement.bytes, evicted)
+    }, { policy: this.policy, logger: this.c.logger })
     const tick = (delayMs: number): void => {
       this.timer = setTimeout(() => {
         this.reannounce()
@@ -85,11 +97,20 @@ export class RevocationsService implements Revocations {
     const revocations = this.c.validator.revocations
     const held = revocations.get(verified.revocation.target)
     if (held !== undefined && held.revokedAt <= verified.revocation.revokedAt) return verified
-    // past the store's bound a new certificate's revocation is not taken, as on gossip
-    if (held === undefined && revocations.size >= DEFAULT_MAX_STORED_REVOCATIONS) return verified
+    let evict: Revocation | undefined
+    if (held === undefined) {
+      // the same bounds as on gossip (revocation-admission.ts)
+      const admission = admitRevocation({ target: verified.revocation.target, namespace: verified.certificate.body.namespace }, revocations, this.policy)
+      if (!admission.admit) {
+        this.log('revocation of %s not taken: %s', verified.certificate.body.namespace, admission.why)
+        return verified
+      }
+      evict = admission.evict
+      if (evict !== undefined) revocations.delete(evict.target)
+    }
     revocations.add(verified.revocation, verified.certificate)
     this.honoured(verified)
-    await this.keep(bytes)
+    await this.keep(bytes, evict)
     return verified
   }
 
@@ -141,11 +162,21 @@ export class RevocationsService implements Revocations {
   }
 
   async reannounce (): Promise<number> {
-    let sent = 0
+    // per subtree, those relied on first, then the shallowest: the rest waits for a later round
+    const bySubtree = new Map<string, Array<{ bytes: Uint8Array, relied: boolean, depth: number }>>()
     for await (const entry of this.c.store.list()) {
       if (this.timer === undefined && this.subscription === undefined) break
-      if (await this.check(entry) === undefined) continue
-      if (await this.publish(entry.bytes)) sent++
+      const verified = await this.check(entry)
+      if (verified === undefined) continue
+      const ns = verified.certificate.body.namespace
+      const group = bySubtree.get(quotaSubtree(ns)) ?? []
+      group.push({ bytes: entry.bytes, relied: this.policy.reliedOn(verified.revocation.target, ns), depth: ns.split('.').length })
+      bySubtree.set(quotaSubtree(ns), group)
+    }
+    let sent = 0
+    for (const group of bySubtree.values()) {
+      group.sort((a, b) => Number(b.relied) - Number(a.relied) || a.depth - b.depth)
+      for (const { bytes } of group.slice(0, this.reannouncePerSubtree)) if (await this.publish(bytes)) sent++
     }
     return sent
   }
@@ -163,8 +194,9 @@ export class RevocationsService implements Revocations {
     }
   }
 
-  private async keep (bytes: Uint8Array): Promise<void> {
+  private async keep (bytes: Uint8Array, evicted?: Revocation): Promise<void> {
     try {
+      if (evicted !== undefined) await this.c.store.delete(evicted.target)
       const outcome = await this.c.store.put(bytes, this.c.now())
       if (outcome === 'full') this.log.error('revocation store is full: a revocation is honoured until restart only')
     } catch (err) {

@@ -6,6 +6,8 @@ import { encodeRevocationAnnouncement } from '../../../src/core/trust/revocation
 import { judgeRevocationAnnouncement, REVOCATIONS_TOPIC } from '../../../src/network/gossip/revocations.ts'
 import { DEFAULT_SCORED_TOPICS } from '../../../src/network/node/constants.ts'
 import type { RevocationVerdict } from '../../../src/network/gossip/revocations.ts'
+import { quotaSubtree } from '../../../src/core/trust/revocation-admission.ts'
+import type { AdmissionPolicy } from '../../../src/core/trust/revocation-admission.ts'
 import { DAY_MS, hierarchy, NOW, seededSigner } from '../../utils/fixtures.ts'
 
 const h = hierarchy()
@@ -14,10 +16,21 @@ const announce = (revokedAt: number, signer: Signer = h.country, cert: Certifica
 const summary = (v: RevocationVerdict): string => v.verdict === 'accept' ? 'accept' : v.verdict === 'ignore' ? `ignore:${v.why}` : `reject:${v.error.name}`
 
 /** What the topic validator does with a verdict: an accepted revocation is honoured at once. */
-function judge (validator: RecordValidator, bytes: Uint8Array, capacity?: number): string {
-  const v = judgeRevocationAnnouncement(bytes, validator, capacity)
-  if (v.verdict === 'accept') validator.revocations.add(v.announcement.revocation, v.announcement.certificate)
+function judge (validator: RecordValidator, bytes: Uint8Array, policy?: AdmissionPolicy): string {
+  const v = judgeRevocationAnnouncement(bytes, validator, policy)
+  if (v.verdict === 'accept') {
+    if (v.evict !== undefined) validator.revocations.delete(v.evict.target)
+    validator.revocations.add(v.announcement.revocation, v.announcement.certificate)
+  }
   return summary(v)
+}
+
+/** Certificates the city mints under its own namespace and revokes: valid, and worth nothing to anyone. */
+function junk (n: number, from = 10): Uint8Array[] {
+  return Array.from({ length: n }, (_, i) => {
+    const cert = issueCertificate({ namespace: `MA.156.1301.${String(from + i)}`, subject: seededSigner(300 + from + i).publicKey, serial: from + i, notBefore: NOW - DAY_MS, notAfter: NOW + DAY_MS, perms: ['sign'] }, [h.city])
+    return encodeRevocationAnnouncement({ revocation: revoke(cert, h.city, 'junk', NOW - 1).bytes, certificate: cert.bytes, chain: [h.countryCert.bytes, h.cityCert.bytes] })
+  })
 }
 
 describe('revocations topic validator', () => {
@@ -46,13 +59,32 @@ describe('revocations topic validator', () => {
     assert.equal(validator.revocations.size + later.revocations.size, 0)
   })
 
-  it('past its capacity a node ignores revocations of certificates it does not hold one for', () => {
+  it('below a city, a subtree gets its quota and no more; a city\'s own revocation is never refused for it', () => {
     const validator = new RecordValidator(h.anchors, { now: () => NOW })
-    const country = encodeRevocationAnnouncement({ revocation: revoke(h.countryCert, h.root, 'retired', NOW + DAY_MS).bytes, certificate: h.countryCert.bytes, chain: [] })
-    assert.equal(judge(validator, announce(NOW + DAY_MS), 1), 'accept')
-    assert.equal(judge(validator, country, 1), 'ignore:full')
-    assert.equal(judge(validator, announce(NOW - 1000), 1), 'accept')
-    assert.equal(judge(validator, country), 'accept')
+    const policy: AdmissionPolicy = { capacity: 100, perSubtree: 5, reliedOn: () => false }
+    const verdicts = junk(8).map(b => judge(validator, b, policy))
+    assert.deepEqual(verdicts, [...Array(5).fill('accept'), ...Array(3).fill('ignore:quota')])
+    assert.equal(judge(validator, announce(NOW - 1000), policy), 'accept', 'the country revoking the city itself')
+    assert.equal(quotaSubtree('MA.156.1301.10.01'), 'MA.156.1301')
+    assert.equal(quotaSubtree('MA.156.1301'), 'MA.156')
+  })
+
+  it('full: a city\'s revocation (or one of a certificate relied on) takes the place of the least needed; junk is refused', () => {
+    const validator = new RecordValidator(h.anchors, { now: () => NOW })
+    const relied = new Set<string>()
+    const policy: AdmissionPolicy = { capacity: 4, perSubtree: 100, reliedOn: (hash) => relied.has(Buffer.from(hash).toString('hex')) }
+    const flood = junk(6)
+    assert.deepEqual(flood.map(b => judge(validator, b, policy)), ['accept', 'accept', 'accept', 'accept', 'ignore:full', 'ignore:full'])
+    // the junk a record this node holds relies on stays, whatever comes
+    const kept = validator.revocations.values().next().value!
+    relied.add(Buffer.from(kept.target).toString('hex'))
+    assert.equal(judge(validator, announce(NOW - 1000), policy), 'accept')
+    assert.equal(validator.revocations.size, 4, 'one evicted for it')
+    assert.ok(validator.revocations.get(h.cityCert.hash) !== undefined)
+    assert.ok(validator.revocations.get(kept.target) !== undefined, 'the relied-on one was not the one evicted')
+    const country = encodeRevocationAnnouncement({ revocation: revoke(h.countryCert, h.root, 'retired', NOW - 1).bytes, certificate: h.countryCert.bytes, chain: [] })
+    assert.equal(judge(validator, country, policy), 'accept')
+    assert.equal(judge(validator, junk(1, 90)[0]!, policy), 'ignore:full')
   })
 
   it('is a scored topic, so the rejections cost their sender', () => {
