@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs'
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { equalBytes, fromHex } from '../../core/crypto/hash.ts'
 import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
@@ -54,9 +54,13 @@ export function keyStoreOf (config: NodeConfig & { dataDir: string }, datastore:
   })
 }
 
-/** Checks the passphrase of a keychain about to be made in `dataDir`, before the directory exists. */
+/**
+ * Checks the passphrase of a keychain about to be made in `dataDir` (missing or empty, as an operator
+ * may make it 0700 beforehand), before LevelDB writes anything there.
+ */
 export function assertNewDataDirPassphrase (config: NodeConfig & { dataDir: string }, env: NodeJS.ProcessEnv): void {
-  if (!existsSync(config.dataDir)) assertStrongPassphrase(passphraseOf(config, env))
+  const fresh = !existsSync(config.dataDir) || (statSync(config.dataDir).isDirectory() && readdirSync(config.dataDir).length === 0)
+  if (fresh) assertStrongPassphrase(passphraseOf(config, env))
 }
 
 const warnOnStderr = (line: string): void => { process.stderr.write(`warning: ${line}\n`) }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { chmodSync, existsSync, lstatSync, readdirSync, statSync } from 'node:fs'
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { keychain } from '@libp2p/keychain'
@@ -157,6 +157,12 @@ describe('keys at rest (issue #16 section 6)', function () {
     assert.equal(start.status, 1, start.stderr)
     assert.match(oneLine(start.stderr), /^error: WeakPassphraseError: /)
     assert.equal(existsSync(dir), false)
+    // an operator may make the directory 0700 beforehand: empty, it is still a new keychain's
+    mkdirSync(dir, { mode: 0o700 })
+    const made = await runCli(['node', 'start', '-c', config], env('aaaaaaaaaaaaaaaaaaaaaaaa'), ws.children, 30_000)
+    assert.equal(made.status, 1, made.stderr)
+    assert.match(oneLine(made.stderr), /^error: WeakPassphraseError: /)
+    assert.deepEqual(readdirSync(dir), [], 'nothing written into it')
   })
 
   it('two nodes get different random salts (>= 16 bytes) and PBKDF2-SHA512 with >= 210,000 iterations', async () => {
