@@ -129,11 +129,6 @@ export class KeyStore {
     await chain.importKey(full, privateKeyFromRaw(raw))
   }
 
-  /** The derivation parameters this keychain is (or, once unlocked, was just made) under. */
-  async params (): Promise<KeychainParams | undefined> {
-    return await readParams(this.datastore)
-  }
-
   private async loadOrCreate (name: string): Promise<PrivateKey> {
     const chain = await this.chain()
     if (await this.hasKey(name)) {
