@@ -44,9 +44,8 @@ export function passphraseOf (config: NodeConfig, env: NodeJS.ProcessEnv): strin
 }
 
 /**
- * The node's keychain in its data directory. A directory that does not exist yet will get a new
- * keychain: its passphrase is checked here, before openDatastore creates anything, so a refused
- * passphrase leaves no directory behind.
+ * The node's keychain in its data directory, unlocked on first use; an old fixed-salt keychain is
+ * upgraded then and `warn` says so once (the operator learns older versions cannot open it now).
  */
 export function keyStoreOf (config: NodeConfig & { dataDir: string }, datastore: Datastore, env: NodeJS.ProcessEnv, warn: (line: string) => void): KeyStore {
   return new KeyStore(datastore, passphraseOf(config, env), {
