@@ -82,6 +82,24 @@ describe('KeyStore derivation parameters', () => {
     await assert.rejects(new KeyStore(ds, PASS, { insecureTestIterations: 1_000 }).peerKey(), { name: 'KeychainParamsError' })
   })
 
+  it('an upgrade that fails to write leaves the old keychain whole, and the next open upgrades it', async () => {
+    const ds = new MemoryDatastore()
+    const peer = await generateKeyPair('Ed25519')
+    await keychain({ pass: PASS })({ datastore: ds, logger: defaultLogger() }).importKey('self', peer)
+    const before = await ds.get(new Key('/pkcs8/self'))
+    // the upgrade's one batch fails (a full disk, a crash at that moment): nothing of it may land
+    const failing = Object.assign(Object.create(ds) as MemoryDatastore, {
+      batch: () => { const b = ds.batch(); return { put: b.put.bind(b), delete: b.delete.bind(b), commit: async () => { throw new Error('disk full') } } }
+    })
+    await assert.rejects(new KeyStore(failing, PASS, { insecureTestIterations: 1_000 }).peerKey(), /disk full/)
+    assert.equal(await readParams(ds), undefined)
+    assert.deepEqual(await ds.get(new Key('/pkcs8/self')), before)
+    const opened = await new KeyStore(ds, PASS, { insecureTestIterations: 1_000 }).peerKey()
+    assert.ok(opened.equals(peer))
+    assert.ok(await readParams(ds) !== undefined)
+    assert.notDeepEqual(await ds.get(new Key('/pkcs8/self')), before, 're-encrypted')
+  })
+
   it('the default work factor: 210,000 PBKDF2-SHA512 iterations under a fresh 24-byte salt per keychain', async function () {
     this.timeout(30_000)
     const a = new MemoryDatastore()
