@@ -7,6 +7,7 @@ import type { Signer, TrustAnchor } from '../../src/core/index.ts'
 import { seededSigner } from './fixtures.ts'
 import { openDatastore } from '../../src/storage/datastore.ts'
 import { KeyStore } from '../../src/storage/keys.ts'
+import { TEST_KEYCHAIN } from './test-keychain.ts'
 import { linkTransport } from '../../src/network/link-model/transport.ts'
 import type { LinkNetwork } from '../../src/network/link-model/link-network.ts'
 
@@ -88,7 +89,7 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
 /** Opens (or reopens) a city node on LevelDB in `dir` with its keys in the encrypted keychain, on `net`. */
 export async function openPersistentCity (net: TestNetwork, dir: string): Promise<CitycodeNode> {
   const datastore = await openDatastore(dir)
-  const keys = new KeyStore(datastore, 'a passphrase of twenty chars')
+  const keys = new KeyStore(datastore, 'a passphrase of twenty chars', TEST_KEYCHAIN)
   return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority') })
 }
 

@@ -11,12 +11,13 @@ import { authority } from '../../src/services/authority/index.ts'
 import { AllocationStore } from '../../src/storage/allocation-store.ts'
 import { openDatastore } from '../../src/storage/datastore.ts'
 import { KeyStore } from '../../src/storage/keys.ts'
+import { TEST_KEYCHAIN } from './test-keychain.ts'
 
 export const CRASH_PASSPHRASE = 'crash test passphrase, twenty+'
 
 const [mode, dir] = process.argv.slice(2)
 const datastore = await openDatastore(dir)
-const keys = new KeyStore(datastore, CRASH_PASSPHRASE)
+const keys = new KeyStore(datastore, CRASH_PASSPHRASE, TEST_KEYCHAIN)
 const rootKey = await keys.authoritySigner('authority')
 process.stdout.write(`key ${Buffer.from(rootKey.publicKey).toString('hex')}\n`)
 if (mode === 'publish' || mode === 'ledger') {

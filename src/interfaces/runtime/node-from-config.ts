@@ -1,3 +1,4 @@
+import { existsSync, readdirSync, statSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { equalBytes, fromHex } from '../../core/crypto/hash.ts'
 import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
@@ -8,8 +9,10 @@ import { createCitycodeNode } from '../../services/node/index.ts'
 import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services/node/index.ts'
 import { closeDatastore, openDatastore } from '../../storage/datastore.ts'
 import { KeyStore } from '../../storage/keys.ts'
+import { assertStrongPassphrase, PASSPHRASE_RULE } from '../../storage/passphrase-policy.ts'
 import { ConfigError } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
+import type { Datastore } from 'interface-datastore'
 
 export function anchorsOf (config: NodeConfig): TrustAnchor[] {
   return config.anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(fromHex), threshold: a.threshold }))
@@ -31,26 +34,50 @@ export function valuesOf (config: NodeConfig): RecordValue[] {
   return config.values.map((v): RecordValue => v.type === 'geo' ? { type: 'geo', lat: toMicroDegrees(v.lat), lon: toMicroDegrees(v.lon) } : v)
 }
 
-function passphrase (config: NodeConfig, env: NodeJS.ProcessEnv): string {
+/** The keychain passphrase from the config's environment variable; a missing one is a ConfigError. */
+export function passphraseOf (config: NodeConfig, env: NodeJS.ProcessEnv): string {
   const value = env[config.passphraseEnv]
   if (value === undefined || value.length === 0) {
-    throw new ConfigError(`set ${config.passphraseEnv} to the keychain passphrase (at least 20 characters) for a node with a dataDir`, { field: 'passphraseEnv' })
+    throw new ConfigError(`set ${config.passphraseEnv} to the keychain passphrase (${PASSPHRASE_RULE}) for a node with a dataDir`, { field: 'passphraseEnv' })
   }
   return value
 }
+
+/**
+ * The node's keychain in its data directory, unlocked on first use; an old fixed-salt keychain is
+ * upgraded then and `warn` says so once (the operator learns older versions cannot open it now).
+ */
+export function keyStoreOf (config: NodeConfig & { dataDir: string }, datastore: Datastore, env: NodeJS.ProcessEnv, warn: (line: string) => void): KeyStore {
+  return new KeyStore(datastore, passphraseOf(config, env), {
+    onUpgrade: (p) => { warn(`upgraded the keychain in ${config.dataDir} from the old shared salt to its own salt and ${p.iterations} PBKDF2-${p.hash} iterations (older citycode versions cannot open it any more)`) }
+  })
+}
+
+/**
+ * Checks the passphrase of a keychain about to be made in `dataDir` (missing or empty, as an operator
+ * may make it 0700 beforehand), before LevelDB writes anything there.
+ */
+export function assertNewDataDirPassphrase (config: NodeConfig & { dataDir: string }, env: NodeJS.ProcessEnv): void {
+  const fresh = !existsSync(config.dataDir) || (statSync(config.dataDir).isDirectory() && readdirSync(config.dataDir).length === 0)
+  if (fresh) assertStrongPassphrase(passphraseOf(config, env))
+}
+
+const warnOnStderr = (line: string): void => { process.stderr.write(`warning: ${line}\n`) }
 
 /**
  * Builds a node from a validated config: its datastore, its keys (from the encrypted keychain when
  * it has a data directory, fresh ones otherwise), then the node itself. The caller stops it with
  * `closeNode`.
  */
-export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJS.ProcessEnv, listen?: string[], metrics?: NetworkInit['metrics'] } = {}): Promise<CitycodeNode> {
+export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJS.ProcessEnv, listen?: string[], metrics?: NetworkInit['metrics'], warn?: (line: string) => void } = {}): Promise<CitycodeNode> {
   const env = options.env ?? process.env
-  const datastore = await openDatastore(config.dataDir)
+  const dataDir = config.dataDir
+  if (dataDir !== undefined) assertNewDataDirPassphrase({ ...config, dataDir }, env)
+  const datastore = await openDatastore(dataDir)
   try {
     let peerKey, authorityKey
-    if (config.dataDir !== undefined) {
-      const keys = new KeyStore(datastore, passphrase(config, env))
+    if (dataDir !== undefined) {
+      const keys = keyStoreOf({ ...config, dataDir }, datastore, env, options.warn ?? warnOnStderr)
       peerKey = await keys.peerKey()
       authorityKey = config.role === 'resolver' ? undefined : await keys.authoritySigner('authority')
     } else {

@@ -13,6 +13,7 @@ import { revokeCertificate } from '../../../src/services/proof/revoke.ts'
 import type { CitycodeNode, CitycodeNodeInit } from '../../../src/services/node/index.ts'
 import { closeDatastore, openDatastore } from '../../../src/storage/datastore.ts'
 import { KeyStore } from '../../../src/storage/keys.ts'
+import { TEST_KEYCHAIN } from '../../utils/test-keychain.ts'
 import { RevocationStore } from '../../../src/storage/revocation-store.ts'
 import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
 import type { TestNetwork } from '../../utils/citycode-network.ts'
@@ -108,7 +109,7 @@ describe('revocations over the network (real libp2p nodes)', function () {
     try {
       const open = async (extra: Partial<CitycodeNodeInit> = {}): Promise<CitycodeNode> => {
         const datastore = await openDatastore(dir)
-        const keys = new KeyStore(datastore, 'a passphrase of twenty chars')
+        const keys = new KeyStore(datastore, 'a passphrase of twenty chars', TEST_KEYCHAIN)
         return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority'), ...extra })
       }
       const first = await open()

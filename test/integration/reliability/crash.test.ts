@@ -8,6 +8,7 @@ import { ChainVerifier, decodeCertificate, equalBytes, fromHex, verifyRecord } f
 import { AllocationStore } from '../../../src/storage/allocation-store.ts'
 import { closeDatastore, openDatastore } from '../../../src/storage/datastore.ts'
 import { KeyStore } from '../../../src/storage/keys.ts'
+import { TEST_KEYCHAIN } from '../../utils/test-keychain.ts'
 import { RecordStore } from '../../../src/storage/record-store.ts'
 import { LedgerStore } from '../../../src/storage/ledger-store.ts'
 import { verifyConsistency } from '../../../src/core/ledger/proofs.ts'
@@ -63,7 +64,7 @@ describe('crash recovery (kill -9)', function () {
         const anchors = [{ name: 'crash-root', namespace: 'MA', keys: [key], threshold: 1 }]
         const v = verifyRecord(stored.bytes, new ChainVerifier(anchors), { now: Date.now() })
         assert.ok(v.record.body.seq >= lastReported, `stored seq ${v.record.body.seq} >= last reported ${lastReported}: nothing signed and reported was lost`)
-        const keys = new KeyStore(datastore, PASSPHRASE)
+        const keys = new KeyStore(datastore, PASSPHRASE, TEST_KEYCHAIN)
         const restarted = await createCitycodeNode({ role: 'root', anchors, datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority'), rootNamespace: 'MA', network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'] } })
         assert.ok(equalBytes(restarted.validator.chains.anchors[0]!.keys[0]!, key))
         const next = await restarted.publishOwn([], { background: true })
@@ -94,7 +95,7 @@ describe('crash recovery (kill -9)', function () {
         const oldSize = head.sth.head.size
         const oldRoot = head.sth.head.root
         const anchors = [{ name: 'crash-root', namespace: 'MA', keys: [key], threshold: 1 }]
-        const keys = new KeyStore(datastore, PASSPHRASE)
+        const keys = new KeyStore(datastore, PASSPHRASE, TEST_KEYCHAIN)
         const restarted = await createCitycodeNode({ role: 'root', anchors, datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority'), rootNamespace: 'MA', network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'] } })
         try {
           const ledger = restarted.ledger!

@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { toHex } from '../../../core/crypto/hash.ts'
 import { closeDatastore, openDatastore } from '../../../storage/datastore.ts'
-import { KeyStore } from '../../../storage/keys.ts'
+import { assertNewDataDirPassphrase, keyStoreOf } from '../../runtime/node-from-config.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { ConfigError } from '../../config/load.ts'
 import { printJson, runHandler } from '../output.ts'
@@ -16,10 +16,12 @@ export function registerInit (program: Command): void {
       await runHandler(async () => {
         const config = configFrom(opts)
         if (config.dataDir === undefined) throw new ConfigError('init needs a dataDir in the config (or --data-dir)', { field: 'dataDir' })
-        const passphrase = process.env[config.passphraseEnv] ?? ''
-        const datastore = await openDatastore(config.dataDir)
+        const dataDir = config.dataDir
+        // a weak passphrase for a directory still to be made is refused before anything is created
+        assertNewDataDirPassphrase({ ...config, dataDir }, process.env)
+        const datastore = await openDatastore(dataDir)
         try {
-          const keys = new KeyStore(datastore, passphrase)
+          const keys = keyStoreOf({ ...config, dataDir }, datastore, process.env, (line) => { process.stderr.write(`warning: ${line}\n`) })
           const peerId = peerIdFromPrivateKey(await keys.peerKey())
           const authority = config.role === 'resolver' ? undefined : toHex((await keys.authoritySigner('authority')).publicKey)
           const out = {
