@@ -140,12 +140,15 @@ export class CitycodeNode {
     const logger = this.init.logger ?? defaultLogger()
     // before the DHT and gossip validators run: what this node refused before a restart stays refused
     await this.revocations.load()
+    // the parent authority keeps its way in through a flood of strangers' connections
+    const parentAddr = (await loadIdentity(this.init.datastore))?.parent?.addr
     this.libp2p = await createCitycodeLibp2p({
       privateKey: this.init.peerKey,
       datastore: this.init.datastore,
       transport: this.init.network.transport,
       listen: this.init.network.listen,
       bootstrap: this.init.network.bootstrap,
+      knownPeers: [...(this.init.network.knownPeers ?? []), ...(parentAddr !== undefined ? [parentAddr] : [])],
       encryption: this.init.network.encryption,
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
@@ -225,7 +228,8 @@ export class CitycodeNode {
       logger
     })
     this.setUpAuthority()
-    this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log)
+    // what the resolver caches is what a replay must beat to be forwarded
+    this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
     await this.revocations.start()
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     if (this.role !== 'resolver') {

@@ -16,6 +16,11 @@ export interface NetworkInit {
   transport: 'tcp' | 'memory'
   listen: string[]
   bootstrap?: string[]
+  /**
+   * Multiaddrs of authorities this node depends on (root and country nodes): their IP addresses,
+   * with the bootstrap list's and the parent's, skip the pending-connection caps (issue #16).
+   */
+  knownPeers?: string[]
   /** Large simulations only: skip noise (clearly not for production). */
   encryption?: 'noise' | 'plaintext'
   /** A transport to use instead of the stock ones (the simulator's link model). */
