@@ -134,12 +134,16 @@ export interface CitycodeLibp2pInit {
   connectionMonitor?: { enabled?: boolean, pingIntervalMs?: number }
   /**
    * kad-dht validator for `/citycode/...` keys: throw (a typed error) when `value` is not valid
-   * under `key`. Remote PUTs and every value a GET receives go through it. A *local* `dht.put`
-   * does not: kad-dht stores it without validation and does not throw, so callers validate before
-   * publishing.
+   * under `key`. Remote PUTs, every value a GET receives and every record read back from the DHT
+   * store (dht/guarded-datastore.ts: one that fails is deleted, never served) go through it. A
+   * *local* `dht.put` does not: kad-dht stores it without validation (the store refuses it only
+   * when the record held is preferred, `DhtRollbackError`), so callers validate before publishing.
    */
   validateRecord: (key: Uint8Array, value: Uint8Array) => Promise<void>
-  /** kad-dht selector for `/citycode/...` keys: index of the best of `values` (at least two). */
+  /**
+   * kad-dht selector for `/citycode/...` keys: index of the best of `values` (at least two). The
+   * DHT store also asks it `[held, offered]` before replacing a record: only index 1 replaces.
+   */
   selectRecord: (key: Uint8Array, values: Uint8Array[]) => number
   metrics?: (components: never) => Metrics
   logger?: ComponentLogger

@@ -149,6 +149,7 @@ export class CitycodeNode {
       listen: this.init.network.listen,
       bootstrap: this.init.network.bootstrap,
       knownPeers: [...(this.init.network.knownPeers ?? []), ...(parentAddr !== undefined ? [parentAddr] : [])],
+      ...(this.init.network.inboundUpgradeTimeoutMs !== undefined ? { inboundUpgradeTimeoutMs: this.init.network.inboundUpgradeTimeoutMs } : {}),
       encryption: this.init.network.encryption,
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
