@@ -64,6 +64,7 @@ export interface DhtRecords {
  * - A record is stored only under `/citycode/r/` or `/citycode/h/`, within its kind's size.
  * - A held record is replaced only by one the selection rule prefers (or by the same bytes, a
  *   republish that refreshes kad-dht's receive time), unless the held one no longer validates.
+ *   A remote store that loses is refused (`DhtRollbackError`); the node's own is skipped silently.
  * - A record read back is validated again; one that fails (revoked or expired since it was stored)
  *   is deleted and reads as absent.
  * - New keys are counted per remote peer and in total; past a quota the store is refused.
@@ -197,7 +198,13 @@ export class GuardedDhtDatastore extends BaseDatastore implements DhtRecords {
         } catch {
           heldValid = false
         }
-        if (heldValid) throw new DhtRollbackError('the DHT record held under this key is preferred to the one offered', { key: new TextDecoder().decode(record.key) })
+        if (heldValid) {
+          // a remote PUT fails on the wire; the node's own put (kad-dht's local copy before it
+          // sends to peers, which judge it themselves) keeps the held record and does not throw,
+          // as kad-dht documents local puts
+          if (this.remote.getStore() === undefined) return key
+          throw new DhtRollbackError('the DHT record held under this key is preferred to the one offered', { key: new TextDecoder().decode(record.key) })
+        }
       }
       return await this.inner.put(key, val, options)
     }

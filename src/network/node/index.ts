@@ -136,8 +136,8 @@ export interface CitycodeLibp2pInit {
    * kad-dht validator for `/citycode/...` keys: throw (a typed error) when `value` is not valid
    * under `key`. Remote PUTs, every value a GET receives and every record read back from the DHT
    * store (dht/guarded-datastore.ts: one that fails is deleted, never served) go through it. A
-   * *local* `dht.put` does not: kad-dht stores it without validation (the store refuses it only
-   * when the record held is preferred, `DhtRollbackError`), so callers validate before publishing.
+   * *local* `dht.put` does not: kad-dht stores it without validation and does not throw (the store
+   * keeps the record it holds when that one is preferred), so callers validate before publishing.
    */
   validateRecord: (key: Uint8Array, value: Uint8Array) => Promise<void>
   /**
