@@ -36,6 +36,8 @@ export interface DhtStoreLimits {
 export interface DhtRecordPolicy {
   validate: (key: Uint8Array, value: Uint8Array) => Promise<void>
   select: (key: Uint8Array, values: Uint8Array[]) => number
+  /** Told of every remote store refused here (rollback, quota, key or size), for the node's rejection counts. */
+  onRefusal?: (err: Error) => void
 }
 
 /**
@@ -104,8 +106,13 @@ export class GuardedDhtDatastore extends BaseDatastore implements DhtRecords {
 
   override async put (key: Key, val: Uint8Array, options?: AbortOptions): Promise<Key> {
     const text = key.toString()
-    if (text.startsWith(RECORD_PREFIX)) return await this.locked(text, async () => await this.putRecord(key, val, options))
-    if (text.startsWith(PROVIDER_PREFIX)) return await this.locked(text, async () => await this.putProvider(key, val, options))
+    try {
+      if (text.startsWith(RECORD_PREFIX)) return await this.locked(text, async () => await this.putRecord(key, val, options))
+      if (text.startsWith(PROVIDER_PREFIX)) return await this.locked(text, async () => await this.putProvider(key, val, options))
+    } catch (err) {
+      if (this.remote.getStore() !== undefined) this.policy.onRefusal?.(err as Error)
+      throw err
+    }
     return await this.inner.put(key, val, options)
   }
 

@@ -130,6 +130,8 @@ export interface CitycodeLibp2pInit {
   knownPeers?: string[]
   /** Quotas on what remote peers may make this node's DHT store. */
   dhtLimits?: DhtStoreLimits
+  /** Told of every remote DHT store the guarded store refused (`DhtRollbackError`, `DhtQuotaExceededError`, `DhtRecordRefusedError`). */
+  onDhtRefusal?: (err: Error) => void
   /** libp2p pings every open connection periodically; simulations may space or stop this. */
   connectionMonitor?: { enabled?: boolean, pingIntervalMs?: number }
   /**

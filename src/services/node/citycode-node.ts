@@ -167,6 +167,8 @@ export class CitycodeNode {
         }
       }),
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
+      // counted like the validator's refusals: `dht:DhtRollbackError`, `dht:DhtQuotaExceededError`
+      onDhtRefusal: (err) => { this.reject('dht', err) },
       ...(this.init.network.metrics !== undefined ? { metrics: this.init.network.metrics } : {}),
       logger: this.init.logger
     })

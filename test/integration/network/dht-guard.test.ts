@@ -89,13 +89,15 @@ describe('DHT store guard (issue #16): a stock kad-dht peer against our node', f
   })
 
   it('a replayed older record never replaces the newer one held (row 40)', async () => {
-    const { node, datastore } = await victim(realPolicy())
+    const refusals: string[] = []
+    const { node, datastore } = await victim({ ...realPolicy(), onDhtRefusal: (err) => { refusals.push(err.name) } })
     const a = await attacker(node)
     const key = recordKey('MA.156.1301')
     const seq1 = cityRecord(h, { seq: 1 }).bytes
     const seq2 = cityRecord(h, { seq: 2 }).bytes
     assert.ok(await put(a.peer, key, seq2), 'seq 2 stored')
     assert.equal(await put(a.peer, key, seq1), false, 'the replay of seq 1 is refused')
+    assert.deepEqual(refusals, ['DhtRollbackError'], 'and counted')
     assert.ok(equals((await heldValue(datastore, key))!, seq2), 'our node still holds seq 2')
     assert.ok(equals((await served(a.peer, a.datastore, key))!, seq2), 'and serves seq 2')
     // and a newer one still replaces it
