@@ -29,3 +29,21 @@ export class ResponseTooLargeError extends CitycodeError {
 export class ProtocolError extends CitycodeError {
   static override readonly code = 'ERR_PROTOCOL'
 }
+
+/**
+ * A DHT store refused: the key is outside `/citycode/r/` and `/citycode/h/` (kad-dht's own `/pk/`
+ * and any other namespace), or the record or its key is larger than its kind allows.
+ */
+export class DhtRecordRefusedError extends CitycodeError {
+  static override readonly code = 'ERR_DHT_RECORD_REFUSED'
+}
+
+/** A DHT store refused because the selection rule prefers the record already held (a replay of an older version). */
+export class DhtRollbackError extends CitycodeError {
+  static override readonly code = 'ERR_DHT_ROLLBACK'
+}
+
+/** A DHT store refused because one peer, or all peers together, hold their quota of records or provider records here. */
+export class DhtQuotaExceededError extends CitycodeError {
+  static override readonly code = 'ERR_DHT_QUOTA_EXCEEDED'
+}

@@ -96,7 +96,14 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       peerKey,
       authorityKey,
       rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
-      network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) },
+      network: {
+        transport: config.transport,
+        listen: options.listen ?? config.listen,
+        bootstrap: config.bootstrap,
+        // the parent it applies to keeps its way in through a flood of strangers (before the first apply too)
+        ...(config.authority.parent !== undefined ? { knownPeers: [config.authority.parent.addr] } : {}),
+        ...(options.metrics !== undefined ? { metrics: options.metrics } : {})
+      },
       authority: { approval: config.authority.approval },
       ...(config.ledger !== undefined ? ledgerOf(config.ledger) : {}),
       ...(config.revocationStatus !== undefined ? { resolver: { ...(config.ledger !== undefined ? ledgerOf(config.ledger).resolver : {}), revocationStatusMaxAgeMs: config.revocationStatus.maxAgeMs } } : {}),

@@ -9,8 +9,8 @@ import { FORK_EVIDENCE_MAX_BYTES, verifyForkEvidence } from '../../core/ledger/f
 import type { VerifiedForkEvidence } from '../../core/ledger/fork.ts'
 import { HASH_BYTES } from '../../core/ledger/merkle.ts'
 import { MAX_PROOF_HASHES } from '../../core/ledger/proofs.ts'
-import { HEAD_RECORD_MAX_BYTES } from '../../core/record/head-record.ts'
-import type { VerifiedHeadRecord } from '../../core/record/head-record.ts'
+import { compareHeadRecords, HEAD_RECORD_MAX_BYTES } from '../../core/record/head-record.ts'
+import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import { MAX_CHAIN_LENGTH } from '../../core/trust/chain.ts'
 import type { VerifiedChain } from '../../core/trust/chain.ts'
@@ -90,6 +90,23 @@ export function verifyHeadsMessage (bytes: Uint8Array, validator: RecordValidato
 export interface HeadsCounters {
   accepted: number
   rejected: number
+  /** Valid head updates older than (or the same head as) the newest this node took for the log: ignored. */
+  stale?: number
+}
+
+/** Logs whose newest accepted head the subscription remembers. */
+export const HEADS_NEWEST_CACHE_SIZE = 4096
+
+/**
+ * Whether `head` adds nothing to `newest` (the newest head taken for its log): a smaller tree, or
+ * the same tree (same size and root) with no more cosignatures. A head of the same size with
+ * another root is never stale: it is a split view, which the ledger must see to raise the alarm.
+ */
+export function isStaleHead (head: HeadRecord, newest: HeadRecord | undefined): boolean {
+  if (newest === undefined) return false
+  if (head.sth.head.size < newest.sth.head.size) return true
+  if (head.sth.head.size > newest.sth.head.size || !equalBytes(head.sth.head.root, newest.sth.head.root)) return false
+  return compareHeadRecords(head, newest) <= 0
 }
 
 export interface HeadsSubscription extends TopicSubscription {
@@ -98,14 +115,27 @@ export interface HeadsSubscription extends TopicSubscription {
 
 /** Subscribes to the heads topic; `onMessage` gets every verified message another node published. */
 export function subscribeHeads (pubsub: GossipSub, validator: RecordValidator, onMessage: (message: VerifiedHeadsMessage, forwardedBy: PeerId) => void, logger?: ComponentLogger): HeadsSubscription {
-  const counters: HeadsCounters = { accepted: 0, rejected: 0 }
+  const counters: HeadsCounters = { accepted: 0, rejected: 0, stale: 0 }
   const log = (logger ?? defaultLogger()).forComponent('citycode:heads')
+  const newest = new Map<string, HeadRecord>()
   // the message event follows validation: keep what was verified so it is verified once
   const verified = new Map<string, VerifiedHeadsMessage>()
   const subscription = subscribeTopic(pubsub, HEADS_TOPIC, {
     validate: ({ data, propagationSource }) => {
       try {
         const message = verifyHeadsMessage(data, validator)
+        if (message.type === 'head-update') {
+          // a replayed old head dies here instead of crossing the whole mesh (issue #16)
+          const record = message.head.record
+          const logName = record.sth.head.log
+          if (isStaleHead(record, newest.get(logName))) {
+            counters.stale = (counters.stale ?? 0) + 1
+            return 'ignore'
+          }
+          newest.delete(logName)
+          newest.set(logName, record)
+          if (newest.size > HEADS_NEWEST_CACHE_SIZE) newest.delete(newest.keys().next().value as string)
+        }
         verified.set(messageKey(data), message)
         if (verified.size > 256) verified.delete(verified.keys().next().value as string)
         counters.accepted++

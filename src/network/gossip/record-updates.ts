@@ -4,6 +4,8 @@ import type { Logger } from '@libp2p/interface'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
+import type { SignedRecord } from '../../core/record/record.ts'
+import { compareRecords } from '../../core/record/select.ts'
 import { messageKey, publishOnTopic, recentlyAccepted } from '../node/topic.ts'
 
 /** Every record update is announced here, so caches learn of changes at once. */
@@ -12,15 +14,35 @@ export const RECORDS_TOPIC = '/citycode/records/1.0.0'
 export interface GossipCounters {
   accepted: number
   rejected: number
+  /** Valid records no newer than the version this node already held: ignored, not forwarded. */
+  stale?: number
+}
+
+/** Codes whose newest accepted version the subscription remembers (beyond what `held` knows). */
+export const GOSSIP_NEWEST_CACHE_SIZE = 4096
+
+export interface RecordUpdatesOptions {
+  /** The version of `code` this node holds or caches (its resolver cache), if any. */
+  held?: (code: string) => SignedRecord | undefined
 }
 
 /**
  * Subscribes to record updates. The topic validator runs the same verification as the DHT validator
  * and the resolver, and *rejects* (not ignores) anything that fails: gossipsub then scores the
- * sender down, so a peer spreading forged records is graylisted.
+ * sender down, so a peer spreading forged records is graylisted. A valid record no newer (by the
+ * selection rule) than the version this node holds or last accepted is *ignored*: not delivered,
+ * not forwarded, so a replayed old version dies at the first node that knows better (issue #16).
  */
-export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordValidator, onRecord: (verified: VerifiedRecord, from: string) => void, log: Logger): GossipCounters {
-  const counters: GossipCounters = { accepted: 0, rejected: 0 }
+export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordValidator, onRecord: (verified: VerifiedRecord, from: string) => void, log: Logger, options: RecordUpdatesOptions = {}): GossipCounters {
+  const counters: GossipCounters = { accepted: 0, rejected: 0, stale: 0 }
+  const newest = new Map<string, SignedRecord>()
+  const known = (code: string): SignedRecord | undefined => {
+    const a = newest.get(code)
+    const b = options.held?.(code)
+    if (a === undefined) return b
+    if (b === undefined) return a
+    return compareRecords(a, b) >= 0 ? a : b
+  }
   const verifiedById = new Map<string, VerifiedRecord>()
   // a copy of a record this node already took, back after gossipsub forgot its id: not news
   const recent = recentlyAccepted(pubsub, RECORDS_TOPIC)
@@ -32,6 +54,15 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
     if (recent.has(message.data)) return TopicValidatorResult.Ignore
     try {
       const verified = validator.validate(message.data)
+      const code = verified.record.body.code
+      const held = known(code)
+      if (held !== undefined && compareRecords(verified.record, held) <= 0) {
+        counters.stale = (counters.stale ?? 0) + 1
+        return TopicValidatorResult.Ignore
+      }
+      newest.delete(code)
+      newest.set(code, verified.record)
+      if (newest.size > GOSSIP_NEWEST_CACHE_SIZE) newest.delete(newest.keys().next().value as string)
       // The message event follows validation; keep the result so the record is verified once.
       verifiedById.set(messageKey(message.data), verified)
       if (verifiedById.size > 1024) verifiedById.delete(verifiedById.keys().next().value as string)

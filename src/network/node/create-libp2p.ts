@@ -3,7 +3,8 @@ import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
 import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
-import type { KadDHT, KadDHTInit, SingleKadDHT } from '@libp2p/kad-dht'
+import type { KadDHT, KadDHTComponents, KadDHTInit, SingleKadDHT } from '@libp2p/kad-dht'
+import type { StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { plaintext } from '@libp2p/plaintext'
@@ -11,7 +12,9 @@ import { tcp } from '@libp2p/tcp'
 import { MemoryDatastore } from 'datastore-core'
 import { createLibp2p } from 'libp2p'
 import type { Libp2pOptions } from 'libp2p'
-import { DEFAULT_IDONTWANT_MIN_DATA_SIZE, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_MAX_CONNECTIONS, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
+import { DEFAULT_IDONTWANT_MIN_DATA_SIZE, DEFAULT_INBOUND_CONNECTIONS_PER_SECOND, DEFAULT_INBOUND_UPGRADE_TIMEOUT_MS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_PER_HOST, DEFAULT_SCORED_TOPICS, DHT_KEY_NAMESPACE, DHT_PROTOCOL } from './constants.ts'
+import { GuardedDhtDatastore } from '../dht/guarded-datastore.ts'
+import { allowListFor, pendingConnectionGate } from './pending-gate.ts'
 import { SCORE_THRESHOLDS, citycodePeerScoreParams } from './scoring.ts'
 import { guardedYamux } from './guarded-yamux.ts'
 import { respaceClosestPeerTagging, respaceRoutingTableRefresh } from './kad-dht-timers.ts'
@@ -37,9 +40,13 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
     ? [init.customTransport as TransportFactories[number]]
     : init.transport === 'tcp' ? [tcp()] : [memory()]
   const bootstrapList = init.bootstrap ?? []
+  const datastore = init.datastore ?? new MemoryDatastore()
+  const dhtStore = new GuardedDhtDatastore(datastore, { validate: init.validateRecord, select: init.selectRecord, ...(init.onDhtRefusal !== undefined ? { onRefusal: init.onDhtRefusal } : {}) }, init.dhtLimits)
+  // bootstrap peers and authorities keep their way in however many strangers are connecting
+  const allow = allowListFor([...bootstrapList, ...(init.knownPeers ?? [])])
   const options: Options = {
     ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : {}),
-    datastore: init.datastore ?? new MemoryDatastore(),
+    datastore,
     addresses: { listen: init.listen },
     transports,
     // plaintext: large single-process simulations only (see CitycodeLibp2pInit.encryption)
@@ -50,8 +57,11 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
     connectionManager: {
       maxConnections: init.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       inboundConnectionThreshold: init.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND,
-      maxIncomingPendingConnections: init.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND
+      maxIncomingPendingConnections: init.inboundConnectionThreshold ?? DEFAULT_INBOUND_CONNECTIONS_PER_SECOND,
+      inboundUpgradeTimeout: init.inboundUpgradeTimeoutMs ?? DEFAULT_INBOUND_UPGRADE_TIMEOUT_MS,
+      allow
     },
+    connectionGater: pendingConnectionGate(init.maxPendingPerHost ?? DEFAULT_MAX_PENDING_PER_HOST, allow),
     ...(init.connectionMonitor !== undefined
       ? {
           connectionMonitor: {
@@ -64,7 +74,8 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
       identify: identify(),
       // kad-dht finds its ping dependency under this exact key
       ping: ping(),
-      dht: kadDHT({
+      dhtRecords: () => dhtStore,
+      dht: guardedKadDHT(dhtStore, {
         protocol: DHT_PROTOCOL,
         clientMode: init.clientMode ?? false,
         peerInfoMapper: passthroughMapper,
@@ -94,6 +105,44 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
   if (init.dht?.closestPeerTagIntervalMs !== undefined) respaceClosestPeerTagging(node.services.dht, init.dht.closestPeerTagIntervalMs)
   if (init.dht?.tableRefreshIntervalMs !== undefined) respaceRoutingTableRefresh(node.services.dht, init.dht.tableRefreshIntervalMs)
   return node
+}
+
+/**
+ * kad-dht over the guarded datastore (dht/guarded-datastore.ts), with each inbound DHT stream's
+ * stores attributed to its remote peer (per-peer quotas), and only the `citycode` validator and
+ * selector: kad-dht merges its own `pk` ones into whatever it is given, and a `/pk/` key it has a
+ * validator for is a key it stores. The guarded datastore refuses non-citycode keys as well, in
+ * case a kad-dht version adds defaults elsewhere.
+ */
+function guardedKadDHT (store: GuardedDhtDatastore, init: KadDHTInit): (components: KadDHTComponents) => KadDHT {
+  const factory = kadDHT(init)
+  return (components) => {
+    const registrar: KadDHTComponents['registrar'] = new Proxy(components.registrar, {
+      get (target, prop) {
+        if (prop === 'handle') {
+          return async (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions) => {
+            const attributed: StreamHandler = protocol === init.protocol
+              ? async (stream, connection) => { await store.fromPeer(connection.remotePeer.toString(), async () => { await handler(stream, connection) }) }
+              : handler
+            await target.handle(protocol, attributed, options)
+          }
+        }
+        const value: unknown = Reflect.get(target, prop, target)
+        return typeof value === 'function' ? value.bind(target) : value
+      }
+    })
+    const dht = factory(new Proxy(components, {
+      get (target, prop, receiver) {
+        if (prop === 'datastore') return store
+        if (prop === 'registrar') return registrar
+        return Reflect.get(target, prop, receiver)
+      }
+    }))
+    for (const table of [dht.validators, dht.selectors] as Array<Record<string, unknown>>) {
+      for (const namespace of Object.keys(table)) if (namespace !== DHT_KEY_NAMESPACE) Reflect.deleteProperty(table, namespace)
+    }
+    return dht
+  }
 }
 
 /** Our unit-named tuning as kad-dht options; absent fields keep kad-dht's defaults. */

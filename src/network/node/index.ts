@@ -5,12 +5,15 @@ import type { ComponentLogger, Libp2p, Metrics, PrivateKey, Transport } from '@l
 import type { KadDHT } from '@libp2p/kad-dht'
 import type { Ping } from '@libp2p/ping'
 import type { Datastore } from 'interface-datastore'
+import type { DhtRecords, DhtStoreLimits } from '../dht/guarded-datastore.ts'
 
 export { createCitycodeLibp2p, routingTableSize } from './create-libp2p.ts'
 export { publishOnTopic, subscribeTopic } from './topic.ts'
 export type { TopicMessage, TopicSubscription, TopicValidation, SubscribeTopicOptions } from './topic.ts'
 export { SCORE_THRESHOLDS, citycodePeerScoreParams, citycodeTopicScoreParams } from './scoring.ts'
 export * from './constants.ts'
+export { allowListFor, pendingConnectionGate } from './pending-gate.ts'
+export type { DhtRecords, DhtStoreLimits } from '../dht/guarded-datastore.ts'
 
 /**
  * The services every citycode node runs. kad-dht is `services.dht`, gossipsub `services.pubsub`:
@@ -20,6 +23,8 @@ export * from './constants.ts'
 // that only type aliases get
 export type CitycodeServices = {
   dht: KadDHT
+  /** The records kad-dht holds for others: re-validation after a revocation (`purgeInvalid`), usage. */
+  dhtRecords: DhtRecords
   pubsub: GossipSub
   identify: Identify
   ping: Ping
@@ -114,16 +119,33 @@ export interface CitycodeLibp2pInit {
   maxConnections?: number
   /** Inbound connections accepted per second per host. @default DEFAULT_INBOUND_CONNECTIONS_PER_SECOND */
   inboundConnectionThreshold?: number
+  /** Inbound connections one IP address may have upgrading at once. @default DEFAULT_MAX_PENDING_PER_HOST */
+  maxPendingPerHost?: number
+  /** An inbound connection not upgraded within this many ms is dropped. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT_MS */
+  inboundUpgradeTimeoutMs?: number
+  /**
+   * Multiaddrs of peers this node depends on besides `bootstrap` (its parent authority, root
+   * authorities): their IP addresses skip the pending-connection and connection caps.
+   */
+  knownPeers?: string[]
+  /** Quotas on what remote peers may make this node's DHT store. */
+  dhtLimits?: DhtStoreLimits
+  /** Told of every remote DHT store the guarded store refused (`DhtRollbackError`, `DhtQuotaExceededError`, `DhtRecordRefusedError`). */
+  onDhtRefusal?: (err: Error) => void
   /** libp2p pings every open connection periodically; simulations may space or stop this. */
   connectionMonitor?: { enabled?: boolean, pingIntervalMs?: number }
   /**
    * kad-dht validator for `/citycode/...` keys: throw (a typed error) when `value` is not valid
-   * under `key`. Remote PUTs and every value a GET receives go through it. A *local* `dht.put`
-   * does not: kad-dht stores it without validation and does not throw, so callers validate before
-   * publishing.
+   * under `key`. Remote PUTs, every value a GET receives and every record read back from the DHT
+   * store (dht/guarded-datastore.ts: one that fails is deleted, never served) go through it. A
+   * *local* `dht.put` does not: kad-dht stores it without validation and does not throw (the store
+   * keeps the record it holds when that one is preferred), so callers validate before publishing.
    */
   validateRecord: (key: Uint8Array, value: Uint8Array) => Promise<void>
-  /** kad-dht selector for `/citycode/...` keys: index of the best of `values` (at least two). */
+  /**
+   * kad-dht selector for `/citycode/...` keys: index of the best of `values` (at least two). The
+   * DHT store also asks it `[held, offered]` before replacing a record: only index 1 replaces.
+   */
   selectRecord: (key: Uint8Array, values: Uint8Array[]) => number
   metrics?: (components: never) => Metrics
   logger?: ComponentLogger

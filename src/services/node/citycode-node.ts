@@ -151,7 +151,11 @@ export class CitycodeNode {
       now: this.now,
       logger: init.logger ?? defaultLogger()
     })
-    this.revocations.onHonoured(() => { this.statuses.invalidate() })
+    this.revocations.onHonoured(() => {
+      this.statuses.invalidate()
+      // DHT copies under the revoked certificate are dropped, not only refused when read
+      void this.libp2p?.services.dhtRecords.purgeInvalid().catch((err: Error) => { this.log('purging revoked DHT records failed: %s', err.message) })
+    })
   }
 
   /**
@@ -176,12 +180,16 @@ export class CitycodeNode {
     const logger = this.init.logger ?? defaultLogger()
     // before the DHT and gossip validators run: what this node refused before a restart stays refused
     await this.revocations.load()
+    // the parent authority keeps its way in through a flood of strangers' connections
+    const parentAddr = (await loadIdentity(this.init.datastore))?.parent?.addr
     this.libp2p = await createCitycodeLibp2p({
       privateKey: this.init.peerKey,
       datastore: this.init.datastore,
       transport: this.init.network.transport,
       listen: this.init.network.listen,
       bootstrap: this.init.network.bootstrap,
+      knownPeers: [...(this.init.network.knownPeers ?? []), ...(parentAddr !== undefined ? [parentAddr] : [])],
+      ...(this.init.network.inboundUpgradeTimeoutMs !== undefined ? { inboundUpgradeTimeoutMs: this.init.network.inboundUpgradeTimeoutMs } : {}),
       encryption: this.init.network.encryption,
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
@@ -199,6 +207,8 @@ export class CitycodeNode {
         }
       }),
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
+      // counted like the validator's refusals: `dht:DhtRollbackError`, `dht:DhtQuotaExceededError`
+      onDhtRefusal: (err) => { this.reject('dht', err) },
       ...(this.init.network.metrics !== undefined ? { metrics: this.init.network.metrics } : {}),
       logger: this.init.logger
     })
@@ -266,7 +276,8 @@ export class CitycodeNode {
       logger
     })
     this.setUpAuthority()
-    this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log)
+    // what the resolver caches is what a replay must beat to be forwarded
+    this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
     await this.revocations.start()
     // before this node answers anything: the revocations in force that its first peers hold
     await this.syncRevocations()

@@ -17,6 +17,13 @@ export interface NetworkInit {
   transport: 'tcp' | 'memory'
   listen: string[]
   bootstrap?: string[]
+  /**
+   * Multiaddrs of authorities this node depends on (root and country nodes): their IP addresses,
+   * with the bootstrap list's and the parent's, skip the pending-connection caps (issue #16).
+   */
+  knownPeers?: string[]
+  /** An inbound connection not upgraded (noise, yamux) within this many ms is dropped; saturated simulations may give more. @default DEFAULT_INBOUND_UPGRADE_TIMEOUT_MS */
+  inboundUpgradeTimeoutMs?: number
   /** Large simulations only: skip noise (clearly not for production). */
   encryption?: 'noise' | 'plaintext'
   /** A transport to use instead of the stock ones (the simulator's link model). */
