@@ -109,6 +109,8 @@ export class CitycodeNode {
   readonly revocations: Revocations
   /** Revocation status statements (SPEC 4.6): this authority's own, and those of the issuers above it it holds. */
   readonly statuses: RevocationStatusKeeper
+  private purge: Promise<void> | undefined
+  private purgeAgain = false
   /** Status fetches under way, one per issuer namespace. */
   private readonly statusFetches = new Map<string, Promise<void>>()
   gossip: GossipCounters = { accepted: 0, rejected: 0 }
@@ -153,9 +155,32 @@ export class CitycodeNode {
     })
     this.revocations.onHonoured(() => {
       this.statuses.invalidate()
-      // DHT copies under the revoked certificate are dropped, not only refused when read
-      void this.libp2p?.services.dhtRecords.purgeInvalid().catch((err: Error) => { this.log('purging revoked DHT records failed: %s', err.message) })
+      this.purgeDhtSoon()
     })
+  }
+
+  /**
+   * DHT copies under a revoked certificate are dropped, not only refused when read. One purge at a
+   * time, and one more after it for whatever was revoked meanwhile: a flood of revocations costs two
+   * passes over the store, not one per revocation.
+   */
+  private purgeDhtSoon (): void {
+    if (this.purge !== undefined) {
+      this.purgeAgain = true
+      return
+    }
+    const records = this.libp2p?.services.dhtRecords
+    if (records === undefined) return
+    this.purge = records.purgeInvalid()
+      .then((n) => { if (n > 0) this.log('dropped %d DHT records that no longer validate', n) })
+      .catch((err: Error) => { this.log('purging DHT records failed: %s', err.message) })
+      .finally(() => {
+        this.purge = undefined
+        if (this.purgeAgain) {
+          this.purgeAgain = false
+          this.purgeDhtSoon()
+        }
+      })
   }
 
   /**
@@ -304,6 +329,8 @@ export class CitycodeNode {
   }
 
   async stop (): Promise<void> {
+    this.purgeAgain = false
+    await this.purge
     await this.publisher?.stop()
     await this.revocations.stop()
     await this.ledger?.stop()
