@@ -17,7 +17,7 @@ export interface GatewayInit {
   rateLimit?: { perSecond: number, burst: number } | false
   /**
    * Request rate of all clients together, beside the per-client one (which many addresses pass
-   * many times over); `false` turns it off. @default 500/s, burst 1000
+   * many times over); `false` turns it off. @default 200/s, burst 200
    */
   globalRateLimit?: { perSecond: number, burst: number } | false
   /**

@@ -191,7 +191,7 @@ describe('gateway rate limit against many source addresses', function () {
 
   it('the defaults are the documented ones', async () => {
     const { DEFAULT_GLOBAL_RATE_BURST, DEFAULT_GLOBAL_RATE_PER_SECOND, DEFAULT_RATE_BURST, DEFAULT_RATE_PER_SECOND } = await import('../../../src/interfaces/gateway/index.ts')
-    assert.deepEqual([DEFAULT_RATE_PER_SECOND, DEFAULT_RATE_BURST, DEFAULT_GLOBAL_RATE_PER_SECOND, DEFAULT_GLOBAL_RATE_BURST], [50, 200, 500, 1000])
+    assert.deepEqual([DEFAULT_RATE_PER_SECOND, DEFAULT_RATE_BURST, DEFAULT_GLOBAL_RATE_PER_SECOND, DEFAULT_GLOBAL_RATE_BURST], [50, 200, 200, 200])
   })
 
   it('5 requests from each of 40 addresses: the global budget holds where each address is within its own', async () => {
