@@ -249,6 +249,8 @@ async function answer (operations: AdminOperations, req: IncomingMessage, res: S
     log('admin %s', request.op)
     send(res, 200, { v: ADMIN_PROTOCOL_VERSION, result: await dispatch(operations, request) })
   } catch (err) {
+    // a request cut off at its deadline ends here with the socket already destroyed: nothing failed
+    if (req.socket.destroyed) return
     if (!isCitycodeError(err)) log.error('admin request failed: %s', (err as Error).stack ?? (err as Error).message)
     // a body cut off at the limit leaves unread bytes on the connection: close it after answering
     sendError(res, err, err instanceof AdminRequestTooLargeError)

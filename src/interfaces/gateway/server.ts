@@ -202,7 +202,7 @@ function buildApp (init: GatewayInit, ctx: GatewayContext, limits: Readonly<Gate
     // the router's refusals (`%ZZ`, an over-long path segment) go through the same problem path
     frameworkErrors: (err, request, reply) => {
       reply.headers(commonHeaders)
-      void sendProblem(ctx, request, reply, asTyped(err, request, limits))
+      sendProblem(ctx, request, reply, asTyped(err, request, limits))
     },
     // unknown query parameters are refused, not silently dropped
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, allErrors: false } }

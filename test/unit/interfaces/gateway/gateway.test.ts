@@ -7,6 +7,7 @@ import { parseListen } from '../../../../src/interfaces/gateway/index.ts'
 import { problemFor } from '../../../../src/interfaces/gateway/problem.ts'
 import { clientKey, GatewayRateLimits, RateLimiter } from '../../../../src/interfaces/gateway/rate-limit.ts'
 import { connectionLimits } from '../../../../src/interfaces/gateway/server.ts'
+import { parseConfig } from '../../../../src/interfaces/config/load.ts'
 
 describe('gateway problem details', () => {
   it('maps typed errors to their status, type and stable code, details included', () => {
@@ -109,6 +110,18 @@ describe('gateway connection limits', () => {
     assert.throws(() => connectionLimits({ headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }), { name: 'ConfigError' })
     assert.throws(() => connectionLimits({ maxConnections: 0 }), { name: 'ConfigError' })
     assert.throws(() => connectionLimits({ idleTimeoutMs: 1.5 }), { name: 'ConfigError' })
+  })
+})
+
+describe('gateway limits in the node config', () => {
+  const base = { role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['a'.repeat(64)], threshold: 1 }] }
+
+  it('takes budgets and connection limits, and names a bad field', () => {
+    const config = parseConfig({ ...base, http: '127.0.0.1:8080', httpLimits: { globalRateLimit: { perSecond: 5000, burst: 5000 }, rateLimit: false, connections: { maxConnections: 4096, headersTimeoutMs: 5000 } } }, 'test')
+    assert.deepEqual(config.httpLimits, { globalRateLimit: { perSecond: 5000, burst: 5000 }, rateLimit: false, connections: { maxConnections: 4096, headersTimeoutMs: 5000 } })
+    assert.throws(() => parseConfig({ ...base, httpLimits: { connections: { maxConections: 5 } } }, 'test'), { name: 'ConfigError' })
+    assert.throws(() => parseConfig({ ...base, httpLimits: { connections: { headersTimeoutMs: 5000, requestTimeoutMs: 10 } } }, 'test'), (err: Error) => err.name === 'ConfigError' && /headersTimeoutMs/.test(err.message))
+    assert.throws(() => parseConfig({ ...base, httpLimits: { globalRateLimit: { perSecond: 0, burst: 1 } } }, 'test'), { name: 'ConfigError' })
   })
 })
 
