@@ -2,6 +2,7 @@ import assert from 'node:assert/strict'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
+import { gateway } from '../../../src/interfaces/gateway/index.ts'
 import type { Gateway } from '../../../src/interfaces/gateway/index.ts'
 import type { GatewayServer } from '../../../src/interfaces/gateway/server.ts'
 import { eventually } from '../../utils/citycode-network.ts'
@@ -289,6 +290,28 @@ describe('gateway: fastify\'s and node\'s own refusals are problems too', functi
       const answer = await raw(`${method} /v1/codes/MA.156.1301 HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-weird\r\nContent-Length: 5000\r\nConnection: close\r\n\r\n${'b'.repeat(5000)}`, source(8))
       assert.match(answer, /^HTTP\/1\.1 (200|204|405) /, `${method}: ${answer.slice(0, 200)}`)
       assert.doesNotMatch(answer, /FST_ERR|"statusCode"/, method)
+    }
+  })
+
+  it('a request arriving while the gateway stops gets a problem, not fastify\'s own 503', async () => {
+    const stopping = gateway({ listen: '127.0.0.1:0', log: 'off', rateLimit: false, globalRateLimit: false })({ node: g.node })
+    await stopping.start()
+    const c = await rawClient(stopping.url, source(9))
+    try {
+      c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n')
+      assert.ok(await eventually(() => c.received().includes('"status":"up"'), 2_000))
+      // headers begun, so the connection is not idle when the stop closes idle ones
+      c.socket.write('GET /healthz HTTP/1.1\r\nHost: x\r\n')
+      await new Promise(resolve => setTimeout(resolve, 100))
+      const stopped = stopping.stop()
+      c.socket.write('\r\n')
+      assert.ok(await eventually(() => c.received().includes('GatewayClosingError'), 3_000), c.received())
+      await stopped
+      const second = c.received().slice(c.received().indexOf('"status":"up"'))
+      assert.match(second, /HTTP\/1\.1 503 [\s\S]*content-type: application\/problem\+json[\s\S]*"code":"ERR_GATEWAY_CLOSING"/i)
+    } finally {
+      c.socket.destroy()
+      await stopping.stop()
     }
   })
 })
