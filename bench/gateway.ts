@@ -36,7 +36,7 @@ async function load (url: string, seconds: number): Promise<Round> {
 
 async function main (): Promise<void> {
   console.log('gateway: cached GET /v1/codes/{code} vs a bare node:http server with the same bytes (same run, alternating rounds)')
-  const g = await startGatewayNetwork(1, { rateLimit: { perSecond: 1e9, burst: 1e9 } })
+  const g = await startGatewayNetwork(1, { rateLimit: { perSecond: 1e9, burst: 1e9 }, globalRateLimit: false })
   const path = `/v1/codes/${SJZ.code}`
   const gatewayUrl = `${g.gateway.url}${path}`
   const warm = await http(g.gateway.url, 'GET', path)

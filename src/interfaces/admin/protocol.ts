@@ -17,8 +17,13 @@ export const ADMIN_SOCKET_NAME = 'admin.sock'
 export const ADMIN_REQUEST_MAX_BYTES = 16 * 1024
 /** Request line and headers together: a client needs a few dozen bytes of them. */
 export const ADMIN_HEADER_MAX_BYTES = 8 * 1024
-/** A client that has not sent its whole request by then is cut off. */
+/** A client that has not sent its whole request (headers and body) by then is cut off. */
 export const ADMIN_REQUEST_TIMEOUT_MS = 10_000
+/**
+ * How often the socket looks for requests past that limit. node:http's default is 30 s, which let a
+ * body dripped over 24.7 s through a 10 s limit; at most 16 connections make a frequent look cheap.
+ */
+export const ADMIN_TIMEOUT_CHECK_INTERVAL_MS = 250
 /** One operator, a few commands at a time; more connections than this are refused by the socket. */
 export const ADMIN_MAX_CONNECTIONS = 16
 /** Answers above this are not read by the client (a bundle is a few KiB). */

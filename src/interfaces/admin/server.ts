@@ -6,13 +6,13 @@ import type { Duplex } from 'node:stream'
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { isCitycodeError } from '../../core/errors.ts'
-import { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError } from '../../services/admin/index.ts'
+import { AdminRequestError, AdminRequestTimeoutError, AdminRequestTooLargeError, UnknownAdminOpError } from '../../services/admin/index.ts'
 import type { AdminOperations } from '../../services/admin/index.ts'
 import { parseWithSchema } from '../config/parse-with-schema.ts'
 import { AdminInternalError, AdminSocketError } from './errors.ts'
 import {
   ADMIN_HEADER_MAX_BYTES, ADMIN_MAX_CONNECTIONS, ADMIN_PATH, ADMIN_PROTOCOL_VERSION, ADMIN_REQUEST_MAX_BYTES, ADMIN_REQUEST_TIMEOUT_MS,
-  ADMIN_OPS, isAdminOp, proofToWire, requestSchemas, revocationToWire, UNIX_SOCKET_PATH_MAX_BYTES
+  ADMIN_OPS, ADMIN_TIMEOUT_CHECK_INTERVAL_MS, isAdminOp, proofToWire, requestSchemas, revocationToWire, UNIX_SOCKET_PATH_MAX_BYTES
 } from './protocol.ts'
 import type { AdminAnswer, AdminRequest, AdminWireError } from './protocol.ts'
 
@@ -25,10 +25,16 @@ export interface AdminServerInit {
   /** Where to create the socket (mode 0600). */
   socketPath: string
   logger?: ComponentLogger
+  /** The whole request (headers and body) must arrive within this. @default ADMIN_REQUEST_TIMEOUT_MS */
+  requestTimeoutMs?: number
+  /** How often requests past that limit are looked for. @default ADMIN_TIMEOUT_CHECK_INTERVAL_MS */
+  timeoutCheckIntervalMs?: number
 }
 
 export interface AdminServer {
   readonly path: string
+  /** The limit in force for a whole request, ms. */
+  readonly requestTimeoutMs: number
   /** Stops answering, lets requests in progress finish (a few seconds at most) and removes the socket file. */
   stop(): Promise<void>
 }
@@ -46,11 +52,20 @@ export async function serveAdmin (operations: AdminOperations, init: AdminServer
   }
   await removeStaleSocket(path)
 
-  const server = createServer({ maxHeaderSize: ADMIN_HEADER_MAX_BYTES, requestTimeout: ADMIN_REQUEST_TIMEOUT_MS, headersTimeout: ADMIN_REQUEST_TIMEOUT_MS, keepAliveTimeout: 1_000 }, (req, res) => {
+  const requestTimeoutMs = init.requestTimeoutMs ?? ADMIN_REQUEST_TIMEOUT_MS
+  const server = createServer({
+    maxHeaderSize: ADMIN_HEADER_MAX_BYTES,
+    // one deadline for the whole request, counted from its start: a body dripped a byte at a time
+    // is cut off like a slow header
+    requestTimeout: requestTimeoutMs,
+    headersTimeout: requestTimeoutMs,
+    connectionsCheckingInterval: init.timeoutCheckIntervalMs ?? ADMIN_TIMEOUT_CHECK_INTERVAL_MS,
+    keepAliveTimeout: 1_000
+  }, (req, res) => {
     void answer(operations, req, res, log)
   })
   server.maxConnections = ADMIN_MAX_CONNECTIONS
-  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => { refuseUnparsable(err, socket) })
+  server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => { refuseUnparsable(err, socket, requestTimeoutMs) })
   server.on('error', (err) => { log.error('admin socket failed: %s', err.message) })
 
   await listenPrivately(server, path)
@@ -59,6 +74,7 @@ export async function serveAdmin (operations: AdminOperations, init: AdminServer
   let stopping: Promise<void> | undefined
   return {
     path,
+    requestTimeoutMs,
     stop: async () => {
       stopping ??= (async () => {
         const closed = new Promise<void>(resolve => { server.close(() => { resolve() }) })
@@ -132,6 +148,7 @@ function statusOf (err: AdminWireError): number {
   switch (err.name) {
     case 'AdminRequestError': return 400
     case 'UnknownAdminOpError': return 400
+    case 'AdminRequestTimeoutError': return 408
     case 'AdminRequestTooLargeError': return 413
     case 'AdminInternalError': return 500
     default: return 422
@@ -149,18 +166,33 @@ function sendError (res: ServerResponse, err: unknown, close = false): void {
   send(res, statusOf(wire), { v: ADMIN_PROTOCOL_VERSION, error: wire }, close)
 }
 
-/** Bytes that are not HTTP at all (or headers over the limit): a typed JSON answer, then the connection is closed. */
-function refuseUnparsable (err: NodeJS.ErrnoException, socket: Duplex): void {
+/**
+ * Bytes that are not HTTP at all, headers over the limit, or a request not whole in time: a typed
+ * JSON answer, then the socket is destroyed (an http.Server socket is half-open: `end()` alone
+ * would keep it until the client closes its side, and a client that never reads never does).
+ */
+function refuseUnparsable (err: NodeJS.ErrnoException, socket: Duplex, requestTimeoutMs: number): void {
   if (err.code === 'ECONNRESET' || !socket.writable) {
     socket.destroy()
     return
   }
   const tooLarge = err.code === 'HPE_HEADER_OVERFLOW'
+  const late = err.code === 'ERR_HTTP_REQUEST_TIMEOUT'
   const refusal = tooLarge
     ? new AdminRequestTooLargeError(`request headers over ${ADMIN_HEADER_MAX_BYTES} bytes`, { limit: ADMIN_HEADER_MAX_BYTES })
-    : new AdminRequestError(`not an HTTP/1.1 request (${err.code ?? 'unparsable'}): the admin socket speaks JSON over HTTP/1.1, see docs/spec/admin.md`, { field: '(request)' })
+    : late
+      ? new AdminRequestTimeoutError(`the request did not arrive whole within ${requestTimeoutMs} ms`, { timeoutMs: requestTimeoutMs })
+      : new AdminRequestError(`not an HTTP/1.1 request (${err.code ?? 'unparsable'}): the admin socket speaks JSON over HTTP/1.1, see docs/spec/admin.md`, { field: '(request)' })
+  // an answer already begun must not get a second status line inside it
+  if ((socket as Duplex & { _httpMessage?: ServerResponse | null })._httpMessage?.headersSent === true) {
+    socket.destroy()
+    return
+  }
   const body = JSON.stringify({ v: ADMIN_PROTOCOL_VERSION, error: toWire(refusal) })
-  socket.end(`HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  const status = tooLarge ? '431 Request Header Fields Too Large' : late ? '408 Request Timeout' : '400 Bad Request'
+  socket.end(`HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`)
+  socket.once('finish', () => { socket.destroy() })
+  setTimeout(() => { socket.destroy() }, 1_000).unref()
 }
 
 async function readBody (req: IncomingMessage): Promise<Buffer> {
@@ -217,6 +249,8 @@ async function answer (operations: AdminOperations, req: IncomingMessage, res: S
     log('admin %s', request.op)
     send(res, 200, { v: ADMIN_PROTOCOL_VERSION, result: await dispatch(operations, request) })
   } catch (err) {
+    // a request cut off at its deadline ends here with the socket already destroyed: nothing failed
+    if (req.socket.destroyed) return
     if (!isCitycodeError(err)) log.error('admin request failed: %s', (err as Error).stack ?? (err as Error).message)
     // a body cut off at the limit leaves unread bytes on the connection: close it after answering
     sendError(res, err, err instanceof AdminRequestTooLargeError)

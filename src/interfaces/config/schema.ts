@@ -1,5 +1,7 @@
 import { z } from 'zod'
 import { isCode } from '../../core/code/grammar.ts'
+import { DEFAULT_CONNECTION_LIMITS } from '../gateway/constants.ts'
+import type { GatewayConnectionLimits } from '../gateway/constants.ts'
 
 /**
  * Node configuration (configs/*.json). Precedence, resolved in one place (load.ts): command-line
@@ -7,6 +9,8 @@ import { isCode } from '../../core/code/grammar.ts'
  */
 const hex32 = z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (a 32-byte Ed25519 key)')
 const code = z.string().refine(isCode, 'must be a canonical code such as MA.156.1301')
+const rateBudget = z.union([z.literal(false), z.object({ perSecond: z.number().positive(), burst: z.number().int().min(1) }).strict()])
+const CONNECTION_LIMIT_FIELDS = Object.keys(DEFAULT_CONNECTION_LIMITS) as Array<keyof GatewayConnectionLimits>
 
 export const anchorSchema = z.object({
   name: z.string().min(1),
@@ -55,6 +59,16 @@ export const configSchema = z.object({
   adminSocket: z.string().min(1).max(107).optional(),
   /** HTTP gateway address, e.g. 127.0.0.1:8080; omitted: no gateway. */
   http: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT').optional(),
+  /**
+   * Limits of the HTTP gateway (docs/GATEWAY.md, "Limits and headers"): request budgets per client
+   * and for all clients (`false`: none), connection caps and deadlines; omitted fields keep their defaults.
+   */
+  httpLimits: z.object({
+    rateLimit: rateBudget.optional(),
+    globalRateLimit: rateBudget.optional(),
+    connections: z.object(Object.fromEntries(CONNECTION_LIMIT_FIELDS.map(f => [f, z.number().int().min(1).optional()])) as Record<keyof GatewayConnectionLimits, z.ZodOptional<z.ZodNumber>>).strict()
+      .refine(c => c.headersTimeoutMs === undefined || c.requestTimeoutMs === undefined || c.headersTimeoutMs <= c.requestTimeoutMs, { message: 'headersTimeoutMs must not exceed requestTimeoutMs', path: ['headersTimeoutMs'] }).optional()
+  }).strict().optional(),
   /**
    * The authority ledger (docs/spec/ledger.md): `witnesses` this authority asks to cosign its heads,
    * whether this node is a `witness` itself, and, for every record it resolves, `requireCosignatures`

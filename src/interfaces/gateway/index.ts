@@ -1,6 +1,7 @@
 import type { ComponentLogger } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 import type { CitycodeNode } from '../../services/node/index.ts'
+import type { GatewayConnectionLimits } from './constants.ts'
 import { GatewayServer } from './server.ts'
 
 export * from './constants.ts'
@@ -14,6 +15,17 @@ export interface GatewayInit {
   maxUrlLength?: number
   /** Per-client request rate; `false` turns the limit off. @default 50/s, burst 200 */
   rateLimit?: { perSecond: number, burst: number } | false
+  /**
+   * Request rate of all clients together, beside the per-client one (which many addresses pass
+   * many times over); `false` turns it off. @default 200/s, burst 200
+   */
+  globalRateLimit?: { perSecond: number, burst: number } | false
+  /**
+   * Connection caps (in total, per client address or IPv6 /64) and the deadlines of a request's
+   * headers, of the whole request, of keep-alive and idle connections; any field left out takes its
+   * default. @default DEFAULT_CONNECTION_LIMITS
+   */
+  connections?: Partial<GatewayConnectionLimits>
   /** @default DEFAULT_LOG_CACHE_MS */
   logCacheMs?: number
   /**
@@ -40,6 +52,8 @@ export interface Gateway {
   stop(): Promise<void>
   /** `http://host:port` once started. */
   readonly url: string
+  /** The connection and request limits in force (init over DEFAULT_CONNECTION_LIMITS). */
+  readonly limits: Readonly<GatewayConnectionLimits>
 }
 
 export function gateway (init: GatewayInit = {}): (components: GatewayComponents) => Gateway {

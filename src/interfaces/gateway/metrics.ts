@@ -31,6 +31,8 @@ export class GatewayMetrics {
   private readonly httpRequests: Counter<'route' | 'status'>
   private readonly httpSeconds: Histogram<'route'>
   private readonly httpRejections: Counter<'error'>
+  private readonly httpConnections: Gauge
+  private readonly httpConnectionsRefused: Counter<'reason'>
   /** Stops counting the node's resolutions. */
   readonly close: () => void
 
@@ -44,6 +46,8 @@ export class GatewayMetrics {
     this.httpRequests = new Counter({ name: 'citycode_http_requests_total', help: 'HTTP requests by route and status', labelNames: ['route', 'status'], registers })
     this.httpSeconds = new Histogram({ name: 'citycode_http_request_seconds', help: 'HTTP request latency by route', labelNames: ['route'], buckets: HTTP_BUCKETS, registers })
     this.httpRejections = new Counter({ name: 'citycode_http_rejections_total', help: 'HTTP requests refused with a problem response, by error name', labelNames: ['error'], registers })
+    this.httpConnections = new Gauge({ name: 'citycode_http_connections', help: 'HTTP connections open', registers })
+    this.httpConnectionsRefused = new Counter({ name: 'citycode_http_connections_refused_total', help: 'HTTP connections closed at once, by the limit they were over (total, address)', labelNames: ['reason'], registers })
 
     // every resolution of the node (for HTTP clients, its ledger, anyone), not only the gateway's
     this.close = node.onResolution((event) => { this.resolution(event.source ?? 'none', resultOf(event), event.elapsedMs / 1000) })
@@ -108,6 +112,15 @@ export class GatewayMetrics {
 
   rejection (error: string): void {
     this.httpRejections.inc({ error })
+  }
+
+  /** A connection opened (+1) or closed (-1). */
+  connection (delta: 1 | -1): void {
+    this.httpConnections.inc(delta)
+  }
+
+  connectionRefused (reason: 'total' | 'address'): void {
+    this.httpConnectionsRefused.inc({ reason })
   }
 
   async text (): Promise<string> {

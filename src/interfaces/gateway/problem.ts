@@ -44,6 +44,38 @@ export class GatewayListenError extends CitycodeError {
 export class InternalError extends CitycodeError {
   static override readonly code = 'ERR_INTERNAL'
 }
+/** A request target the router cannot decode (a `%` not followed by two hex digits, `%ZZ`). */
+export class MalformedUrlError extends CitycodeError {
+  static override readonly code = 'ERR_MALFORMED_URL'
+}
+/** Request line and headers over the gateway's limit (`details.limit`, bytes). */
+export class HeadersTooLargeError extends CitycodeError {
+  static override readonly code = 'ERR_HEADERS_TOO_LARGE'
+}
+/** The client did not send its whole request in time (`details.timeoutMs`). */
+export class ClientTimeoutError extends CitycodeError {
+  static override readonly code = 'ERR_CLIENT_TIMEOUT'
+}
+/** A request body over the limit (`details.limit`); the gateway takes none. */
+export class BodyTooLargeError extends CitycodeError {
+  static override readonly code = 'ERR_BODY_TOO_LARGE'
+}
+/** A request body of a content type no route takes. */
+export class UnsupportedMediaTypeError extends CitycodeError {
+  static override readonly code = 'ERR_UNSUPPORTED_MEDIA_TYPE'
+}
+/** An `Expect` header the gateway cannot meet (anything but `100-continue`). */
+export class ExpectationFailedError extends CitycodeError {
+  static override readonly code = 'ERR_EXPECTATION_FAILED'
+}
+/** The gateway's budget across all clients is spent (`Retry-After`), whoever asks. */
+export class GatewayBusyError extends CitycodeError {
+  static override readonly code = 'ERR_GATEWAY_BUSY'
+}
+/** The gateway is stopping and takes no new requests. */
+export class GatewayClosingError extends CitycodeError {
+  static override readonly code = 'ERR_GATEWAY_CLOSING'
+}
 
 /** HTTP status by error name; a verification failure of what the network answered is a bad gateway. */
 const STATUS: Record<string, number> = {
@@ -57,7 +89,15 @@ const STATUS: Record<string, number> = {
   NotAllocatedError: 404,
   RouteNotFoundError: 404,
   MethodNotAllowedError: 405,
+  ClientTimeoutError: 408,
+  BodyTooLargeError: 413,
   UrlTooLongError: 414,
+  UnsupportedMediaTypeError: 415,
+  ExpectationFailedError: 417,
+  HeadersTooLargeError: 431,
+  MalformedUrlError: 400,
+  GatewayBusyError: 503,
+  GatewayClosingError: 503,
   RateLimitedError: 429,
   ResolveTimeoutError: 504,
   RequestTimeoutError: 504,
@@ -70,7 +110,12 @@ const TITLE: Record<number, string> = {
   403: 'Forbidden',
   404: 'Not found',
   405: 'Method not allowed',
+  408: 'Request timeout',
+  413: 'Content too large',
   414: 'URI too long',
+  415: 'Unsupported media type',
+  417: 'Expectation failed',
+  431: 'Request header fields too large',
   429: 'Too many requests',
   500: 'Internal error',
   502: 'Bad gateway',

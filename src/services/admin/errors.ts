@@ -14,3 +14,8 @@ export class AdminRequestTooLargeError extends CitycodeError {
 export class UnknownAdminOpError extends CitycodeError {
   static override readonly code = 'ERR_ADMIN_UNKNOWN_OP'
 }
+
+/** An admin request that did not arrive whole within the protocol's limit (`details.timeoutMs`); the connection is closed. */
+export class AdminRequestTimeoutError extends CitycodeError {
+  static override readonly code = 'ERR_ADMIN_REQUEST_TIMEOUT'
+}

@@ -2,7 +2,7 @@ import type { Authority } from '../authority/index.ts'
 import type { RevocationSource } from '../proof/revoke.ts'
 import { AdminOperationsService } from './operations.ts'
 
-export { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError } from './errors.ts'
+export { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError, AdminRequestTimeoutError } from './errors.ts'
 
 /**
  * What an operator may do to a node while it runs: list, approve and reject pending applications

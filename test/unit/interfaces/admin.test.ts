@@ -2,12 +2,14 @@ import assert from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs'
 import { createServer, request } from 'node:http'
+import { connect } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import fc from 'fast-check'
 import { AllocationError, MalformedCodeError } from '../../../src/core/errors.ts'
 import { AdminClient, serveAdmin } from '../../../src/interfaces/admin/index.ts'
 import type { AdminServer } from '../../../src/interfaces/admin/index.ts'
+import { ADMIN_REQUEST_TIMEOUT_MS } from '../../../src/interfaces/admin/protocol.ts'
 import { parseAdminRequest } from '../../../src/interfaces/admin/server.ts'
 import type { AdminOperations, Decision, ProveRequest, RevokeRequest } from '../../../src/services/admin/index.ts'
 
@@ -172,5 +174,73 @@ describe('admin socket (in process)', function () {
     const ops = fakeOperations()
     const s = await serve({ ...ops, pending: async () => { throw new AllocationError('this node holds no code', { role: 'country' }) } })
     await assert.rejects(new AdminClient(s.path).pending(), (err: Error) => err instanceof AllocationError && err.message === 'this node holds no code')
+  })
+
+  /** A raw client on the socket: writes what it is told, keeps what comes back, knows when the node closed it. */
+  async function rawAdmin (path: string): Promise<{ write: (text: string) => void, received: () => string, closed: () => boolean, destroy: () => void }> {
+    const socket = connect(path)
+    let text = ''
+    let closed = false
+    socket.on('data', (d: Buffer) => { text += d.toString() })
+    socket.on('close', () => { closed = true })
+    socket.on('error', () => { /* a cut-off connection may reset; `closed` says so */ })
+    await new Promise<void>((resolve, reject) => { socket.once('connect', resolve); socket.once('error', reject) })
+    return { write: (t) => { if (!socket.destroyed) socket.write(t) }, received: () => text, closed: () => closed, destroy: () => { socket.destroy() } }
+  }
+
+  it('the documented 10 s limit is the one in force', async () => {
+    assert.equal(ADMIN_REQUEST_TIMEOUT_MS, 10_000)
+    const s = await serve(fakeOperations())
+    assert.equal(s.requestTimeoutMs, 10_000)
+  })
+
+  it('a body dripped a few bytes at a time is cut off at the limit for the whole request, and never carried out', async () => {
+    const ops = fakeOperations()
+    const s = await serveAdmin(ops, { socketPath: socketPath(), requestTimeoutMs: 1_000, timeoutCheckIntervalMs: 50 })
+    servers.push(s)
+    const body = '{"op":"status"}'
+    const c = await rawAdmin(s.path)
+    const started = Date.now()
+    c.write(`POST /v1 HTTP/1.1\r\nHost: admin\r\ncontent-type: application/json\r\ncontent-length: ${body.length}\r\n\r\n`)
+    // one byte every 200 ms: each chunk is far inside the limit, the whole request (3 s) is not
+    for (let i = 0; i < body.length && !c.closed(); i++) {
+      c.write(body[i] as string)
+      await new Promise(resolve => setTimeout(resolve, 200))
+    }
+    const took = Date.now() - started
+    try {
+      assert.ok(c.closed(), `the connection is still open after ${took} ms`)
+      assert.ok(took < 2_000, `cut off after ${took} ms, the limit is 1000`)
+      assert.match(c.received(), /^HTTP\/1\.1 408 /)
+      const answer = JSON.parse(c.received().slice(c.received().indexOf('\r\n\r\n') + 4)) as { v: number, error: { name: string, code: string, details: { timeoutMs: number } } }
+      assert.deepEqual([answer.v, answer.error.name, answer.error.code, answer.error.details.timeoutMs], [1, 'AdminRequestTimeoutError', 'ERR_ADMIN_REQUEST_TIMEOUT', 1_000])
+      assert.deepEqual(ops.calls, [])
+    } finally {
+      c.destroy()
+    }
+  })
+
+  it('slow headers and a connection that sends nothing are cut off at the same limit', async () => {
+    const s = await serveAdmin(fakeOperations(), { socketPath: socketPath(), requestTimeoutMs: 600, timeoutCheckIntervalMs: 50 })
+    servers.push(s)
+    const silent = await rawAdmin(s.path)
+    const slow = await rawAdmin(s.path)
+    const started = Date.now()
+    slow.write('POST /v1 HTTP/1.1\r\n')
+    for (let i = 0; i < 30 && !(silent.closed() && slow.closed()); i++) {
+      slow.write(`x-drip-${i}: a\r\n`)
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    const took = Date.now() - started
+    try {
+      assert.ok(silent.closed() && slow.closed(), `open after ${took} ms`)
+      assert.ok(took < 1_500, `cut off after ${took} ms, the limit is 600`)
+      assert.match(slow.received(), /^HTTP\/1\.1 408 [\s\S]*AdminRequestTimeoutError/)
+    } finally {
+      silent.destroy()
+      slow.destroy()
+    }
+    // the socket still answers a client that asks in time
+    assert.equal((await new AdminClient(s.path).status()).role, 'root')
   })
 })

@@ -64,7 +64,7 @@ export function registerNode (program: Command): void {
             process.stdout.write(`admin ${admin.path}\n`)
           }
           if (config.http !== undefined) {
-            http = await serveGateway(n, { listen: config.http }, plan)
+            http = await serveGateway(n, { listen: config.http, ...config.httpLimits }, plan)
             process.stdout.write(`gateway ${http.url}/ (explorer), ${http.url}/v1/codes/{code}\n`)
           }
           const parent = config.authority.parent

@@ -5,7 +5,9 @@ import { CitycodeError, MalformedCodeError } from '../../../../src/core/errors.t
 import { NotFoundError, ResolveTimeoutError } from '../../../../src/services/errors.ts'
 import { parseListen } from '../../../../src/interfaces/gateway/index.ts'
 import { problemFor } from '../../../../src/interfaces/gateway/problem.ts'
-import { RateLimiter } from '../../../../src/interfaces/gateway/rate-limit.ts'
+import { clientKey, GatewayRateLimits, RateLimiter } from '../../../../src/interfaces/gateway/rate-limit.ts'
+import { connectionLimits } from '../../../../src/interfaces/gateway/server.ts'
+import { parseConfig } from '../../../../src/interfaces/config/load.ts'
 
 describe('gateway problem details', () => {
   it('maps typed errors to their status, type and stable code, details included', () => {
@@ -65,6 +67,61 @@ describe('gateway rate limiter', () => {
       }
       assert.ok(allowed <= 5 + Math.floor(now * 10 / 1000) + 1)
     }))
+  })
+})
+
+describe('gateway client keys and the global budget', () => {
+  it('an IPv6 client is its /64; IPv4 (also mapped into IPv6) is the address', () => {
+    assert.equal(clientKey('2001:db8:1:2:aaaa:bbbb:cccc:dddd'), '2001:db8:1:2::/64')
+    assert.equal(clientKey('2001:DB8:1:2::1'), '2001:db8:1:2::/64')
+    assert.equal(clientKey('2001:0db8:0001:0002:ffff::9'), '2001:db8:1:2::/64')
+    assert.equal(clientKey('fe80::1%eth0'), 'fe80:0:0:0::/64')
+    assert.equal(clientKey('::1'), '0:0:0:0::/64')
+    assert.notEqual(clientKey('2001:db8:1:3::1'), clientKey('2001:db8:1:2::1'))
+    assert.equal(clientKey('::ffff:192.0.2.7'), '192.0.2.7')
+    assert.equal(clientKey('192.0.2.7'), '192.0.2.7')
+    assert.equal(clientKey(undefined), '(unknown)')
+  })
+
+  it('addresses of one /64 share a bucket; another /64 has its own', () => {
+    const limits = new GatewayRateLimits({ perSecond: 1, burst: 3 }, undefined)
+    const t = 1_000_000
+    const refused = Array.from({ length: 10 }, (_, i) => limits.take(`2001:db8:1:2::${(i + 1).toString(16)}`, t)).filter(r => r !== undefined)
+    assert.equal(refused.length, 7, 'ten addresses of one /64 get one burst of 3')
+    assert.equal(refused[0]?.scope, 'address')
+    assert.equal(limits.take('2001:db8:1:3::1', t), undefined)
+  })
+
+  it('the global budget holds across any number of addresses, and a refusal per address spends none of it', () => {
+    const limits = new GatewayRateLimits({ perSecond: 1, burst: 2 }, { perSecond: 10, burst: 20 })
+    const t = 1_000_000
+    for (let i = 0; i < 50; i++) limits.take('198.51.100.1', t)
+    let allowed = 0
+    for (let i = 0; i < 1000; i++) if (limits.take(`10.0.${i >> 8}.${i & 255}`, t) === undefined) allowed++
+    assert.equal(allowed, 18, '20 tokens, 2 taken by the noisy client before its own bucket ran dry')
+    assert.deepEqual(limits.take('10.9.9.9', t), { scope: 'global', retryAfter: 1 })
+  })
+})
+
+describe('gateway connection limits', () => {
+  it('fills defaults and refuses what node:http cannot honour', () => {
+    assert.equal(connectionLimits({ maxConnections: 5 }).maxConnections, 5)
+    assert.equal(connectionLimits().headersTimeoutMs, 10_000)
+    assert.throws(() => connectionLimits({ headersTimeoutMs: 5_000, requestTimeoutMs: 1_000 }), { name: 'ConfigError' })
+    assert.throws(() => connectionLimits({ maxConnections: 0 }), { name: 'ConfigError' })
+    assert.throws(() => connectionLimits({ idleTimeoutMs: 1.5 }), { name: 'ConfigError' })
+  })
+})
+
+describe('gateway limits in the node config', () => {
+  const base = { role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['a'.repeat(64)], threshold: 1 }] }
+
+  it('takes budgets and connection limits, and names a bad field', () => {
+    const config = parseConfig({ ...base, http: '127.0.0.1:8080', httpLimits: { globalRateLimit: { perSecond: 5000, burst: 5000 }, rateLimit: false, connections: { maxConnections: 4096, headersTimeoutMs: 5000 } } }, 'test')
+    assert.deepEqual(config.httpLimits, { globalRateLimit: { perSecond: 5000, burst: 5000 }, rateLimit: false, connections: { maxConnections: 4096, headersTimeoutMs: 5000 } })
+    assert.throws(() => parseConfig({ ...base, httpLimits: { connections: { maxConections: 5 } } }, 'test'), { name: 'ConfigError' })
+    assert.throws(() => parseConfig({ ...base, httpLimits: { connections: { headersTimeoutMs: 5000, requestTimeoutMs: 10 } } }, 'test'), (err: Error) => err.name === 'ConfigError' && /headersTimeoutMs/.test(err.message))
+    assert.throws(() => parseConfig({ ...base, httpLimits: { globalRateLimit: { perSecond: 0, burst: 1 } } }, 'test'), { name: 'ConfigError' })
   })
 })
 
