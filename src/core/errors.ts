@@ -111,3 +111,20 @@ export class DistrustedAuthorityError extends CitycodeError {
 export function isCitycodeError (err: unknown): err is CitycodeError {
   return err instanceof CitycodeError
 }
+
+/**
+ * An application refused because too many of its kind already wait for the operator: from its
+ * peer, under its key, or in total (`details.bound` says which, `details.limit` the bound).
+ * Nothing of it was stored; ask again once the operator has decided on the waiting ones.
+ */
+export class PendingLimitError extends CitycodeError {
+  static override readonly code = 'ERR_PENDING_LIMIT'
+}
+
+/**
+ * Two different records of one code with one sequence number, both signed by one key: the key
+ * holder equivocated (SPEC "Equivocation"), and no rule may quietly pick one of them.
+ */
+export class EquivocationError extends CitycodeError {
+  static override readonly code = 'ERR_EQUIVOCATION'
+}

@@ -70,7 +70,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       authorityKey,
       rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
       network: { transport: config.transport, listen: options.listen ?? config.listen, bootstrap: config.bootstrap, ...(options.metrics !== undefined ? { metrics: options.metrics } : {}) },
-      authority: { approval: config.authority.approval },
+      authority: authorityOf(config.authority),
       ...(config.ledger !== undefined ? ledgerOf(config.ledger) : {}),
       values: valuesOf(config)
     })
@@ -79,6 +79,14 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
   } catch (err) {
     await closeDatastore(datastore)
     throw err
+  }
+}
+
+function authorityOf (a: NodeConfig['authority']): NonNullable<CitycodeNodeInit['authority']> {
+  return {
+    approval: a.approval,
+    ...(a.preapproved !== undefined ? { preapproved: a.preapproved.map(p => ({ key: fromHex(p.key), ...(p.code !== undefined ? { code: p.code } : {}) })) } : {}),
+    ...(a.pendingLimits !== undefined ? { pendingLimits: a.pendingLimits } : {})
   }
 }
 

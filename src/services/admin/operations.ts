@@ -22,7 +22,7 @@ export class AdminOperationsService implements AdminOperations {
       role: this.node.role,
       namespace: this.node.identity?.namespace ?? null,
       peerId: this.node.peerId.toString(),
-      approval: this.node.authority === undefined ? null : (this.init.approval ?? 'auto')
+      approval: this.node.authority === undefined ? null : (this.init.approval ?? 'manual')
     }
   }
 

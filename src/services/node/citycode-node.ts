@@ -229,7 +229,7 @@ export class CitycodeNode {
     await this.revocations.start()
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     if (this.role !== 'resolver') {
-      await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request) => await this.answerApply(request), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
+      await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request, peer) => await this.answerApply(request, peer.toString()), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
       await handleRequests(this.libp2p, PUSH_PROTOCOL, async (request) => await this.answerPush(request), { maxRequestBytes: PUSH_REQUEST_MAX_BYTES })
     }
     if (this.identity?.parent !== undefined) await this.knowAuthority(this.identity.parent)
@@ -511,10 +511,10 @@ export class CitycodeNode {
     }
   }
 
-  private async answerApply (request: Uint8Array): Promise<Uint8Array> {
+  private async answerApply (request: Uint8Array, peer: string): Promise<Uint8Array> {
     if (this.authority === undefined) return encodeApplyResponse({ status: 'refused', error: new NotAllocatedError('this node is not an authority yet', {}) })
     try {
-      const outcome = await this.authority.apply(request)
+      const outcome = await this.authority.apply(request, { peer })
       return encodeApplyResponse(outcome.status === 'allocated' ? { status: 'allocated', code: outcome.code, certificate: outcome.certificate, chain: outcome.chain } : outcome)
     } catch (err) {
       this.reject('apply', err)
