@@ -9,7 +9,7 @@ import { AllocationSetTree, childTowards, DEFAULT_ABSENCE_TTL_MS } from '../../c
 import type { SignedAllocationSet } from '../../core/proof/absence.ts'
 import type { Permission } from '../../core/trust/certificate.ts'
 import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS, DEFAULT_PENDING_PER_KEY, DEFAULT_PENDING_PER_PEER, DEFAULT_PENDING_TOTAL } from './index.ts'
-import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit } from './index.ts'
+import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit, PreapprovedApplicant } from './index.ts'
 import type { Logger } from '@libp2p/interface'
 
 export class AuthorityService implements Authority {
@@ -35,14 +35,7 @@ export class AuthorityService implements Authority {
     this.components = components
     // manual by default: a stranger who asks gets a place in the operator's queue, never a code (issue #16)
     this.approval = init.approval ?? 'manual'
-    for (const p of init.preapproved ?? []) {
-      if (p.code !== undefined) {
-        const pinned = parseCode(p.code)
-        if (parent(pinned)?.text !== this.namespace) throw new AllocationError(`preapproved code ${pinned.text} is not a direct child of ${this.namespace}`, { code: pinned.text, namespace: this.namespace })
-        checkAllocationRule(pinned)
-      }
-      this.preapproved.set(toHex(p.key), p.code === undefined ? undefined : parseCode(p.code).text)
-    }
+    for (const p of init.preapproved ?? []) this.preapprove(p)
     this.limits = {
       perKey: init.pendingLimits?.perKey ?? DEFAULT_PENDING_PER_KEY,
       perPeer: init.pendingLimits?.perPeer ?? DEFAULT_PENDING_PER_PEER,
@@ -112,6 +105,17 @@ export class AuthorityService implements Authority {
   private uncount (pending: { application: Uint8Array, peer?: string }): void {
     if (this.waiting === undefined) return
     this.count(toHex(decodeApplication(pending.application).body.subject), pending.peer, -1)
+  }
+
+  preapprove (applicant: PreapprovedApplicant): void {
+    let code: string | undefined
+    if (applicant.code !== undefined) {
+      const pinned = parseCode(applicant.code)
+      if (parent(pinned)?.text !== this.namespace) throw new AllocationError(`preapproved code ${pinned.text} is not a direct child of ${this.namespace}`, { code: pinned.text, namespace: this.namespace })
+      checkAllocationRule(pinned)
+      code = pinned.text
+    }
+    this.preapproved.set(toHex(applicant.key), code)
   }
 
   async approve (id: string): Promise<ApplyOutcome> {

@@ -73,6 +73,8 @@ export interface Authority {
    */
   apply(application: Uint8Array, from?: { peer?: string }): Promise<ApplyOutcome>
   approve(id: string): Promise<ApplyOutcome>
+  /** The operator names an applicant beforehand (as `preapproved` does at start): under `auto` its application is allocated at once. */
+  preapprove(applicant: PreapprovedApplicant): void
   /** Refuses a pending application: the applicant asking again with it is refused (AllocationError, `details.rejected`). */
   reject(id: string): Promise<void>
   pending(): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>>
