@@ -127,4 +127,16 @@ export class PendingLimitError extends CitycodeError {
  */
 export class EquivocationError extends CitycodeError {
   static override readonly code = 'ERR_EQUIVOCATION'
+  /** EquivocationEvidence bytes (core/record/equivocation.ts), when this node holds them. */
+  readonly evidence: Uint8Array | undefined
+
+  constructor (message: string, details: ErrorDetails = {}, evidence?: Uint8Array) {
+    super(message, details)
+    this.evidence = evidence
+  }
+}
+
+/** Bytes offered as equivocation evidence that do not prove one key signed two versions of one seq. */
+export class InvalidEquivocationEvidenceError extends CitycodeError {
+  static override readonly code = 'ERR_INVALID_EQUIVOCATION_EVIDENCE'
 }

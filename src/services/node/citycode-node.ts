@@ -11,9 +11,9 @@ import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
+import type { EquivocationEvidence } from '../../core/record/equivocation.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import { decodeRecord } from '../../core/record/record.ts'
-import { compareRecords } from '../../core/record/select.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
 import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
 import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushResponse, encodePushRequest, encodePushResponse } from '../../network/protocols/push.ts'
@@ -106,6 +106,7 @@ export class CitycodeNode {
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
   readonly rejections = new Map<string, number>()
   private readonly resolutionObservers = new Set<(event: ResolutionEvent) => void>()
+  private stopEquivocationWatch: (() => void) | undefined
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
@@ -225,6 +226,7 @@ export class CitycodeNode {
       logger
     })
     this.setUpAuthority()
+    this.stopEquivocationWatch = this.validator.onEquivocation((evidence) => { this.onEquivocation(evidence) })
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log)
     await this.revocations.start()
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
@@ -242,6 +244,7 @@ export class CitycodeNode {
   }
 
   async stop (): Promise<void> {
+    this.stopEquivocationWatch?.()
     await this.publisher?.stop()
     await this.revocations.stop()
     await this.ledger?.stop()
@@ -431,6 +434,21 @@ export class CitycodeNode {
     })
   }
 
+  /**
+   * Two versions of one seq met here (SPEC "Equivocation"): said, counted (`rejections`
+   * `equivocation:<code>`, the metrics' rejections), and both versions announced on the records
+   * topic, so every node that took one of them meets the other and holds the evidence too (gossip
+   * drops the copy a node has seen, so the announcement costs only those that lack one).
+   */
+  private onEquivocation (evidence: EquivocationEvidence): void {
+    this.log.error('equivocation: the key %s signed two versions of %s seq %d', toHex(evidence.key).slice(0, 16), evidence.code, evidence.seq)
+    this.reject('equivocation', { name: 'EquivocationError' })
+    if (this.libp2p.status !== 'started') return
+    for (const record of [evidence.a, evidence.b]) {
+      publishRecordUpdate(this.libp2p.services.pubsub, record.bytes).catch(() => undefined)
+    }
+  }
+
   private async onGossip (verified: VerifiedRecord): Promise<void> {
     this.resolver.offer(verified)
     await this.keepChildRecord(verified).catch(err => { this.log.error('could not keep record of %s: %s', verified.record.body.code, (err as Error).message) })
@@ -445,7 +463,7 @@ export class CitycodeNode {
     if (this.identity === undefined || !inNamespace(this.identity.namespace, code)) return false
     if (parseCode(code).segments.length !== parseCode(this.identity.namespace).segments.length + 1) return false
     const existing = await this.records.get('held', code)
-    if (existing !== undefined && compareRecords(verified.record, decodeRecord(existing.bytes)) <= 0) return false
+    if (existing !== undefined && this.validator.compare(verified.record, decodeRecord(existing.bytes)) <= 0) return false
     await this.records.put('held', code, verified.record.bytes, this.now())
     return true
   }

@@ -79,6 +79,8 @@ export class ResolverService implements Resolver {
     const started = performance.now()
     const done = (verified: VerifiedRecord, source: ResolutionSource, from?: string): Resolution => {
       if (source !== 'cache') this.remember(verified)
+      // two versions of this seq met (here or anywhere the validator compared them): refuse to pick one
+      this.c.validator.checkNotEquivocated(verified.record)
       return { code, verified, source, from, elapsedMs: performance.now() - started }
     }
 
