@@ -57,8 +57,17 @@ export class AuthorityService implements Authority {
       const existing = await this.components.store.bySubject(application.body.subject)
       if (existing !== undefined) return this.outcome(existing.code, existing.certificate, true)
       const key = toHex(application.body.subject)
-      if (this.approval === 'auto' && this.preapproved.has(key)) return await this.allocate(application, this.preapproved.get(key))
       const id = toHex(sha256(application.bytes)).slice(0, 16)
+      if (this.approval === 'auto' && this.preapproved.has(key)) {
+        const outcome = await this.allocate(application, this.preapproved.get(key))
+        // queued before the operator named the key: the place is free now
+        const queued = await this.components.store.getPending(id)
+        if (queued !== undefined) {
+          await this.components.store.deletePending(id)
+          this.uncount(queued)
+        }
+        return outcome
+      }
       if (await this.components.store.isRejected(id)) throw new AllocationError(`application ${id} was rejected by the operator of ${this.namespace}`, { id, rejected: true })
       if (await this.components.store.getPending(id) === undefined) {
         await this.checkPendingBounds(key, from.peer)

@@ -155,8 +155,11 @@ describe('authority', () => {
       const got = await a.apply(apply('MA.156.1301', named, 'Bureau', null))
       assert.ok(got.status === 'allocated' && got.code === 'MA.156.1301.07')
       assert.equal((await a.apply(apply('MA.156.1301', seededSigner(62), 'Stranger', null))).status, 'pending')
+      // queued first, then named: asking again allocates, and the queued place is freed
+      assert.equal((await a.apply(apply('MA.156.1301', late, 'Named later', null))).status, 'pending')
       a.preapprove({ key: late.publicKey })
       assert.equal((await a.apply(apply('MA.156.1301', late, 'Named later', null))).status, 'allocated')
+      assert.deepEqual((await a.pending()).map(p => p.name), ['Stranger'])
       assert.throws(() => { a.preapprove({ key: late.publicKey, code: 'MA.156.1302.01' }) }, { name: 'AllocationError' })
     })
 
