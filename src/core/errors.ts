@@ -140,3 +140,11 @@ export class EquivocationError extends CitycodeError {
 export class InvalidEquivocationEvidenceError extends CitycodeError {
   static override readonly code = 'ERR_INVALID_EQUIVOCATION_EVIDENCE'
 }
+
+/**
+ * An application presented an invitation that does not admit it (SPEC 2.2): not signed by this
+ * authority's key, for another namespace or key, or expired. `details.reason` says which.
+ */
+export class InvitationError extends CitycodeError {
+  static override readonly code = 'ERR_INVITATION'
+}

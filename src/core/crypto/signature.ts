@@ -17,6 +17,7 @@ export type SignatureDomain =
   | 'absence'
   | 'application'
   | 'bundle'
+  | 'invitation'
 
 export const ED25519_PUBLIC_KEY_BYTES = 32
 export const ED25519_SIGNATURE_BYTES = 64

@@ -46,6 +46,8 @@ export const configSchema = z.object({
     approval: z.enum(['auto', 'manual']).default('manual'),
     /** Applicants the operator names beforehand: their authority key and optionally the one code they may get. */
     preapproved: z.array(z.object({ key: hex32, code: code.optional(), name: z.string().max(256).optional() }).strict()).max(100_000).optional(),
+    /** A file holding the invitation (`citycode invite --out`) the parent's operator made for this node's key; presented when applying. */
+    invitation: z.string().min(1).optional(),
     /** Bounds of the queue of applications waiting for the operator; past one an application is refused and not stored. */
     pendingLimits: z.object({ perKey: z.number().int().min(1).optional(), perPeer: z.number().int().min(1).optional(), total: z.number().int().min(1).optional() }).strict().optional(),
     /** `node start` asks its parent about a pending application every `intervalMs`, doubling up to `maxIntervalMs`. */

@@ -1,5 +1,6 @@
 import { checkAllocationRule, countryCode, allocateCity, allocateSub } from '../../core/allocation/rule.ts'
 import { decodeApplication, verifyApplication } from '../../core/application/application.ts'
+import { createInvitation, decodeInvitation, verifyInvitation } from '../../core/application/invitation.ts'
 import type { Application } from '../../core/application/application.ts'
 import { parseCode, parent, AGENCY_DEPTH, COUNTRY_DEPTH } from '../../core/code/grammar.ts'
 import { sha256, toHex } from '../../core/crypto/hash.ts'
@@ -8,7 +9,7 @@ import { issueCertificate } from '../../core/trust/certificate.ts'
 import { AllocationSetTree, childTowards, DEFAULT_ABSENCE_TTL_MS } from '../../core/proof/absence.ts'
 import type { SignedAllocationSet } from '../../core/proof/absence.ts'
 import type { Permission } from '../../core/trust/certificate.ts'
-import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS, DEFAULT_PENDING_PER_KEY, DEFAULT_PENDING_PER_PEER, DEFAULT_PENDING_TOTAL } from './index.ts'
+import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS, DEFAULT_INVITATION_VALIDITY_MS, DEFAULT_PENDING_PER_KEY, DEFAULT_PENDING_PER_PEER, DEFAULT_PENDING_TOTAL } from './index.ts'
 import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit, PreapprovedApplicant } from './index.ts'
 import type { Logger } from '@libp2p/interface'
 
@@ -58,8 +59,9 @@ export class AuthorityService implements Authority {
       if (existing !== undefined) return this.outcome(existing.code, existing.certificate, true)
       const key = toHex(application.body.subject)
       const id = toHex(sha256(application.bytes)).slice(0, 16)
-      if (this.approval === 'auto' && this.preapproved.has(key)) {
-        const outcome = await this.allocate(application, this.preapproved.get(key))
+      const named = this.approval === 'auto' ? this.namedApplicant(application) : undefined
+      if (named !== undefined) {
+        const outcome = await this.allocate(application, named.code)
         // queued before the operator named the key: the place is free now
         const queued = await this.components.store.getPending(id)
         if (queued !== undefined) {
@@ -77,6 +79,30 @@ export class AuthorityService implements Authority {
       }
       return { status: 'pending', id }
     })
+  }
+
+  /**
+   * Whether the operator named this applicant: its key listed, or an invitation it presents that
+   * this authority signed for its key (InvitationError when it presents one that does not admit it).
+   */
+  private namedApplicant (application: Application): { code: string | undefined } | undefined {
+    const key = toHex(application.body.subject)
+    if (this.preapproved.has(key)) return { code: this.preapproved.get(key) }
+    if (application.body.invitation === undefined) return undefined
+    const invitation = verifyInvitation(decodeInvitation(application.body.invitation), {
+      authorityKey: this.components.signer.publicKey,
+      namespace: this.namespace,
+      subject: application.body.subject,
+      now: this.components.now()
+    })
+    return { code: invitation.body.code ?? undefined }
+  }
+
+  invite (request: { key: Uint8Array, code?: string, validForMs?: number }): Uint8Array {
+    const code = request.code === undefined ? null : this.checkedPin(request.code)
+    const validForMs = request.validForMs ?? DEFAULT_INVITATION_VALIDITY_MS
+    if (!Number.isSafeInteger(validForMs) || validForMs <= 0) throw new AllocationError('an invitation is valid for a positive whole number of milliseconds', { validForMs })
+    return createInvitation({ namespace: this.namespace, invitee: request.key, code, expiresAt: this.components.now() + validForMs }, this.components.signer).bytes
   }
 
   /** Refuses (PendingLimitError) an application that would pass a bound; inside `serialised`. */
@@ -117,14 +143,15 @@ export class AuthorityService implements Authority {
   }
 
   preapprove (applicant: PreapprovedApplicant): void {
-    let code: string | undefined
-    if (applicant.code !== undefined) {
-      const pinned = parseCode(applicant.code)
-      if (parent(pinned)?.text !== this.namespace) throw new AllocationError(`preapproved code ${pinned.text} is not a direct child of ${this.namespace}`, { code: pinned.text, namespace: this.namespace })
-      checkAllocationRule(pinned)
-      code = pinned.text
-    }
-    this.preapproved.set(toHex(applicant.key), code)
+    this.preapproved.set(toHex(applicant.key), applicant.code === undefined ? undefined : this.checkedPin(applicant.code))
+  }
+
+  /** A code the operator pins for a named applicant: a direct child of this namespace that passes the rule. */
+  private checkedPin (text: string): string {
+    const pinned = parseCode(text)
+    if (parent(pinned)?.text !== this.namespace) throw new AllocationError(`code ${pinned.text} is not a direct child of ${this.namespace}`, { code: pinned.text, namespace: this.namespace })
+    checkAllocationRule(pinned)
+    return pinned.text
   }
 
   async approve (id: string): Promise<ApplyOutcome> {

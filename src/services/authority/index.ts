@@ -12,6 +12,8 @@ export const CERTIFICATE_BACKDATE_MS = 5 * 60_000
 export const DEFAULT_PENDING_PER_KEY = 2
 export const DEFAULT_PENDING_PER_PEER = 8
 export const DEFAULT_PENDING_TOTAL = 256
+/** An invitation not used within a week is void: the operator makes a new one. */
+export const DEFAULT_INVITATION_VALIDITY_MS = 7 * 86_400_000
 
 /** An applicant the operator named beforehand: its key, and optionally the one code it may get. */
 export interface PreapprovedApplicant {
@@ -23,8 +25,9 @@ export interface PreapprovedApplicant {
 export interface AuthorityInit {
   /**
    * `manual`: every application waits until the operator approves it (`citycode approve`).
-   * `auto`: applications from the keys in `preapproved` are allocated at once; any other
-   * application still waits for the operator, so a stranger never gets a code by asking.
+   * `auto`: applications from the keys in `preapproved`, or presenting an invitation this authority
+   * signed for their key, are allocated at once; any other application still waits for the
+   * operator, so a stranger never gets a code by asking.
    * @default 'manual'
    */
   approval?: 'auto' | 'manual'
@@ -75,6 +78,12 @@ export interface Authority {
   approve(id: string): Promise<ApplyOutcome>
   /** The operator names an applicant beforehand (as `preapproved` does at start): under `auto` its application is allocated at once. */
   preapprove(applicant: PreapprovedApplicant): void
+  /**
+   * Signs an invitation (SPEC 2.2) for `key`, optionally pinned to one code, valid for `validForMs`
+   * (default DEFAULT_INVITATION_VALIDITY_MS): under `auto`, an application that presents it is
+   * allocated at once. Returns the Invitation bytes to hand to the applicant.
+   */
+  invite(request: { key: Uint8Array, code?: string, validForMs?: number }): Uint8Array
   /** Refuses a pending application: the applicant asking again with it is refused (AllocationError, `details.rejected`). */
   reject(id: string): Promise<void>
   pending(): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>>

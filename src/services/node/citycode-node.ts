@@ -257,7 +257,8 @@ export class CitycodeNode {
    * unreachable parent is retried the same way from APPLY_RETRY_MS. `timeoutMs: Infinity` waits until
    * the application is allocated or refused, or `signal` aborts.
    */
-  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string }, options: ApplyOptions = {}): Promise<string> {
+  /** `fields.invitation`: Invitation bytes the parent's operator made for this node's key (SPEC 2.2), presented in the application. */
+  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string, invitation?: Uint8Array }, options: ApplyOptions = {}): Promise<string> {
     if (this.identity !== undefined && inNamespace(parent.namespace, this.identity.namespace)) return this.identity.namespace
     const application = createApplication({
       parent: parent.namespace,
@@ -265,7 +266,8 @@ export class CitycodeNode {
       officialCode: fields.officialCode ?? null,
       peer: this.libp2p.peerId.toString(),
       next: null,
-      time: this.now()
+      time: this.now(),
+      ...(fields.invitation !== undefined ? { invitation: fields.invitation } : {})
     }, this.signer())
     const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS
     // setTimeout treats Infinity as 1 ms: waiting for ever has no deadline, only the caller's signal
