@@ -194,5 +194,23 @@ describe('authority', () => {
       const again = city({ pendingLimits: { perKey: 2, perPeer: 3, total: 5 } }, s)
       await assert.rejects(again.apply(at(seededSigner(76), 1), { peer: 'p6' }), { name: 'PendingLimitError' })
     })
+
+    it('an invitation the authority signed admits its key under auto (to its pinned code); a stranger presenting it, or a forged one, is refused typed', async () => {
+      const a = city({ approval: 'auto' })
+      const invitee = seededSigner(80)
+      const invitation = a.invite({ key: invitee.publicKey, code: 'MA.156.1301.05' })
+      const withInvitation = (signer: Signer, bytes: Uint8Array): Uint8Array => createApplication({ parent: 'MA.156.1301', name: 'Invited', officialCode: null, peer: null, next: null, time: NOW, invitation: bytes }, signer).bytes
+      const got = await a.apply(withInvitation(invitee, invitation))
+      assert.ok(got.status === 'allocated' && got.code === 'MA.156.1301.05')
+      await assert.rejects(a.apply(withInvitation(seededSigner(81), invitation)), (err: Error & { details?: { reason?: string } }) => err.name === 'InvitationError' && err.details?.reason === 'invitee')
+      const other = authority({ approval: 'auto' })({ namespace: 'MA.156.1301', signer: seededSigner(51), chain: [], store: store(), now: () => NOW, logger: defaultLogger() })
+      await assert.rejects(a.apply(withInvitation(seededSigner(82), other.invite({ key: seededSigner(82).publicKey }))), (err: Error & { details?: { reason?: string } }) => err.details?.reason === 'signature')
+      const expired = authority({ approval: 'auto' })({ namespace: 'MA.156.1301', signer: seededSigner(50), chain: [], store: store(), now: () => NOW - 8 * DAY_MS, logger: defaultLogger() }).invite({ key: seededSigner(83).publicKey })
+      await assert.rejects(a.apply(withInvitation(seededSigner(83), expired)), (err: Error & { details?: { reason?: string } }) => err.details?.reason === 'expired')
+      // under manual an invitation is only a note: the operator still decides
+      const manual = city({ approval: 'manual' })
+      assert.equal((await manual.apply(withInvitation(seededSigner(84), manual.invite({ key: seededSigner(84).publicKey })))).status, 'pending')
+      assert.equal((await a.allocations()).length, 1)
+    })
   })
 })
