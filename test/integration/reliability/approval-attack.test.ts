@@ -83,4 +83,17 @@ describe('who may get a code: a stranger applying with a stock libp2p node', fun
     assert.equal(queuedFromPeer, DEFAULT_PENDING_PER_PEER, perPeer.join(' '))
     assert.ok(perPeer.slice(-5).every(o => o === 'PendingLimitError'), perPeer.join(' '))
   })
+
+  it('an invited node gets its code at once over the network; the stranger presenting that invitation with its own key is refused typed', async () => {
+    const authority = net.country.authority
+    assert.ok(authority !== undefined)
+    // a key the harness did not name: only the invitation admits it
+    const invitedKey = signerFromSeed(generateSeed())
+    const invitation = authority.invite({ key: invitedKey.publicKey, code: 'MA.156.1306' })
+    const stolen = await send(net.addrOf(net.country), createApplication({ parent: 'MA.156', name: 'Baoding', officialCode: '130600', peer: attacker.peerId.toString(), next: null, time: Date.now(), invitation }, signerFromSeed(generateSeed())).bytes)
+    assert.ok(stolen.status === 'refused' && stolen.error.name === 'InvitationError', JSON.stringify(stolen))
+    const invited = await net.add('city', { authorityKey: invitedKey })
+    const code = await invited.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Baoding', officialCode: '130600', invitation }, { timeoutMs: 10_000 })
+    assert.equal(code, 'MA.156.1306')
+  })
 })
