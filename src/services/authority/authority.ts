@@ -119,7 +119,12 @@ export class AuthorityService implements Authority {
   private async loadWaiting (): Promise<{ total: number, byKey: Map<string, number>, byPeer: Map<string, number> }> {
     if (this.waiting !== undefined) return this.waiting
     this.waiting = { total: 0, byKey: new Map(), byPeer: new Map() }
-    for await (const p of this.components.store.listPending()) this.count(toHex(decodeApplication(p.application).body.subject), p.peer, 1)
+    for await (const p of this.components.store.listPending()) {
+      // a damaged entry still takes a place in the total (it is in the operator's list), under no key
+      let key = ''
+      try { key = toHex(decodeApplication(p.application).body.subject) } catch {}
+      this.count(key, p.peer, 1)
+    }
     return this.waiting
   }
 
@@ -139,7 +144,9 @@ export class AuthorityService implements Authority {
   /** A pending entry left the queue (approved or rejected). */
   private uncount (pending: { application: Uint8Array, peer?: string }): void {
     if (this.waiting === undefined) return
-    this.count(toHex(decodeApplication(pending.application).body.subject), pending.peer, -1)
+    let key = ''
+    try { key = toHex(decodeApplication(pending.application).body.subject) } catch {}
+    this.count(key, pending.peer, -1)
   }
 
   preapprove (applicant: PreapprovedApplicant): void {
