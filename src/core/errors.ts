@@ -119,3 +119,40 @@ export function isCitycodeError (err: unknown): err is CitycodeError {
 export class StaleRevocationStatusError extends CitycodeError {
   static override readonly code = 'ERR_STALE_REVOCATION_STATUS'
 }
+
+/**
+ * An application refused because too many of its kind already wait for the operator: from its
+ * peer, under its key, or in total (`details.bound` says which, `details.limit` the bound).
+ * Nothing of it was stored; ask again once the operator has decided on the waiting ones.
+ */
+export class PendingLimitError extends CitycodeError {
+  static override readonly code = 'ERR_PENDING_LIMIT'
+}
+
+/**
+ * Two different records of one code with one sequence number, both signed by one key: the key
+ * holder equivocated (SPEC "Equivocation"), and no rule may quietly pick one of them.
+ */
+export class EquivocationError extends CitycodeError {
+  static override readonly code = 'ERR_EQUIVOCATION'
+  /** EquivocationEvidence bytes (core/record/equivocation.ts), when this node holds them. */
+  readonly evidence: Uint8Array | undefined
+
+  constructor (message: string, details: ErrorDetails = {}, evidence?: Uint8Array) {
+    super(message, details)
+    this.evidence = evidence
+  }
+}
+
+/** Bytes offered as equivocation evidence that do not prove one key signed two versions of one seq. */
+export class InvalidEquivocationEvidenceError extends CitycodeError {
+  static override readonly code = 'ERR_INVALID_EQUIVOCATION_EVIDENCE'
+}
+
+/**
+ * An application presented an invitation that does not admit it (SPEC 2.2): not signed by this
+ * authority's key, for another namespace or key, or expired. `details.reason` says which.
+ */
+export class InvitationError extends CitycodeError {
+  static override readonly code = 'ERR_INVITATION'
+}

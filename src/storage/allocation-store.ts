@@ -17,6 +17,8 @@ export interface PendingApplication {
   readonly id: string
   readonly application: Uint8Array
   readonly receivedAt: number
+  /** The libp2p peer it came from (entries stored before pending bounds have none). */
+  readonly peer?: string
 }
 
 const ENTRY_MAX_BYTES = 8192
@@ -63,7 +65,8 @@ export class AllocationStore {
   }
 
   async putPending (p: PendingApplication): Promise<void> {
-    await this.datastore.put(new Key(`/citycode/alloc/pending/${p.id}`), encodeCbor({ ...p }))
+    const entry = { id: p.id, application: p.application, receivedAt: p.receivedAt }
+    await this.datastore.put(new Key(`/citycode/alloc/pending/${p.id}`), encodeCbor(p.peer === undefined ? entry : { ...entry, peer: p.peer }))
   }
 
   async getPending (id: string): Promise<PendingApplication | undefined> {
@@ -110,6 +113,7 @@ function decodeAllocation (value: Uint8Array): Allocation {
 }
 
 function decodePending (value: Uint8Array): PendingApplication {
-  const r = new FieldReader(decodeCanonical(value, ENTRY_MAX_BYTES, 'pending application'), 'pending application', ['id', 'application', 'receivedAt'])
-  return { id: r.string('id', 64), application: r.bytes('application'), receivedAt: r.uint('receivedAt') }
+  const r = new FieldReader(decodeCanonical(value, ENTRY_MAX_BYTES, 'pending application'), 'pending application', ['id', 'application', 'receivedAt', 'peer'])
+  const entry = { id: r.string('id', 64), application: r.bytes('application'), receivedAt: r.uint('receivedAt') }
+  return r.has('peer') ? { ...entry, peer: r.string('peer', 128) } : entry
 }

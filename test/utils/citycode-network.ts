@@ -36,7 +36,11 @@ export const TEST_CITY_CODES = ['130100', '130200', '130300', '130400', '130500'
  */
 export async function startTestNetwork (cities: number, options: { resolverInit?: CitycodeNodeInit['resolver'], publisherInit?: CitycodeNodeInit['publisher'], links?: LinkNetwork } = {}): Promise<TestNetwork> {
   const prefix = `citycode-test-${process.pid}-${run++}`
+  const keyBase = 1000 + run * 100
   let n = 0
+  // approval is manual by default: the harness names every key it will hand out (below 100 nodes)
+  // to the root and the country beforehand, as an operator would
+  const preapproved = Array.from({ length: 100 }, (_, i) => ({ key: seededSigner(keyBase + i).publicKey }))
   const rootKey: Signer = seededSigner(1)
   const anchors: TrustAnchor[] = [{ name: 'test-root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
   const started: CitycodeNode[] = []
@@ -52,11 +56,12 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
       anchors,
       datastore: extra.datastore ?? new MemoryDatastore() as Datastore,
       peerKey: extra.peerKey ?? await generateKeyPair('Ed25519'),
-      authorityKey: extra.authorityKey ?? (role === 'resolver' ? undefined : seededSigner(1000 + run * 100 + index)),
+      authorityKey: extra.authorityKey ?? (role === 'resolver' ? undefined : seededSigner(keyBase + index)),
       rootNamespace: 'MA',
       network: { transport: 'memory', listen: role === 'resolver' && options.links === undefined ? [] : [`/memory/${name}`], bootstrap, ...links },
       resolver: { directTimeoutMs: 2000, timeoutMs: 15_000, ...options.resolverInit },
       ...(options.publisherInit !== undefined ? { publisher: options.publisherInit } : {}),
+      authority: { approval: 'auto', preapproved },
       ...extra
     })
     started.push(node)
@@ -90,7 +95,10 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
 export async function openPersistentCity (net: TestNetwork, dir: string): Promise<CitycodeNode> {
   const datastore = await openDatastore(dir)
   const keys = new KeyStore(datastore, 'a passphrase of twenty chars', TEST_KEYCHAIN)
-  return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey: await keys.authoritySigner('authority') })
+  const authorityKey = await keys.authoritySigner('authority')
+  // a keychain key is not one the harness named beforehand: name it to the country now
+  net.country.authority?.preapprove({ key: authorityKey.publicKey })
+  return await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey })
 }
 
 /** Polls `check` until it holds or `ms` pass; returns whether it held. */

@@ -48,7 +48,9 @@ if (mode === 'publish' || mode === 'ledger') {
   for (let i = 0; ; i++) {
     const batch = await Promise.all(Array.from({ length: 8 }, async (_, k) => {
       const applicant = signerFromSeed(sha256(new TextEncoder().encode(`applicant ${i} ${k} ${process.pid}`)))
-      return await a.apply(createApplication({ parent: 'MA.276', name: `City ${i}.${k}`, officialCode: null, peer: null, next: null, time: Date.now() }, applicant).bytes)
+      const outcome = await a.apply(createApplication({ parent: 'MA.276', name: `City ${i}.${k}`, officialCode: null, peer: null, next: null, time: Date.now() }, applicant).bytes)
+      // approval is manual by default: the operator approves each application as it arrives
+      return outcome.status === 'pending' ? await a.approve(outcome.id) : outcome
     }))
     process.stdout.write(`allocated ${batch.map(b => b.status === 'allocated' ? b.code : '?').join(' ')}\n`)
   }

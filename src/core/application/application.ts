@@ -20,6 +20,12 @@ export interface ApplicationBody {
   /** SHA-256 of the applicant's next key, committed for pre-rotation. */
   readonly next: Uint8Array | null
   readonly time: number
+  /**
+   * Invitation bytes (invitation.ts) the parent signed for this key, if the applicant has one. The
+   * field is absent, not null, without one, so an application without it is byte for byte what
+   * version 1 always was (SPEC 2.2).
+   */
+  readonly invitation?: Uint8Array
 }
 
 export interface Application {
@@ -31,6 +37,7 @@ export interface Application {
 
 export function createApplication (fields: Omit<ApplicationBody, 'subject'>, signer: Signer): Application {
   const bodyBytes = encodeCbor({
+    ...(fields.invitation !== undefined ? { invitation: fields.invitation } : {}),
     v: 1,
     type: 'application',
     parent: parseCode(fields.parent).text,
@@ -48,7 +55,7 @@ export function decodeApplication (bytes: Uint8Array): Application {
   const env = new FieldReader(decodeCanonical(bytes, APPLICATION_MAX_BYTES, 'application'), 'application', ['body', 'sig'])
   const bodyBytes = env.bytes('body')
   const r = new FieldReader(decodeCanonical(bodyBytes, APPLICATION_MAX_BYTES, 'application body'), 'application body',
-    ['v', 'type', 'parent', 'subject', 'name', 'officialCode', 'peer', 'next', 'time'])
+    ['v', 'type', 'parent', 'subject', 'name', 'officialCode', 'peer', 'next', 'time', 'invitation'])
   r.literal('v', 1)
   r.literal('type', 'application')
   const officialCode = r.raw('officialCode') === null ? null : r.string('officialCode', 16)
@@ -61,7 +68,8 @@ export function decodeApplication (bytes: Uint8Array): Application {
       officialCode,
       peer,
       next: r.bytesOrNull('next', 32),
-      time: r.uint('time')
+      time: r.uint('time'),
+      ...(r.has('invitation') ? { invitation: r.bytes('invitation') } : {})
     },
     bodyBytes,
     sig: env.bytes('sig', ED25519_SIGNATURE_BYTES),

@@ -18,6 +18,7 @@ export type SignatureDomain =
   | 'application'
   | 'bundle'
   | 'revocation-status'
+  | 'invitation'
 
 export const ED25519_PUBLIC_KEY_BYTES = 32
 export const ED25519_SIGNATURE_BYTES = 64

@@ -1,4 +1,4 @@
-import { DistrustedAuthorityError, RevokedError } from '../errors.ts'
+import { DistrustedAuthorityError, EquivocationError, RevokedError } from '../errors.ts'
 import { toHex } from '../crypto/hash.ts'
 import type { TrustAnchor } from '../trust/anchors.ts'
 import { ChainVerifier, DEFAULT_CHAIN_CACHE_SIZE } from '../trust/chain.ts'
@@ -8,9 +8,14 @@ import { compareHeadRecords, dhtKeyKind, logFromHeadKey, verifyHeadRecord } from
 import type { HeadRecord, VerifiedHeadRecord } from './head-record.ts'
 import { decodeRecord } from './record.ts'
 import type { SignedRecord } from './record.ts'
-import { compareRecords, selectRecord } from './select.ts'
+import { findEquivocation } from './equivocation.ts'
+import type { EquivocationEvidence } from './equivocation.ts'
+import { compareRecords } from './select.ts'
 import { verifyRecord } from './verify.ts'
 import type { VerifiedRecord } from './verify.ts'
+
+/** Equivocations kept (the oldest is forgotten first); the counter keeps counting past it. */
+export const MAX_EQUIVOCATIONS_KEPT = 1024
 
 /**
  * The one truth about record validity for a node: its anchors, the revocations it honours and its
@@ -23,6 +28,11 @@ export class RecordValidator {
   readonly now: () => number
   /** Keys of authorities proven to fork (hex -> why), honoured until an operator clears them. */
   private readonly distrustedKeys = new Map<string, { log?: string, reason?: string }>()
+  /** Equivocation evidence met so far, by `code seq` (SPEC "Equivocation"). */
+  private readonly equivocationsByVersion = new Map<string, EquivocationEvidence>()
+  private readonly equivocationListeners = new Set<(evidence: EquivocationEvidence) => void>()
+  /** Distinct equivocations met since start (for metrics; not bounded by MAX_EQUIVOCATIONS_KEPT). */
+  equivocationCount = 0
 
   constructor (anchors: readonly TrustAnchor[], options: { now?: () => number, revocations?: RevocationSet, cacheSize?: number } = {}) {
     this.chains = new ChainVerifier(anchors, options.cacheSize ?? DEFAULT_CHAIN_CACHE_SIZE)
@@ -119,7 +129,10 @@ export class RecordValidator {
       } catch {}
     })
     if (valid.length === 0) return 0
-    return (valid[selectRecord(valid.map(v => v.record))] as { i: number }).i
+    let best = valid[0] as { i: number, record: SignedRecord }
+    // through compare, so two versions of one seq meeting here are noted as evidence too
+    for (const v of valid.slice(1)) if (this.compare(v.record, best.record) > 0) best = v
+    return best.i
   }
 
   /** Tree heads: the larger tree, then the later head (compareHeadRecords); invalid values never win. */
@@ -134,9 +147,56 @@ export class RecordValidator {
     return best?.i ?? 0
   }
 
-  /** > 0 when `a` is preferred over `b` (both already verified). */
+  /**
+   * > 0 when `a` is preferred over `b` (both already verified). Every door that chooses between two
+   * records calls this, so two versions of one seq signed by one key are noted as evidence wherever
+   * they meet (DHT selection, the resolver's cache, gossip, pushes): the order it returns still
+   * decides for a DHT that must keep one value, but the resolver refuses to hand either out
+   * (`checkNotEquivocated`).
+   */
   compare (a: SignedRecord, b: SignedRecord): number {
+    if (a.body.seq === b.body.seq && a.bytes !== b.bytes) {
+      const evidence = findEquivocation(a, b)
+      if (evidence !== undefined) this.noteEquivocation(evidence)
+    }
     return compareRecords(a, b)
+  }
+
+  /** Records evidence (already-verified records); a version already known is not counted again. */
+  noteEquivocation (evidence: EquivocationEvidence): void {
+    const id = `${evidence.code} ${evidence.seq}`
+    if (this.equivocationsByVersion.has(id)) return
+    if (this.equivocationsByVersion.size >= MAX_EQUIVOCATIONS_KEPT) {
+      const oldest = this.equivocationsByVersion.keys().next().value
+      if (oldest !== undefined) this.equivocationsByVersion.delete(oldest)
+    }
+    this.equivocationsByVersion.set(id, evidence)
+    this.equivocationCount++
+    for (const listener of this.equivocationListeners) listener(evidence)
+  }
+
+  /** Called once per new equivocation met; returns the function that stops it. */
+  onEquivocation (listener: (evidence: EquivocationEvidence) => void): () => void {
+    this.equivocationListeners.add(listener)
+    return () => { this.equivocationListeners.delete(listener) }
+  }
+
+  /** The evidence against this version of a code, if two versions of its seq have met here. */
+  equivocationOf (record: SignedRecord): EquivocationEvidence | undefined {
+    const evidence = this.equivocationsByVersion.get(`${record.body.code} ${record.body.seq}`)
+    return evidence !== undefined && toHex(evidence.key) === toHex(record.body.key) ? evidence : undefined
+  }
+
+  /** The evidence kept, oldest first. */
+  equivocations (): EquivocationEvidence[] {
+    return [...this.equivocationsByVersion.values()]
+  }
+
+  /** Throws EquivocationError when the record's seq is known to be equivocated: no rule may pick one version silently. */
+  checkNotEquivocated (record: SignedRecord): void {
+    const evidence = this.equivocationOf(record)
+    if (evidence === undefined) return
+    throw new EquivocationError(`the key of ${record.body.code} signed two different versions of seq ${record.body.seq}: neither is chosen until a later seq supersedes them`, { code: record.body.code, seq: record.body.seq, key: toHex(evidence.key) }, evidence.bytes)
   }
 
   decode (bytes: Uint8Array): SignedRecord {

@@ -4,7 +4,7 @@ import * as coreErrors from '../../core/errors.ts'
 import { CitycodeError } from '../../core/errors.ts'
 import type { ErrorDetails } from '../../core/errors.ts'
 import * as adminErrors from '../../services/admin/errors.ts'
-import type { AdminOperations, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from '../../services/admin/index.ts'
+import type { AdminOperations, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from '../../services/admin/index.ts'
 import { DEFAULT_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import * as serviceErrors from '../../services/errors.ts'
 import { NotAllocatedError } from '../../services/node/citycode-node.ts'
@@ -84,6 +84,11 @@ export class AdminClient implements AdminOperations {
   async revoke (request: RevokeRequest): Promise<RevocationResult> {
     const wait = (request.timeoutMs ?? DEFAULT_PROVE_TIMEOUT_MS) + ADMIN_PROVE_MARGIN_MS
     const wire = this.check(resultSchemas.revoke, await this.call({ op: 'revoke', code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }, wait))
+    return { ...wire, bytes: new Uint8Array(Buffer.from(wire.bytes, 'base64')) }
+  }
+
+  async invite (request: InviteRequest): Promise<InvitationResult> {
+    const wire = this.check(resultSchemas.invite, await this.call({ op: 'invite', key: request.key, ...(request.code !== undefined ? { code: request.code } : {}), ...(request.validDays !== undefined ? { validDays: request.validDays } : {}) }, this.timeoutMs))
     return { ...wire, bytes: new Uint8Array(Buffer.from(wire.bytes, 'base64')) }
   }
 

@@ -1,8 +1,8 @@
 import { join } from 'node:path'
 import { z } from 'zod'
 import type { ErrorDetails } from '../../core/errors.ts'
-import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
-import type { Decision, NodeStatus, PendingApplicationView, ProofResult, RevocationResult } from '../../services/admin/index.ts'
+import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
+import type { Decision, InvitationResult, NodeStatus, PendingApplicationView, ProofResult, RevocationResult } from '../../services/admin/index.ts'
 
 /**
  * The admin protocol (docs/spec/admin.md), version 1: HTTP/1.1 over a Unix domain socket, one JSON
@@ -35,7 +35,7 @@ export function defaultSocketPath (dataDir: string): string {
   return join(dataDir, ADMIN_SOCKET_NAME)
 }
 
-export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke'] as const
+export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite'] as const
 export type AdminOp = typeof ADMIN_OPS[number]
 
 export function isAdminOp (op: string): op is AdminOp {
@@ -63,6 +63,12 @@ export const requestSchemas = {
     reason: z.string().min(1).max(256),
     revokedAt: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
     timeoutMs: z.number().int().min(1).max(MAX_PROVE_TIMEOUT_MS).optional()
+  }).strict(),
+  invite: z.object({
+    op: z.literal('invite'),
+    key: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (an Ed25519 key)'),
+    code: z.string().min(1).max(64).optional(),
+    validDays: z.number().int().min(1).max(MAX_INVITATION_DAYS).optional()
   }).strict()
 } satisfies Record<AdminOp, z.ZodType>
 
@@ -83,6 +89,13 @@ export interface ProofResultWire extends Omit<ProofResult, 'bytes'> { bytes: str
 
 /** The revocation result on the wire: its bytes in base64. */
 export interface RevocationResultWire extends Omit<RevocationResult, 'bytes'> { bytes: string }
+
+/** The invitation on the wire: its bytes in base64. */
+export interface InvitationResultWire extends Omit<InvitationResult, 'bytes'> { bytes: string }
+
+export function invitationToWire (r: InvitationResult): InvitationResultWire {
+  return { ...r, bytes: Buffer.from(r.bytes).toString('base64') }
+}
 
 export function revocationToWire (r: RevocationResult): RevocationResultWire {
   return { ...r, bytes: Buffer.from(r.bytes).toString('base64') }
@@ -111,7 +124,8 @@ export const resultSchemas = {
     madeAt: z.number(),
     ledger: z.object({ log: z.string(), index: z.number(), size: z.number(), cosignatures: z.number() }).nullable()
   }) satisfies z.ZodType<ProofResultWire>,
-  revoke: z.object({ code: z.string(), bytes: z.base64(), revokedAt: z.number(), reason: z.string(), ledgerIndex: z.number().nullable() }) satisfies z.ZodType<RevocationResultWire>
+  revoke: z.object({ code: z.string(), bytes: z.base64(), revokedAt: z.number(), reason: z.string(), ledgerIndex: z.number().nullable() }) satisfies z.ZodType<RevocationResultWire>,
+  invite: z.object({ namespace: z.string(), key: z.string(), code: z.string().nullable(), expiresAt: z.number(), bytes: z.base64() }) satisfies z.ZodType<InvitationResultWire>
 }
 
 export const answerSchema = z.union([

@@ -12,7 +12,7 @@ import { parseWithSchema } from '../config/parse-with-schema.ts'
 import { AdminInternalError, AdminSocketError } from './errors.ts'
 import {
   ADMIN_HEADER_MAX_BYTES, ADMIN_MAX_CONNECTIONS, ADMIN_PATH, ADMIN_PROTOCOL_VERSION, ADMIN_REQUEST_MAX_BYTES, ADMIN_REQUEST_TIMEOUT_MS,
-  ADMIN_OPS, ADMIN_TIMEOUT_CHECK_INTERVAL_MS, isAdminOp, proofToWire, requestSchemas, revocationToWire, UNIX_SOCKET_PATH_MAX_BYTES
+  ADMIN_OPS, ADMIN_TIMEOUT_CHECK_INTERVAL_MS, isAdminOp, proofToWire, requestSchemas, revocationToWire, invitationToWire, UNIX_SOCKET_PATH_MAX_BYTES
 } from './protocol.ts'
 import type { AdminAnswer, AdminRequest, AdminWireError } from './protocol.ts'
 
@@ -231,6 +231,7 @@ async function dispatch (operations: AdminOperations, request: AdminRequest): Pr
     case 'reject': return await operations.reject(request.ids)
     case 'prove': return proofToWire(await operations.prove({ code: request.code, ledger: request.ledger, timeoutMs: request.timeoutMs }))
     case 'revoke': return revocationToWire(await operations.revoke({ code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }))
+    case 'invite': return invitationToWire(await operations.invite({ key: request.key, ...(request.code !== undefined ? { code: request.code } : {}), ...(request.validDays !== undefined ? { validDays: request.validDays } : {}) }))
   }
 }
 

@@ -43,11 +43,21 @@ export const configSchema = z.object({
     name: z.string().min(1).max(256).optional(),
     /** ISO 3166-1 code for a country, national division code (GB/T 2260) for a Chinese city. */
     officialCode: z.string().max(16).optional(),
-    approval: z.enum(['auto', 'manual']).default('auto'),
+    /**
+     * `manual` (default): every application waits for the operator (`citycode approve`). `auto`:
+     * applications from the keys in `preapproved` are allocated at once; strangers still wait.
+     */
+    approval: z.enum(['auto', 'manual']).default('manual'),
+    /** Applicants the operator names beforehand: their authority key and optionally the one code they may get. */
+    preapproved: z.array(z.object({ key: hex32, code: code.optional(), name: z.string().max(256).optional() }).strict()).max(100_000).optional(),
+    /** A file holding the invitation (`citycode invite --out`) the parent's operator made for this node's key; presented when applying. */
+    invitation: z.string().min(1).optional(),
+    /** Bounds of the queue of applications waiting for the operator; past one an application is refused and not stored. */
+    pendingLimits: z.object({ perKey: z.number().int().min(1).optional(), perPeer: z.number().int().min(1).optional(), total: z.number().int().min(1).optional() }).strict().optional(),
     /** `node start` asks its parent about a pending application every `intervalMs`, doubling up to `maxIntervalMs`. */
     applyPoll: z.object({ intervalMs: z.number().int().min(10).default(1_000), maxIntervalMs: z.number().int().min(10).default(60_000) }).strict()
       .refine(p => p.intervalMs <= p.maxIntervalMs, { message: 'intervalMs must not exceed maxIntervalMs', path: ['intervalMs'] }).optional()
-  }).strict().default({ approval: 'auto' }),
+  }).strict().default({ approval: 'manual' }),
   /** Authority nodes to ask directly (e.g. the root): namespace and multiaddr with /p2p/<peer id>. */
   authorities: z.array(z.object({ namespace: code, addr: z.string().min(1) }).strict()).default([]),
   /** Values published in this node's own record besides its peer id and addresses. */

@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { MemoryDatastore } from 'datastore-core'
 import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
+import type { Signer } from '../../core/crypto/signature.ts'
 import { toMicroDegrees } from '../../core/record/values.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
@@ -46,7 +47,11 @@ function cityValues (city: City): RecordValue[] {
   return values
 }
 
-async function startNode (role: 'root' | 'country' | 'city', anchors: TrustAnchor[], bootstrap: string[], values: RecordValue[], authorityKey = signerFromSeed(generateSeed()), metrics?: NetworkInit['metrics']): Promise<CitycodeNode> {
+/**
+ * `preapproved`: the keys of the demo's own children. Approval is manual by default, so the demo
+ * names its countries to the root and its cities to their country beforehand, as an operator would.
+ */
+async function startNode (role: 'root' | 'country' | 'city', anchors: TrustAnchor[], bootstrap: string[], values: RecordValue[], authorityKey = signerFromSeed(generateSeed()), metrics?: NetworkInit['metrics'], preapproved: Signer[] = []): Promise<CitycodeNode> {
   return await createCitycodeNode({
     role,
     anchors,
@@ -55,7 +60,8 @@ async function startNode (role: 'root' | 'country' | 'city', anchors: TrustAncho
     authorityKey,
     rootNamespace: 'MA',
     network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap, ...(metrics !== undefined ? { metrics } : {}) },
-    values
+    values,
+    authority: { approval: 'auto', preapproved: preapproved.map(s => ({ key: s.publicKey })) }
   })
 }
 
@@ -69,24 +75,26 @@ export async function startDemoNetwork (print: (line: string) => void, options: 
   const started: CitycodeNode[] = []
   const stop = async (): Promise<void> => { await Promise.allSettled(started.map(async n => { await n.stop() })) }
   try {
-    const root = await startNode('root', anchors, [], [{ type: 'name', lang: 'en', value: 'City ID root (demo)' }], rootKey, options.rootMetrics)
+    const countryKeys = COUNTRIES.map(() => signerFromSeed(generateSeed()))
+    const root = await startNode('root', anchors, [], [{ type: 'name', lang: 'en', value: 'City ID root (demo)' }], rootKey, options.rootMetrics, countryKeys)
     started.push(root)
     await root.publishOwn([], { background: true })
     print(`root    MA  ${root.peerId.toString()}  ${addrOf(root)}`)
 
     const countries: CitycodeNode[] = []
     const cities: DemoNetwork['cities'] = []
-    for (const spec of COUNTRIES) {
-      const country = await startNode('country', anchors, [addrOf(root)], [{ type: 'name', lang: 'en', value: countryName(spec.alpha2) }])
+    for (const [k, spec] of COUNTRIES.entries()) {
+      const list = spec.alpha2 === 'CN' ? chineseCities().slice(0, spec.cities) : largestCities(spec.alpha2, spec.cities)
+      const cityKeys = list.map(() => signerFromSeed(generateSeed()))
+      const country = await startNode('country', anchors, [addrOf(root)], [{ type: 'name', lang: 'en', value: countryName(spec.alpha2) }], countryKeys[k], undefined, cityKeys)
       started.push(country)
       await country.knowAuthority({ namespace: 'MA', addr: addrOf(root) })
       const code = await country.apply({ namespace: 'MA', addr: addrOf(root) }, { name: countryName(spec.alpha2), officialCode: spec.alpha2 })
       await country.publishOwn()
       countries.push(country)
       print(`country ${code.padEnd(12)} ${countryName(spec.alpha2)}`)
-      const list = spec.alpha2 === 'CN' ? chineseCities().slice(0, spec.cities) : largestCities(spec.alpha2, spec.cities)
-      await Promise.all(list.map(async (city) => {
-        const node = await startNode('city', anchors, [addrOf(root), addrOf(country)], cityValues(city))
+      await Promise.all(list.map(async (city, i) => {
+        const node = await startNode('city', anchors, [addrOf(root), addrOf(country)], cityValues(city), cityKeys[i])
         started.push(node)
         await node.knowAuthority({ namespace: 'MA', addr: addrOf(root) })
         const cityCode = await node.apply({ namespace: code, addr: addrOf(country) }, { name: city.name, officialCode: city.officialCode })

@@ -1,4 +1,4 @@
-import { CitycodeError, isCitycodeError } from '../../core/errors.ts'
+import { CitycodeError, EquivocationError, isCitycodeError } from '../../core/errors.ts'
 import type { ErrorDetails } from '../../core/errors.ts'
 import { toHex } from '../../core/crypto/hash.ts'
 import { NotFoundError } from '../../services/errors.ts'
@@ -134,6 +134,8 @@ export function problemFor (err: unknown, instance?: string): Problem {
   const details = Object.fromEntries(Object.entries(e.details).filter(([, v]) => v !== undefined))
   // a proven not-found carries its proof, so a client can check it offline (SPEC 10) and cache it
   if (e instanceof NotFoundError && e.absence !== undefined) details.proof = toHex(e.absence.proof.bytes)
+  // an equivocation carries both signed versions, so a client can see for itself why neither is served (SPEC 5.4)
+  if (e instanceof EquivocationError && e.evidence !== undefined) details.evidence = toHex(e.evidence)
   return {
     type: `${PROBLEM_TYPE_PREFIX}${e.name}`,
     title: TITLE[status] ?? e.name,

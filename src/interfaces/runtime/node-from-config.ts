@@ -1,5 +1,6 @@
-import { existsSync, readdirSync, statSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { decodeInvitation } from '../../core/application/invitation.ts'
 import { equalBytes, fromHex } from '../../core/crypto/hash.ts'
 import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
 import { toMicroDegrees } from '../../core/record/values.ts'
@@ -104,7 +105,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
         ...(config.authority.parent !== undefined ? { knownPeers: [config.authority.parent.addr] } : {}),
         ...(options.metrics !== undefined ? { metrics: options.metrics } : {})
       },
-      authority: { approval: config.authority.approval },
+      authority: authorityOf(config.authority),
       ...(config.ledger !== undefined ? ledgerOf(config.ledger) : {}),
       ...(config.revocationStatus !== undefined ? { resolver: { ...(config.ledger !== undefined ? ledgerOf(config.ledger).resolver : {}), revocationStatusMaxAgeMs: config.revocationStatus.maxAgeMs } } : {}),
       values: valuesOf(config)
@@ -115,6 +116,33 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
     await closeDatastore(datastore)
     throw err
   }
+}
+
+function authorityOf (a: NodeConfig['authority']): NonNullable<CitycodeNodeInit['authority']> {
+  return {
+    approval: a.approval,
+    ...(a.preapproved !== undefined ? { preapproved: a.preapproved.map(p => ({ key: fromHex(p.key), ...(p.code !== undefined ? { code: p.code } : {}) })) } : {}),
+    ...(a.pendingLimits !== undefined ? { pendingLimits: a.pendingLimits } : {})
+  }
+}
+
+/** What `apply` and `node start` put in their application: the config's name and code, and the invitation file's bytes. */
+export function applicationFields (config: NodeConfig, parentNamespace: string): { name: string, officialCode?: string, invitation?: Uint8Array } {
+  const fields = { name: config.authority.name ?? parentNamespace, ...(config.authority.officialCode !== undefined ? { officialCode: config.authority.officialCode } : {}) }
+  const file = config.authority.invitation
+  if (file === undefined) return fields
+  let bytes: Uint8Array
+  try {
+    bytes = new Uint8Array(readFileSync(file))
+  } catch (err) {
+    throw new ConfigError(`cannot read the invitation ${file}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { field: 'authority.invitation' })
+  }
+  try {
+    decodeInvitation(bytes)
+  } catch (err) {
+    throw new ConfigError(`${file} is not an invitation: ${(err as Error).message}`, { field: 'authority.invitation' })
+  }
+  return { ...fields, invitation: bytes }
 }
 
 export async function closeNode (node: CitycodeNode): Promise<void> {

@@ -201,8 +201,10 @@ export interface ShardNetwork extends SimNetwork {
 function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
   anchors: TrustAnchor[]
   nodes: SimNode[]
-  start: (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity) => Promise<SimNode>
+  start: (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity, preapproved?: readonly Uint8Array[]) => Promise<SimNode>
   stop: () => Promise<void>
+  /** The authority key of the node started under `label` (every shard derives the same). */
+  keyOf: (label: string) => Uint8Array
 } {
   const keySeed = (label: string): Uint8Array => sha256(new TextEncoder().encode(`citycode-sim ${spec.seed} ${label}`))
   const rootKey = signerFromSeed(keySeed('root'))
@@ -226,7 +228,8 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       }
     }
   }
-  const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity): Promise<SimNode> => {
+  const keyOf = (label: string): Uint8Array => (label === 'root' ? rootKey : signerFromSeed(keySeed(label))).publicKey
+  const start = async (role: SimNode['role'], label: string, bootstrap: string[], values: RecordValue[], behaviour?: Behaviour, city?: SimCity, preapproved: readonly Uint8Array[] = []): Promise<SimNode> => {
     const net = network(bootstrap, city, role === 'root' || role === 'country')
     if (behaviour !== undefined) net.init.dhtPolicyOverride = adversarialDhtPolicy(behaviour)
     const init: CitycodeNodeInit = {
@@ -238,6 +241,8 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       rootNamespace: 'MA',
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,
       resolver: spec.resolverInit,
+      // approval is manual by default: the simulated network names its own children beforehand
+      authority: { approval: 'auto', preapproved: preapproved.map(key => ({ key })) },
       // lean: a head every 30 s at most per log (see leanNetwork)
       ...(spec.ledger === false ? { ledger: { enabled: false } } : spec.lean ? { ledger: { headIntervalMs: LEAN_HEAD_INTERVAL_MS, gossipFirstCityHeads: false } } : {}),
       ...(spec.lean && (process.env.DEBUG ?? '') === '' ? { logger: silentComponentLogger() } : {}),
@@ -259,18 +264,21 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
     return sim
   }
   const stop = async (): Promise<void> => { await Promise.allSettled(nodes.map(async n => { await n.node.stop() })) }
-  return { anchors, nodes, start, stop }
+  return { anchors, nodes, start, stop, keyOf }
 }
 
 type Context = ReturnType<typeof networkContext>
 
 async function startAuthorities (ctx: Context, spec: NetworkSpec): Promise<{ root: SimNode, countries: Map<string, SimNode> }> {
-  const root = await ctx.start('root', 'root', [], [{ type: 'name', lang: 'en', value: 'City ID root (simulation)' }])
+  const alpha2s = [...new Set(spec.cities.map(c => c.country))]
+  const root = await ctx.start('root', 'root', [], [{ type: 'name', lang: 'en', value: 'City ID root (simulation)' }], undefined, undefined, alpha2s.map(a => ctx.keyOf(`country ${a}`)))
   root.code = 'MA'
   await root.node.publishOwn([], { background: true })
   const countries = new Map<string, SimNode>()
-  for (const alpha2 of [...new Set(spec.cities.map(c => c.country))]) {
-    const country = await ctx.start('country', `country ${alpha2}`, [root.addr], [{ type: 'name', lang: 'en', value: countryName(alpha2) }])
+  for (const alpha2 of alpha2s) {
+    // labels as startCities gives them, so the keys are the cities' own
+    const cityKeys = spec.cities.flatMap((c, i) => c.country === alpha2 ? [ctx.keyOf(`city ${i} ${c.name}`)] : [])
+    const country = await ctx.start('country', `country ${alpha2}`, [root.addr], [{ type: 'name', lang: 'en', value: countryName(alpha2) }], undefined, undefined, cityKeys)
     country.code = await country.node.apply({ namespace: 'MA', addr: root.addr }, { name: countryName(alpha2), officialCode: alpha2 })
     await country.node.knowAuthority({ namespace: 'MA', addr: root.addr })
     await country.node.publishOwn([], { background: true })

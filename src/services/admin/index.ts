@@ -72,6 +72,26 @@ export interface RevocationResult {
   readonly ledgerIndex: number | null
 }
 
+/** An invitation to make (SPEC 2.2): the invitee's authority key (64 hex), optionally its one code, and for how many days. */
+export interface InviteRequest {
+  readonly key: string
+  readonly code?: string
+  /** @default 7 */
+  readonly validDays?: number
+}
+
+export interface InvitationResult {
+  readonly namespace: string
+  readonly key: string
+  readonly code: string | null
+  readonly expiresAt: number
+  /** The Invitation bytes to hand to the applicant. */
+  readonly bytes: Uint8Array
+}
+
+/** An invitation is valid at most this long: a forgotten one should not admit someone years later. */
+export const MAX_INVITATION_DAYS = 365
+
 export interface NodeStatus {
   readonly role: string
   /** The code this node holds; null before it has one. */
@@ -87,6 +107,8 @@ export interface AdminOperations {
   reject(ids: readonly string[]): Promise<Decision[]>
   prove(request: ProveRequest): Promise<ProofResult>
   revoke(request: RevokeRequest): Promise<RevocationResult>
+  /** Signs an invitation with this authority's key; under `auto` the invitee is allocated at once. */
+  invite(request: InviteRequest): Promise<InvitationResult>
 }
 
 /** What the operations need from a node (CitycodeNode has all of it). */

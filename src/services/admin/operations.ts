@@ -5,8 +5,10 @@ import { NotAllocatedError } from '../node/citycode-node.ts'
 import { buildBundle } from '../proof/build.ts'
 import { revokeCertificate } from '../proof/revoke.ts'
 import { AdminRequestError } from './errors.ts'
-import { APPLICATION_ID, DEFAULT_PROVE_TIMEOUT_MS, MAX_IDS_PER_REQUEST, MAX_PROVE_TIMEOUT_MS } from './index.ts'
-import type { AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
+import { APPLICATION_ID, DEFAULT_PROVE_TIMEOUT_MS, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from './index.ts'
+import type { AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
+import { decodeInvitation } from '../../core/application/invitation.ts'
+import { fromHex } from '../../core/crypto/hash.ts'
 
 export class AdminOperationsService implements AdminOperations {
   private readonly init: AdminOperationsInit
@@ -22,7 +24,7 @@ export class AdminOperationsService implements AdminOperations {
       role: this.node.role,
       namespace: this.node.identity?.namespace ?? null,
       peerId: this.node.peerId.toString(),
-      approval: this.node.authority === undefined ? null : (this.init.approval ?? 'auto')
+      approval: this.node.authority === undefined ? null : (this.init.approval ?? 'manual')
     }
   }
 
@@ -73,6 +75,16 @@ export class AdminOperationsService implements AdminOperations {
     if (request.revokedAt !== undefined && (!Number.isSafeInteger(request.revokedAt) || request.revokedAt < 0)) throw new AdminRequestError('revokedAt must be Unix milliseconds', { field: 'revokedAt' })
     const { revocation, ledgerIndex } = await revokeCertificate(this.node, code, { reason: request.reason, revokedAt: request.revokedAt, signal: AbortSignal.timeout(timeoutMs) })
     return { code, bytes: revocation.bytes, revokedAt: revocation.revokedAt, reason: revocation.reason, ledgerIndex }
+  }
+
+  async invite (request: InviteRequest): Promise<InvitationResult> {
+    if (!/^[0-9a-f]{64}$/.test(request.key)) throw new AdminRequestError('key must be 64 lower-case hex characters (the invitee\'s authority key, printed by its citycode init)', { field: 'key' })
+    const days = request.validDays ?? 7
+    if (!Number.isSafeInteger(days) || days < 1 || days > MAX_INVITATION_DAYS) throw new AdminRequestError(`validDays must be a whole number from 1 to ${MAX_INVITATION_DAYS}`, { field: 'validDays' })
+    const authority = this.authority()
+    const bytes = authority.invite({ key: fromHex(request.key), ...(request.code !== undefined ? { code: parseCodeInput(request.code).text } : {}), validForMs: days * 86_400_000 })
+    const invitation = decodeInvitation(bytes)
+    return { namespace: invitation.body.namespace, key: request.key, code: invitation.body.code, expiresAt: invitation.body.expiresAt, bytes }
   }
 
   private authority (): Authority {

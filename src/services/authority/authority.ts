@@ -1,21 +1,27 @@
-import { countryCode, allocateCity, allocateSub } from '../../core/allocation/rule.ts'
+import { checkAllocationRule, countryCode, allocateCity, allocateSub } from '../../core/allocation/rule.ts'
 import { decodeApplication, verifyApplication } from '../../core/application/application.ts'
+import { createInvitation, decodeInvitation, verifyInvitation } from '../../core/application/invitation.ts'
 import type { Application } from '../../core/application/application.ts'
-import { parseCode, AGENCY_DEPTH, COUNTRY_DEPTH } from '../../core/code/grammar.ts'
+import { parseCode, parent, AGENCY_DEPTH, COUNTRY_DEPTH } from '../../core/code/grammar.ts'
 import { sha256, toHex } from '../../core/crypto/hash.ts'
-import { AllocationError } from '../../core/errors.ts'
+import { AllocationError, PendingLimitError } from '../../core/errors.ts'
 import { issueCertificate } from '../../core/trust/certificate.ts'
 import { AllocationSetTree, childTowards, DEFAULT_ABSENCE_TTL_MS } from '../../core/proof/absence.ts'
 import type { SignedAllocationSet } from '../../core/proof/absence.ts'
 import type { Permission } from '../../core/trust/certificate.ts'
-import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS } from './index.ts'
-import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit } from './index.ts'
+import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS, DEFAULT_INVITATION_VALIDITY_MS, DEFAULT_PENDING_PER_KEY, DEFAULT_PENDING_PER_PEER, DEFAULT_PENDING_TOTAL } from './index.ts'
+import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit, PreapprovedApplicant } from './index.ts'
 import type { Logger } from '@libp2p/interface'
 
 export class AuthorityService implements Authority {
   readonly namespace: string
   private readonly components: AuthorityComponents
   private readonly approval: 'auto' | 'manual'
+  /** Preapproved applicants by key (hex) -> the code pinned for them, if any. */
+  private readonly preapproved = new Map<string, string | undefined>()
+  private readonly limits: { perKey: number, perPeer: number, total: number }
+  /** What waits for the operator, counted by key and by peer; loaded from the store on first use. */
+  private waiting: { total: number, byKey: Map<string, number>, byPeer: Map<string, number> } | undefined
   private readonly validityMs: number
   private readonly childPermissions: Permission[]
   private readonly log: Logger
@@ -28,14 +34,21 @@ export class AuthorityService implements Authority {
   constructor (init: AuthorityInit, components: AuthorityComponents) {
     this.namespace = parseCode(components.namespace).text
     this.components = components
-    this.approval = init.approval ?? 'auto'
+    // manual by default: a stranger who asks gets a place in the operator's queue, never a code (issue #16)
+    this.approval = init.approval ?? 'manual'
+    for (const p of init.preapproved ?? []) this.preapprove(p)
+    this.limits = {
+      perKey: init.pendingLimits?.perKey ?? DEFAULT_PENDING_PER_KEY,
+      perPeer: init.pendingLimits?.perPeer ?? DEFAULT_PENDING_PER_PEER,
+      total: init.pendingLimits?.total ?? DEFAULT_PENDING_TOTAL
+    }
     this.validityMs = init.certificateValidityMs ?? DEFAULT_CERTIFICATE_VALIDITY_MS
     this.childPermissions = init.childPermissions ?? ['sign', 'delegate']
     this.log = components.logger.forComponent('citycode:authority')
     this.absenceTtlMs = init.absenceTtlMs ?? DEFAULT_ABSENCE_TTL_MS
   }
 
-  async apply (bytes: Uint8Array): Promise<ApplyOutcome> {
+  async apply (bytes: Uint8Array, from: { peer?: string } = {}): Promise<ApplyOutcome> {
     const application = decodeApplication(bytes)
     verifyApplication(application)
     if (application.body.parent !== this.namespace) {
@@ -44,17 +57,108 @@ export class AuthorityService implements Authority {
     return await this.serialised(async () => {
       const existing = await this.components.store.bySubject(application.body.subject)
       if (existing !== undefined) return this.outcome(existing.code, existing.certificate, true)
-      if (this.approval === 'manual') {
-        const id = toHex(sha256(application.bytes)).slice(0, 16)
-        if (await this.components.store.isRejected(id)) throw new AllocationError(`application ${id} was rejected by the operator of ${this.namespace}`, { id, rejected: true })
-        if (await this.components.store.getPending(id) === undefined) {
-          await this.components.store.putPending({ id, application: application.bytes, receivedAt: this.components.now() })
-          this.log('application %s from %s queued for approval', id, application.body.name)
+      const key = toHex(application.body.subject)
+      const id = toHex(sha256(application.bytes)).slice(0, 16)
+      const named = this.approval === 'auto' ? this.namedApplicant(application) : undefined
+      if (named !== undefined) {
+        const outcome = await this.allocate(application, named.code)
+        // queued before the operator named the key: the place is free now
+        const queued = await this.components.store.getPending(id)
+        if (queued !== undefined) {
+          await this.components.store.deletePending(id)
+          this.uncount(queued)
         }
-        return { status: 'pending', id }
+        return outcome
       }
-      return await this.allocate(application)
+      if (await this.components.store.isRejected(id)) throw new AllocationError(`application ${id} was rejected by the operator of ${this.namespace}`, { id, rejected: true })
+      if (await this.components.store.getPending(id) === undefined) {
+        await this.checkPendingBounds(key, from.peer)
+        await this.components.store.putPending({ id, application: application.bytes, receivedAt: this.components.now(), ...(from.peer !== undefined ? { peer: from.peer } : {}) })
+        this.count(key, from.peer, 1)
+        this.log('application %s from %s queued for approval', id, application.body.name)
+      }
+      return { status: 'pending', id }
     })
+  }
+
+  /**
+   * Whether the operator named this applicant: its key listed, or an invitation it presents that
+   * this authority signed for its key (InvitationError when it presents one that does not admit it).
+   */
+  private namedApplicant (application: Application): { code: string | undefined } | undefined {
+    const key = toHex(application.body.subject)
+    if (this.preapproved.has(key)) return { code: this.preapproved.get(key) }
+    if (application.body.invitation === undefined) return undefined
+    const invitation = verifyInvitation(decodeInvitation(application.body.invitation), {
+      authorityKey: this.components.signer.publicKey,
+      namespace: this.namespace,
+      subject: application.body.subject,
+      now: this.components.now()
+    })
+    return { code: invitation.body.code ?? undefined }
+  }
+
+  invite (request: { key: Uint8Array, code?: string, validForMs?: number }): Uint8Array {
+    const code = request.code === undefined ? null : this.checkedPin(request.code)
+    const validForMs = request.validForMs ?? DEFAULT_INVITATION_VALIDITY_MS
+    if (!Number.isSafeInteger(validForMs) || validForMs <= 0) throw new AllocationError('an invitation is valid for a positive whole number of milliseconds', { validForMs })
+    return createInvitation({ namespace: this.namespace, invitee: request.key, code, expiresAt: this.components.now() + validForMs }, this.components.signer).bytes
+  }
+
+  /** Refuses (PendingLimitError) an application that would pass a bound; inside `serialised`. */
+  private async checkPendingBounds (key: string, peer: string | undefined): Promise<void> {
+    const waiting = await this.loadWaiting()
+    const refuse = (bound: string, limit: number): never => {
+      throw new PendingLimitError(`too many applications wait for the operator of ${this.namespace} (${bound}: at most ${limit}); ask again once they are decided`, { bound, limit, namespace: this.namespace })
+    }
+    if ((waiting.byKey.get(key) ?? 0) >= this.limits.perKey) refuse('per key', this.limits.perKey)
+    if (peer !== undefined && (waiting.byPeer.get(peer) ?? 0) >= this.limits.perPeer) refuse('per peer', this.limits.perPeer)
+    if (waiting.total >= this.limits.total) refuse('total', this.limits.total)
+  }
+
+  private async loadWaiting (): Promise<{ total: number, byKey: Map<string, number>, byPeer: Map<string, number> }> {
+    if (this.waiting !== undefined) return this.waiting
+    this.waiting = { total: 0, byKey: new Map(), byPeer: new Map() }
+    for await (const p of this.components.store.listPending()) {
+      // a damaged entry still takes a place in the total (it is in the operator's list), under no key
+      let key = ''
+      try { key = toHex(decodeApplication(p.application).body.subject) } catch {}
+      this.count(key, p.peer, 1)
+    }
+    return this.waiting
+  }
+
+  private count (key: string, peer: string | undefined, delta: number): void {
+    const w = this.waiting
+    if (w === undefined) return
+    w.total += delta
+    const bump = (m: Map<string, number>, k: string): void => {
+      const n = (m.get(k) ?? 0) + delta
+      if (n <= 0) m.delete(k)
+      else m.set(k, n)
+    }
+    bump(w.byKey, key)
+    if (peer !== undefined) bump(w.byPeer, peer)
+  }
+
+  /** A pending entry left the queue (approved or rejected). */
+  private uncount (pending: { application: Uint8Array, peer?: string }): void {
+    if (this.waiting === undefined) return
+    let key = ''
+    try { key = toHex(decodeApplication(pending.application).body.subject) } catch {}
+    this.count(key, pending.peer, -1)
+  }
+
+  preapprove (applicant: PreapprovedApplicant): void {
+    this.preapproved.set(toHex(applicant.key), applicant.code === undefined ? undefined : this.checkedPin(applicant.code))
+  }
+
+  /** A code the operator pins for a named applicant: a direct child of this namespace that passes the rule. */
+  private checkedPin (text: string): string {
+    const pinned = parseCode(text)
+    if (parent(pinned)?.text !== this.namespace) throw new AllocationError(`code ${pinned.text} is not a direct child of ${this.namespace}`, { code: pinned.text, namespace: this.namespace })
+    checkAllocationRule(pinned)
+    return pinned.text
   }
 
   async approve (id: string): Promise<ApplyOutcome> {
@@ -65,6 +169,7 @@ export class AuthorityService implements Authority {
       const existing = await this.components.store.bySubject(application.body.subject)
       const outcome = existing !== undefined ? this.outcome(existing.code, existing.certificate, true) : await this.allocate(application)
       await this.components.store.deletePending(id)
+      this.uncount(pending)
       return outcome
     })
   }
@@ -72,8 +177,10 @@ export class AuthorityService implements Authority {
   async reject (id: string): Promise<void> {
     // serialised with approve, so an application is never both allocated and rejected
     await this.serialised(async () => {
-      if (await this.components.store.getPending(id) === undefined) throw new AllocationError(`no pending application ${id}`, { id })
+      const pending = await this.components.store.getPending(id)
+      if (pending === undefined) throw new AllocationError(`no pending application ${id}`, { id })
       await this.components.store.rejectPending(id, this.components.now())
+      this.uncount(pending)
       this.log('application %s rejected', id)
     })
   }
@@ -122,8 +229,8 @@ export class AuthorityService implements Authority {
     return out.sort((a, b) => a.code < b.code ? -1 : 1)
   }
 
-  private async allocate (application: Application): Promise<ApplyOutcome> {
-    const code = await this.chooseCode(application)
+  private async allocate (application: Application, pinned?: string): Promise<ApplyOutcome> {
+    const code = pinned !== undefined ? await this.pinnedCode(pinned) : await this.chooseCode(application)
     const now = this.components.now()
     const certificate = issueCertificate({
       namespace: code,
@@ -142,6 +249,12 @@ export class AuthorityService implements Authority {
     this.signedSet = undefined
     this.log('allocated %s to %s', code, application.body.name)
     return this.outcome(code, certificate.bytes, false)
+  }
+
+  /** The code the operator named for a preapproved applicant, while nobody else holds it. */
+  private async pinnedCode (code: string): Promise<string> {
+    if ((await this.components.store.codes()).has(code)) throw new AllocationError(`${code} is already allocated to another key`, { code })
+    return code
   }
 
   private async chooseCode (application: Application): Promise<string> {

@@ -8,13 +8,37 @@ export const DEFAULT_CERTIFICATE_VALIDITY_MS = 365 * 86_400_000
 /** Certificates start a little in the past so a child whose clock is behind can use them at once. */
 export const CERTIFICATE_BACKDATE_MS = 5 * 60_000
 
+/** Bounds of the queue of applications waiting for the operator (issue #16: 500 queued in 3.7 s from one key). */
+export const DEFAULT_PENDING_PER_KEY = 2
+export const DEFAULT_PENDING_PER_PEER = 8
+export const DEFAULT_PENDING_TOTAL = 256
+/** An invitation not used within a week is void: the operator makes a new one. */
+export const DEFAULT_INVITATION_VALIDITY_MS = 7 * 86_400_000
+
+/** An applicant the operator named beforehand: its key, and optionally the one code it may get. */
+export interface PreapprovedApplicant {
+  key: Uint8Array
+  /** A direct child of this namespace; omitted: the allocation rule picks the code. */
+  code?: string
+}
+
 export interface AuthorityInit {
   /**
-   * `auto`: every valid application is allocated at once. `manual`: applications wait until the
-   * operator approves them (`citycode approve`).
-   * @default 'auto'
+   * `manual`: every application waits until the operator approves it (`citycode approve`).
+   * `auto`: applications from the keys in `preapproved`, or presenting an invitation this authority
+   * signed for their key, are allocated at once; any other application still waits for the
+   * operator, so a stranger never gets a code by asking.
+   * @default 'manual'
    */
   approval?: 'auto' | 'manual'
+  /** The applicants `auto` allocates at once (ignored under `manual`). */
+  preapproved?: readonly PreapprovedApplicant[]
+  /**
+   * Applications waiting for the operator, at most: per applicant key, per libp2p peer they came
+   * from, and in total. Past a bound the application is refused (PendingLimitError) and not stored.
+   * @default { perKey: DEFAULT_PENDING_PER_KEY, perPeer: DEFAULT_PENDING_PER_PEER, total: DEFAULT_PENDING_TOTAL }
+   */
+  pendingLimits?: { perKey?: number, perPeer?: number, total?: number }
   /** @default 1 year */
   certificateValidityMs?: number
   /** @default ['sign', 'delegate'] */
@@ -46,9 +70,20 @@ export type ApplyOutcome =
 
 export interface Authority {
   readonly namespace: string
-  /** Handles an application (bytes as received): allocates, or queues it for manual approval. */
-  apply(application: Uint8Array): Promise<ApplyOutcome>
+  /**
+   * Handles an application (bytes as received, `from.peer` the libp2p peer that sent it):
+   * allocates it when its key is preapproved under `auto`, otherwise queues it for the operator.
+   */
+  apply(application: Uint8Array, from?: { peer?: string }): Promise<ApplyOutcome>
   approve(id: string): Promise<ApplyOutcome>
+  /** The operator names an applicant beforehand (as `preapproved` does at start): under `auto` its application is allocated at once. */
+  preapprove(applicant: PreapprovedApplicant): void
+  /**
+   * Signs an invitation (SPEC 2.2) for `key`, optionally pinned to one code, valid for `validForMs`
+   * (default DEFAULT_INVITATION_VALIDITY_MS): under `auto`, an application that presents it is
+   * allocated at once. Returns the Invitation bytes to hand to the applicant.
+   */
+  invite(request: { key: Uint8Array, code?: string, validForMs?: number }): Uint8Array
   /** Refuses a pending application: the applicant asking again with it is refused (AllocationError, `details.rejected`). */
   reject(id: string): Promise<void>
   pending(): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>>

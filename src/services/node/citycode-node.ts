@@ -11,9 +11,9 @@ import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
+import type { EquivocationEvidence } from '../../core/record/equivocation.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import { decodeRecord } from '../../core/record/record.ts'
-import { compareRecords } from '../../core/record/select.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
 import { REVOCATION_SYNC_PROTOCOL, REVOCATION_SYNC_REQUEST_MAX_BYTES, REVOCATION_SYNC_RESPONSE_MAX_BYTES, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse } from '../../network/protocols/revocation-sync.ts'
 import { announcementForChain } from '../../core/trust/revocation-announcement.ts'
@@ -117,6 +117,7 @@ export class CitycodeNode {
   /** Bad input refused, by door and error name (`push:BadSignatureError`), for metrics. */
   readonly rejections = new Map<string, number>()
   private readonly resolutionObservers = new Set<(event: ResolutionEvent) => void>()
+  private stopEquivocationWatch: (() => void) | undefined
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
@@ -301,6 +302,7 @@ export class CitycodeNode {
       logger
     })
     this.setUpAuthority()
+    this.stopEquivocationWatch = this.validator.onEquivocation((evidence) => { this.onEquivocation(evidence) })
     // what the resolver caches is what a replay must beat to be forwarded
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
     await this.revocations.start()
@@ -316,7 +318,7 @@ export class CitycodeNode {
     await handleRequests(this.libp2p, REVOCATION_SYNC_PROTOCOL, async (request) => encodeSyncResponse(await this.revocations.page(decodeSyncRequest(request))), { maxRequestBytes: REVOCATION_SYNC_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     if (this.role !== 'resolver') {
-      await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request) => await this.answerApply(request), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
+      await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request, peer) => await this.answerApply(request, peer.toString()), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
       await handleRequests(this.libp2p, PUSH_PROTOCOL, async (request) => await this.answerPush(request), { maxRequestBytes: PUSH_REQUEST_MAX_BYTES })
     }
     if (this.identity?.parent !== undefined) await this.knowAuthority(this.identity.parent)
@@ -331,6 +333,7 @@ export class CitycodeNode {
   async stop (): Promise<void> {
     this.purgeAgain = false
     await this.purge
+    this.stopEquivocationWatch?.()
     await this.publisher?.stop()
     await this.revocations.stop()
     await this.ledger?.stop()
@@ -343,7 +346,8 @@ export class CitycodeNode {
    * unreachable parent is retried the same way from APPLY_RETRY_MS. `timeoutMs: Infinity` waits until
    * the application is allocated or refused, or `signal` aborts.
    */
-  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string }, options: ApplyOptions = {}): Promise<string> {
+  /** `fields.invitation`: Invitation bytes the parent's operator made for this node's key (SPEC 2.2), presented in the application. */
+  async apply (parent: { namespace: string, addr: string }, fields: { name: string, officialCode?: string, invitation?: Uint8Array }, options: ApplyOptions = {}): Promise<string> {
     if (this.identity !== undefined && inNamespace(parent.namespace, this.identity.namespace)) return this.identity.namespace
     const application = createApplication({
       parent: parent.namespace,
@@ -351,7 +355,8 @@ export class CitycodeNode {
       officialCode: fields.officialCode ?? null,
       peer: this.libp2p.peerId.toString(),
       next: null,
-      time: this.now()
+      time: this.now(),
+      ...(fields.invitation !== undefined ? { invitation: fields.invitation } : {})
     }, this.signer())
     const timeoutMs = options.timeoutMs ?? APPLY_TIMEOUT_MS
     // setTimeout treats Infinity as 1 ms: waiting for ever has no deadline, only the caller's signal
@@ -520,6 +525,21 @@ export class CitycodeNode {
     })
   }
 
+  /**
+   * Two versions of one seq met here (SPEC "Equivocation"): said, counted (`rejections`
+   * `equivocation:<code>`, the metrics' rejections), and both versions announced on the records
+   * topic, so every node that took one of them meets the other and holds the evidence too (gossip
+   * drops the copy a node has seen, so the announcement costs only those that lack one).
+   */
+  private onEquivocation (evidence: EquivocationEvidence): void {
+    this.log.error('equivocation: the key %s signed two versions of %s seq %d', toHex(evidence.key).slice(0, 16), evidence.code, evidence.seq)
+    this.reject('equivocation', { name: 'EquivocationError' })
+    if (this.libp2p.status !== 'started') return
+    for (const record of [evidence.a, evidence.b]) {
+      publishRecordUpdate(this.libp2p.services.pubsub, record.bytes).catch(() => undefined)
+    }
+  }
+
   private async onGossip (verified: VerifiedRecord): Promise<void> {
     this.resolver.offer(verified)
     await this.keepChildRecord(verified).catch(err => { this.log.error('could not keep record of %s: %s', verified.record.body.code, (err as Error).message) })
@@ -534,7 +554,7 @@ export class CitycodeNode {
     if (this.identity === undefined || !inNamespace(this.identity.namespace, code)) return false
     if (parseCode(code).segments.length !== parseCode(this.identity.namespace).segments.length + 1) return false
     const existing = await this.records.get('held', code)
-    if (existing !== undefined && compareRecords(verified.record, decodeRecord(existing.bytes)) <= 0) return false
+    if (existing !== undefined && this.validator.compare(verified.record, decodeRecord(existing.bytes)) <= 0) return false
     await this.records.put('held', code, verified.record.bytes, this.now())
     return true
   }
@@ -676,10 +696,10 @@ export class CitycodeNode {
     }
   }
 
-  private async answerApply (request: Uint8Array): Promise<Uint8Array> {
+  private async answerApply (request: Uint8Array, peer: string): Promise<Uint8Array> {
     if (this.authority === undefined) return encodeApplyResponse({ status: 'refused', error: new NotAllocatedError('this node is not an authority yet', {}) })
     try {
-      const outcome = await this.authority.apply(request)
+      const outcome = await this.authority.apply(request, { peer })
       return encodeApplyResponse(outcome.status === 'allocated' ? { status: 'allocated', code: outcome.code, certificate: outcome.certificate, chain: outcome.chain } : outcome)
     } catch (err) {
       this.reject('apply', err)

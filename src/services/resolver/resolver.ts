@@ -91,6 +91,8 @@ export class ResolverService implements Resolver {
       // this node's own records need no issuer's word; everything else does, when required
       if (source !== 'local') await this.checkStatus(verified, deadline.signal, options.cost)
       if (source !== 'cache') this.remember(verified)
+      // two versions of this seq met (here or anywhere the validator compared them): refuse to pick one
+      this.c.validator.checkNotEquivocated(verified.record)
       return { code, verified, source, from, elapsedMs: performance.now() - started }
     }
     try {

@@ -22,14 +22,22 @@ describe('operator flow over TCP loopback (init, node start, apply, resolve, pro
   after(cleanup)
 
   it('a city applies to its country, which applied to the root, and anyone resolves it', async () => {
-    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root' } })
+    // approval is manual by default: the operators make their keys first and name them to the parent
+    const keyOf = (name: string, role: string): string => {
+      const made = run(['init', '-c', write(`${name}-keys.json`, { role, dataDir: join(dir, name) }), '--json'])
+      assert.equal(made.status, 0, made.stderr)
+      return (JSON.parse(made.stdout) as { authorityKey: string }).authorityKey
+    }
+    const cnKey = keyOf('cn', 'country')
+    const sjzKey = keyOf('sjz', 'city')
+    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'auto', preapproved: [{ key: cnKey }] } })
     const init = run(['init', '-c', rootConfig, '--json'])
     assert.equal(init.status, 0, init.stderr)
     const { anchor } = JSON.parse(init.stdout) as { anchor: { name: string, namespace: string, keys: string[], threshold: number } }
     const root = await startNode(rootConfig, children)
     assert.equal(root.code, 'MA')
 
-    const countryConfig = write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN' } })
+    const countryConfig = write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN', approval: 'auto', preapproved: [{ key: sjzKey }] } })
     const country = await startNode(countryConfig, children)
     assert.equal(country.code, 'MA.156')
 

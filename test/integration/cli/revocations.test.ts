@@ -24,7 +24,11 @@ describe('revocations: citycode revoke makes the list, citycode verify --revocat
   after(cleanup)
 
   it('a bundle made before its certificate was revoked, and one revoked before it was made, are refused saying which; a tampered list is unusable input', async () => {
-    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root' } })
+    // approval is manual by default: the country's operator makes its key first and the root names it
+    const cnKeys = await cli(['init', '-c', write('cn-keys.json', { role: 'country', dataDir: join(dir, 'cn') }), '--json'], children)
+    assert.equal(cnKeys.status, 0, cnKeys.stderr)
+    const cnKey = (JSON.parse(cnKeys.stdout) as { authorityKey: string }).authorityKey
+    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'auto', preapproved: [{ key: cnKey }] } })
     const init = await cli(['init', '-c', rootConfig, '--json'], children)
     assert.equal(init.status, 0, init.stderr)
     const anchor = (JSON.parse(init.stdout) as { anchor: unknown }).anchor

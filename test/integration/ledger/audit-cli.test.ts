@@ -45,7 +45,9 @@ describe('citycode audit (CLI, TCP)', function () {
       const node = await createCitycodeNode({
         role, anchors, datastore: new MemoryDatastore() as Datastore, peerKey: await generateKeyPair('Ed25519'),
         authorityKey: role === 'root' ? rootKey : seededSigner(900 + n++), rootNamespace: 'MA',
-        network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap }
+        network: { transport: 'tcp', listen: ['/ip4/127.0.0.1/tcp/0'], bootstrap },
+        // approval is manual by default: the root and the country name the keys of the nodes this test starts
+        authority: { approval: 'auto', preapproved: [seededSigner(900), seededSigner(901)].map(s => ({ key: s.publicKey })) }
       })
       nodes.push(node)
       return node

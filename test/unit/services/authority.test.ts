@@ -8,9 +8,12 @@ import type { Authority } from '../../../src/services/authority/index.ts'
 import { AllocationStore } from '../../../src/storage/allocation-store.ts'
 import { DAY_MS, NOW, seededSigner } from '../../utils/fixtures.ts'
 
+/** The applicant keys these tests use, named beforehand (approval is manual by default). */
+const NAMED = [...Array.from({ length: 19 }, (_, i) => seededSigner(2 + i)), ...Array.from({ length: 20 }, (_, i) => seededSigner(100 + i))].map(s => ({ key: s.publicKey }))
+
 function rootAuthority (approval: 'auto' | 'manual' = 'auto'): { root: Authority, rootKey: Signer } {
   const rootKey = seededSigner(1)
-  const root = authority({ approval })({ namespace: 'MA', signer: rootKey, chain: [], store: new AllocationStore(new MemoryDatastore()), now: () => NOW, logger: defaultLogger() })
+  const root = authority({ approval, preapproved: NAMED })({ namespace: 'MA', signer: rootKey, chain: [], store: new AllocationStore(new MemoryDatastore()), now: () => NOW, logger: defaultLogger() })
   return { root, rootKey }
 }
 
@@ -26,7 +29,7 @@ describe('authority', () => {
     assert.equal(c.status, 'allocated')
     if (c.status !== 'allocated') return
     assert.equal(c.code, 'MA.156')
-    const country = authority()({ namespace: c.code, signer: countryKey, chain: c.chain, store: new AllocationStore(new MemoryDatastore()), now: () => NOW, logger: defaultLogger() })
+    const country = authority({ approval: 'auto', preapproved: NAMED })({ namespace: c.code, signer: countryKey, chain: c.chain, store: new AllocationStore(new MemoryDatastore()), now: () => NOW, logger: defaultLogger() })
     const cityKey = seededSigner(3)
     const s = await country.apply(apply('MA.156', cityKey, 'Shijiazhuang', '130100'))
     assert.ok(s.status === 'allocated' && s.code === 'MA.156.1301')
@@ -48,7 +51,7 @@ describe('authority', () => {
 
   it('concurrent applications for serial codes get distinct codes', async () => {
     const store = new AllocationStore(new MemoryDatastore())
-    const de = authority()({ namespace: 'MA.276', signer: seededSigner(5), chain: [], store, now: () => NOW, logger: defaultLogger() })
+    const de = authority({ approval: 'auto', preapproved: NAMED })({ namespace: 'MA.276', signer: seededSigner(5), chain: [], store, now: () => NOW, logger: defaultLogger() })
     const outcomes = await Promise.all(Array.from({ length: 20 }, (_, i) => de.apply(apply('MA.276', seededSigner(100 + i), `City ${i}`, null))))
     const codes = outcomes.map(o => o.status === 'allocated' ? o.code : '')
     assert.equal(new Set(codes).size, 20)
@@ -111,7 +114,7 @@ describe('authority', () => {
     let now = NOW
     const rootKey = seededSigner(1)
     const anchors = [{ name: 'root', namespace: 'MA', keys: [rootKey.publicKey], threshold: 1 }]
-    const root = authority({ absenceTtlMs: 60_000 })({ namespace: 'MA', signer: rootKey, chain: [], store: new AllocationStore(new MemoryDatastore()), now: () => now, logger: defaultLogger() })
+    const root = authority({ absenceTtlMs: 60_000, approval: 'auto', preapproved: NAMED })({ namespace: 'MA', signer: rootKey, chain: [], store: new AllocationStore(new MemoryDatastore()), now: () => now, logger: defaultLogger() })
     const before = await root.proveAbsence('MA.156')
     assert.ok(before !== undefined)
     const v = verifyAbsence(before, new ChainVerifier(anchors), { now, code: 'MA.156' })
@@ -133,5 +136,81 @@ describe('authority', () => {
     const refreshed = verifyAbsence((await root.proveAbsence('MA.276'))!, new ChainVerifier(anchors), { now })
     assert.equal(refreshed.signedAt, now, 'past half its ttl, the set is signed again')
     await assert.rejects(root.proveAbsence('MA'), { name: 'NamespaceViolationError' })
+  })
+
+  describe('who may get a code (issue #16 section 2)', () => {
+    const store = (): AllocationStore => new AllocationStore(new MemoryDatastore())
+    const city = (init: Parameters<typeof authority>[0] = {}, s = store()): Authority =>
+      authority(init)({ namespace: 'MA.156.1301', signer: seededSigner(50), chain: [], store: s, now: () => NOW, logger: defaultLogger() })
+
+    it('by default a stranger asking for a sub-code is queued for the operator, never granted', async () => {
+      const outcome = await city().apply(apply('MA.156.1301', seededSigner(60), 'Shijiazhuang Urban Management Bureau', null))
+      assert.equal(outcome.status, 'pending')
+    })
+
+    it('auto allocates only the keys named beforehand (at start or later), a pinned code exactly; strangers still wait', async () => {
+      const named = seededSigner(61)
+      const late = seededSigner(63)
+      const a = city({ approval: 'auto', preapproved: [{ key: named.publicKey, code: 'MA.156.1301.07' }] })
+      const got = await a.apply(apply('MA.156.1301', named, 'Bureau', null))
+      assert.ok(got.status === 'allocated' && got.code === 'MA.156.1301.07')
+      assert.equal((await a.apply(apply('MA.156.1301', seededSigner(62), 'Stranger', null))).status, 'pending')
+      // queued first, then named: asking again allocates, and the queued place is freed
+      assert.equal((await a.apply(apply('MA.156.1301', late, 'Named later', null))).status, 'pending')
+      a.preapprove({ key: late.publicKey })
+      assert.equal((await a.apply(apply('MA.156.1301', late, 'Named later', null))).status, 'allocated')
+      assert.deepEqual((await a.pending()).map(p => p.name), ['Stranger'])
+      assert.throws(() => { a.preapprove({ key: late.publicKey, code: 'MA.156.1302.01' }) }, { name: 'AllocationError' })
+    })
+
+    it('manual queues even a named key: the operator asked to look at every application', async () => {
+      const named = seededSigner(64)
+      const a = city({ approval: 'manual', preapproved: [{ key: named.publicKey }] })
+      assert.equal((await a.apply(apply('MA.156.1301', named, 'Bureau', null))).status, 'pending')
+    })
+
+    it('pending applications are bounded per key, per peer and in total: past a bound PendingLimitError and nothing stored', async () => {
+      const s = store()
+      const a = city({ pendingLimits: { perKey: 2, perPeer: 3, total: 5 } }, s)
+      const key = seededSigner(70)
+      const at = (signer: Signer, t: number): Uint8Array => createApplication({ parent: 'MA.156.1301', name: 'x', officialCode: null, peer: null, next: null, time: NOW + t }, signer).bytes
+      assert.equal((await a.apply(at(key, 1), { peer: 'p1' })).status, 'pending')
+      assert.equal((await a.apply(at(key, 2), { peer: 'p2' })).status, 'pending')
+      await assert.rejects(a.apply(at(key, 3), { peer: 'p3' }), (err: Error & { code?: string, details?: { bound?: string } }) => err.name === 'PendingLimitError' && err.code === 'ERR_PENDING_LIMIT' && err.details?.bound === 'per key')
+      // the same application again is the same entry, not a new one
+      assert.equal((await a.apply(at(key, 1), { peer: 'p1' })).status, 'pending')
+      assert.equal((await a.apply(at(seededSigner(71), 1), { peer: 'p1' })).status, 'pending')
+      assert.equal((await a.apply(at(seededSigner(72), 1), { peer: 'p1' })).status, 'pending')
+      await assert.rejects(a.apply(at(seededSigner(73), 1), { peer: 'p1' }), { name: 'PendingLimitError' })
+      assert.equal((await a.apply(at(seededSigner(74), 1), { peer: 'p4' })).status, 'pending')
+      await assert.rejects(a.apply(at(seededSigner(75), 1), { peer: 'p5' }), (err: Error & { details?: { bound?: string } }) => err.details?.bound === 'total')
+      assert.equal((await a.pending()).length, 5)
+      // a decision frees a place
+      const first = (await a.pending())[0]
+      assert.ok(first !== undefined)
+      await a.reject(first.id)
+      assert.equal((await a.apply(at(seededSigner(75), 1), { peer: 'p5' })).status, 'pending')
+      // a restarted authority counts what its store holds
+      const again = city({ pendingLimits: { perKey: 2, perPeer: 3, total: 5 } }, s)
+      await assert.rejects(again.apply(at(seededSigner(76), 1), { peer: 'p6' }), { name: 'PendingLimitError' })
+    })
+
+    it('an invitation the authority signed admits its key under auto (to its pinned code); a stranger presenting it, or a forged one, is refused typed', async () => {
+      const a = city({ approval: 'auto' })
+      const invitee = seededSigner(80)
+      const invitation = a.invite({ key: invitee.publicKey, code: 'MA.156.1301.05' })
+      const withInvitation = (signer: Signer, bytes: Uint8Array): Uint8Array => createApplication({ parent: 'MA.156.1301', name: 'Invited', officialCode: null, peer: null, next: null, time: NOW, invitation: bytes }, signer).bytes
+      const got = await a.apply(withInvitation(invitee, invitation))
+      assert.ok(got.status === 'allocated' && got.code === 'MA.156.1301.05')
+      await assert.rejects(a.apply(withInvitation(seededSigner(81), invitation)), (err: Error & { details?: { reason?: string } }) => err.name === 'InvitationError' && err.details?.reason === 'invitee')
+      const other = authority({ approval: 'auto' })({ namespace: 'MA.156.1301', signer: seededSigner(51), chain: [], store: store(), now: () => NOW, logger: defaultLogger() })
+      await assert.rejects(a.apply(withInvitation(seededSigner(82), other.invite({ key: seededSigner(82).publicKey }))), (err: Error & { details?: { reason?: string } }) => err.details?.reason === 'signature')
+      const expired = authority({ approval: 'auto' })({ namespace: 'MA.156.1301', signer: seededSigner(50), chain: [], store: store(), now: () => NOW - 8 * DAY_MS, logger: defaultLogger() }).invite({ key: seededSigner(83).publicKey })
+      await assert.rejects(a.apply(withInvitation(seededSigner(83), expired)), (err: Error & { details?: { reason?: string } }) => err.details?.reason === 'expired')
+      // under manual an invitation is only a note: the operator still decides
+      const manual = city({ approval: 'manual' })
+      assert.equal((await manual.apply(withInvitation(seededSigner(84), manual.invite({ key: seededSigner(84).publicKey })))).status, 'pending')
+      assert.equal((await a.allocations()).length, 1)
+    })
   })
 })

@@ -1,6 +1,6 @@
 import type { Command } from 'commander'
 import { ConfigError } from '../../config/load.ts'
-import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { applicationFields, closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { printJson, runHandler } from '../output.ts'
 import { configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
@@ -17,7 +17,7 @@ export function registerApply (program: Command): void {
         if (parent === undefined) throw new ConfigError('authority.parent is required to apply', { field: 'authority.parent' })
         const node = await nodeFromConfig(config)
         try {
-          const code = await node.apply(parent, { name: config.authority.name ?? parent.namespace, officialCode: config.authority.officialCode }, { timeoutMs: Number(opts.timeout) })
+          const code = await node.apply(parent, applicationFields(config, parent.namespace), { timeoutMs: Number(opts.timeout) })
           const published = await node.publishOwn()
           if (opts.json === true) printJson({ code, seq: published.record.body.seq, dhtPeers: published.dhtPeers })
           else process.stdout.write(`allocated ${code}; record seq ${published.record.body.seq} stored on ${published.dhtPeers} DHT peers\n`)

@@ -12,6 +12,7 @@ import { registerAudit } from './audit.ts'
 import { registerProve } from './prove.ts'
 import { registerVerify } from './verify.ts'
 import { registerRevoke } from './revoke.ts'
+import { registerInvite } from './invite.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -28,4 +29,5 @@ export function registerCommands (program: Command): void {
   registerProve(program)
   registerVerify(program)
   registerRevoke(program)
+  registerInvite(program)
 }

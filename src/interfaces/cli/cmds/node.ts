@@ -1,7 +1,7 @@
 import type { Command } from 'commander'
 import { runHandler } from '../output.ts'
 import { untilSignal } from '../shutdown.ts'
-import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { applicationFields, closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { planGatewayMetrics, serveGateway } from '../../gateway/serve.ts'
 import type { Gateway } from '../../gateway/index.ts'
 import { adminSocketOf, serveAdmin } from '../../admin/index.ts'
@@ -23,7 +23,7 @@ const duration = (ms: number): string => ms < 1_000 ? `${ms} ms` : `${Math.round
 async function applyUntilAnswered (n: CitycodeNode, parent: { namespace: string, addr: string }, config: NodeConfig, signal: AbortSignal): Promise<boolean> {
   let pendingId: string | undefined
   try {
-    await n.apply(parent, { name: config.authority.name ?? parent.namespace, officialCode: config.authority.officialCode }, {
+    await n.apply(parent, applicationFields(config, parent.namespace), {
       signal,
       timeoutMs: Infinity,
       poll: { intervalMs: config.authority.applyPoll?.intervalMs ?? APPLY_POLL_INTERVAL_MS, maxIntervalMs: config.authority.applyPoll?.maxIntervalMs ?? APPLY_POLL_MAX_INTERVAL_MS },

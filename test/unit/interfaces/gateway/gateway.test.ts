@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict'
 import fc from 'fast-check'
 import { parseCode } from '../../../../src/core/code/grammar.ts'
-import { CitycodeError, MalformedCodeError } from '../../../../src/core/errors.ts'
+import { CitycodeError, EquivocationError, MalformedCodeError } from '../../../../src/core/errors.ts'
 import { NotFoundError, ResolveTimeoutError } from '../../../../src/services/errors.ts'
 import { parseListen } from '../../../../src/interfaces/gateway/index.ts'
 import { problemFor } from '../../../../src/interfaces/gateway/problem.ts'
@@ -25,6 +25,9 @@ describe('gateway problem details', () => {
     assert.equal(p.instance, '/v1/codes/MA.156.13x1')
     assert.equal(problemFor(new NotFoundError('none', { code: 'MA.156.1309' })).status, 404)
     assert.equal(problemFor(new ResolveTimeoutError('late', {})).status, 504)
+    // two versions of one seq: neither is vouched for, and the evidence goes with the refusal
+    const equivocation = problemFor(new EquivocationError('two versions', { code: 'MA.156.1301', seq: 5 }, new Uint8Array([0xab, 0xcd])))
+    assert.deepEqual([equivocation.status, equivocation.code, equivocation.details?.evidence, equivocation.details?.seq], [502, 'ERR_EQUIVOCATION', 'abcd', 5])
   })
 
   it('an unknown citycode error is a bad gateway; anything else a 500 that says nothing about it', () => {
