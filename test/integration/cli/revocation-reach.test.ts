@@ -17,12 +17,20 @@ describe('a revoked code is refused by one-shot resolvers at once (revocation sy
 
   it('from `revoke` returning, resolve, resolve --inclusion and audit in fresh processes refuse the code and say it was revoked', async () => {
     const cli = async (args: string[]): ReturnType<typeof runCli> => await runCli(args, env, children)
-    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root' } })
+    // approval is manual by default: each operator makes its keys first and names them to its parent
+    const keyOf = async (name: string, role: string): Promise<string> => {
+      const made = await cli(['init', '-c', write(`${name}-keys.json`, { role, dataDir: join(dir, name) }), '--json'])
+      assert.equal(made.status, 0, made.stderr)
+      return (JSON.parse(made.stdout) as { authorityKey: string }).authorityKey
+    }
+    const cnKey = await keyOf('cn', 'country')
+    const sjzKey = await keyOf('sjz', 'city')
+    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'auto', preapproved: [{ key: cnKey }] } })
     const init = await cli(['init', '-c', rootConfig, '--json'])
     assert.equal(init.status, 0, init.stderr)
     const anchor = (JSON.parse(init.stdout) as { anchor: unknown }).anchor
     const root = await startCliNode(rootConfig, env, children)
-    const countryConfig = write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN', approval: 'auto' } })
+    const countryConfig = write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN', approval: 'auto', preapproved: [{ key: sjzKey }] } })
     const country = await startCliNode(countryConfig, env, children)
     const cityConfig = write('sjz.json', {
       role: 'city',
