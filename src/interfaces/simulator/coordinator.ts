@@ -342,6 +342,8 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
       cityNodes: cityNodes.length,
       adversaries: advIndices.length,
       setupMs,
+      // revocation events run in single-process runs only (runner.ts)
+      revocations: [],
       lookups,
       updates: updates.map(({ startedAt: _, ...u }) => u),
       baselineLookups,

@@ -66,7 +66,9 @@ export function convergence (ops: readonly LookupOp[], fromMs: number): Figure {
 /** Answered by the network, not from the asker's cache or its own store. */
 const isCold = (o: LookupOp): boolean => o.source !== 'cache' && o.source !== 'local'
 
-export function computeMetrics (r: RunResult): Metrics {
+export function computeMetrics (run: RunResult): Metrics {
+  // a lookup of a code revoked before it started is right to fail: it is counted apart (revocationFigures)
+  const r: RunResult = { ...run, lookups: run.lookups.filter(o => o.revoked !== true) }
   const ok = r.lookups.filter(o => o.ok).map(o => o.latencyMs)
   const cold = r.lookups.filter(o => o.ok && isCold(o)).map(o => o.latencyMs)
   const base = r.baselineLookups
@@ -142,5 +144,28 @@ export function computeMetrics (r: RunResult): Metrics {
   for (const o of r.lookups) if (o.ok) bySource[o.source] = (bySource[o.source] ?? 0) + 1
   for (const [source, n] of Object.entries(bySource)) m[`answeredFrom_${source}`] = { value: n, unit: 'lookups' }
   if (m.gossipTo99pct !== undefined) m.gossipTo99pct.unit = 'ms (median over updates; baseline: plain PUT)'
+  if (run.revocations.length > 0) Object.assign(m, revocationFigures(run))
   return m
+}
+
+/**
+ * Revocations during the run: how long from `revoke` returning until every live node refused the
+ * certificate, and what lookups of a revoked code got. `revokedAnsweredValidAfterReach` counts
+ * lookups started after every node honoured the revocation that still returned the record: the
+ * figure that must be 0.
+ */
+export function revocationFigures (r: Pick<RunResult, 'revocations' | 'lookups'>): Metrics {
+  const reached = r.revocations.flatMap(e => e.reachMs === null ? [] : [e.reachMs])
+  const revoked = r.lookups.filter(o => o.revoked === true)
+  const reachOf = new Map(r.revocations.map(e => [e.code, e.reachMs === null ? Number.POSITIVE_INFINITY : e.atMs + e.reachMs]))
+  return {
+    revocations: { value: r.revocations.length, unit: 'certificates revoked' },
+    revocationsNotReached: { value: r.revocations.length - reached.length, unit: 'revocations some live node never honoured' },
+    revocationReachP50: { value: round(quantile(reached, 0.5)), unit: 'ms (revoke returned -> every live node refuses)' },
+    revocationReachMax: { value: round(reached.length === 0 ? Number.NaN : Math.max(...reached)), unit: 'ms (revoke returned -> every live node refuses)' },
+    revokedLookups: { value: revoked.length, unit: 'lookups of a revoked code' },
+    revokedRefusedShare: { value: round(revoked.length === 0 ? Number.NaN : revoked.filter(o => o.error === 'RevokedError').length / revoked.length), unit: 'share refused with RevokedError' },
+    revokedAnsweredValid: { value: revoked.filter(o => o.ok).length, unit: 'lookups of a revoked code answered with its record' },
+    revokedAnsweredValidAfterReach: { value: revoked.filter(o => o.ok && o.startMs >= (reachOf.get(o.code) ?? Number.POSITIVE_INFINITY)).length, unit: 'lookups started after every node honoured it, answered with the record' }
+  }
 }

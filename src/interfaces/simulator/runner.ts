@@ -15,6 +15,7 @@ import { expectedLookups, workloadEvents } from './workload.ts'
 import type { WorkloadProbe } from './profiles.ts'
 import { BASELINE_CONCURRENCY, BASELINE_PUTS, baselineGet, baselinePut, inBatches, resolveLookup, unanswered } from './operations.ts'
 import type { LookupResult } from './operations.ts'
+import { revokeCertificate } from '../../services/proof/revoke.ts'
 
 /** One lookup as it happened. */
 export interface LookupOp extends LookupResult {
@@ -24,6 +25,19 @@ export interface LookupOp extends LookupResult {
   code: string
   /** Newest seq published for the code before the lookup started. */
   newestSeq: number
+  /** The code's certificate was revoked before the lookup started: refusing it is the right answer. */
+  revoked?: boolean
+}
+
+/** A certificate revoked during the run, and how long until every live node refused it. */
+export interface RevocationEvent {
+  /** When `revoke` returned (ms into the workload). */
+  atMs: number
+  code: string
+  /** From `atMs` until every live node honoured it; null when some never did before the run ended. */
+  reachMs: number | null
+  honoured: number
+  of: number
 }
 
 export interface UpdateOp {
@@ -52,6 +66,7 @@ export interface RunResult {
   baselineUpdates: UpdateOp[]
   churn: ChurnEvent[]
   partitionEvents: Array<{ atMs: number, kind: 'split' | 'heal' }>
+  revocations: RevocationEvent[]
   aliveOverTime: Array<{ atMs: number, alive: number }>
   memory: { rssBytes: number, heapBytes: number }
   cpu: { userMs: number, systemMs: number, wallMs: number }
@@ -233,6 +248,41 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       timers.push(setTimeout(() => { links.network.partition([groupA, groupB]); partitionEvents.push({ atMs: elapsed(), kind: 'split' }) }, p.atMs))
       timers.push(setTimeout(() => { links.network.heal(); partitionEvents.push({ atMs: elapsed(), kind: 'heal' }) }, p.healAtMs))
     }
+    const revocations: RevocationEvent[] = []
+    const revokedCodes = new Set<string>()
+    const watchers: Array<Promise<void>> = []
+    if (s.revocations !== undefined) {
+      const r = s.revocations
+      const victims = rng.sample(honestCities.length, Math.min(r.count, honestCities.length)).map(i => honestCities[i] as SimNode)
+      timers.push(setTimeout(() => {
+        for (const victim of victims) watchers.push(revokeAndWatch(victim))
+      }, r.atMs))
+    }
+    const revokeAndWatch = async (victim: SimNode): Promise<void> => {
+      const code = victim.code as string
+      const issuer = net.nodes.find(n => n.code !== undefined && n.code === code.split('.').slice(0, -1).join('.'))
+      if (issuer === undefined || !alive.has(issuer)) return
+      try {
+        const { revocation } = await revokeCertificate(issuer.node, code, { reason: 'simulated compromise', revokedAt: Date.now() - 1 })
+        const atMs = elapsed()
+        revokedCodes.add(code)
+        const event: RevocationEvent = { atMs, code, reachMs: null, honoured: 0, of: 0 }
+        revocations.push(event)
+        const hash = revocation.target
+        while (elapsed() < s.workload.durationMs + 5_000) {
+          const live = net.nodes.filter(n => alive.has(n))
+          event.of = live.length
+          event.honoured = live.filter(n => n.node.validator.revocations.get(hash) !== undefined).length
+          if (event.honoured === event.of) {
+            event.reachMs = elapsed() - atMs
+            return
+          }
+          await sleep(10)
+        }
+      } catch (err) {
+        out(`revoking ${code} failed: ${(err as Error).message}`)
+      }
+    }
     const aliveOverTime: RunResult['aliveOverTime'] = []
     const sampler = setInterval(() => { aliveOverTime.push({ atMs: elapsed(), alive: alive.size }) }, 250)
 
@@ -254,7 +304,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
         plan.push({ asker: askerIdx, code })
         const asker = askers[askerIdx] as SimNode
         if (!alive.has(asker)) continue
-        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, newestSeq: newest.get(code) ?? 1, ...unanswered('') }
+        const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, newestSeq: newest.get(code) ?? 1, ...(revokedCodes.has(code) ? { revoked: true } : {}), ...unanswered('') }
         lookups.push(op)
         track((async () => {
           Object.assign(op, await resolveLookup(asker.node, code, s.workload.timeoutMs))
@@ -285,6 +335,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     }
     await Promise.allSettled([...inflight])
     await Promise.allSettled(rejoins)
+    await Promise.allSettled(watchers)
     await sleep(1_000)
     clearInterval(sampler)
     loopDelay.disable()
@@ -327,6 +378,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       baselineUpdates,
       churn,
       partitionEvents,
+      revocations,
       aliveOverTime,
       memory: { rssBytes: mem.rss - rssBefore, heapBytes: mem.heapUsed },
       cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: performance.now() - t0 },

@@ -65,6 +65,12 @@ export const scenarioSchema = z.object({
     share,
     behaviour: z.enum(['drop', 'stale', 'forge', 'spam'])
   }).strict().optional(),
+  /**
+   * At `atMs` into the workload, the parent authorities of `count` cities (seeded choice) revoke
+   * their certificates; the run measures how long until every live node refuses them, and how many
+   * lookups of a revoked code were still answered with its record.
+   */
+  revocations: z.object({ count: z.number().int().min(1), atMs: z.number().min(0) }).strict().optional(),
   workload: z.object({
     lookupsPerSecond: z.number().min(0.1).max(10_000),
     /** Zipf exponent of code popularity (0: uniform). */

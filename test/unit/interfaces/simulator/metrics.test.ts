@@ -42,7 +42,7 @@ describe('simulator metrics: cold lookups', () => {
     const r: RunResult = {
       scenario, nodes: 3, cityNodes: 2, adversaries: 0, setupMs: 1, lookups, updates: [],
       baselineLookups: [{ ...lookup(900, 'dht'), kind: 'baseline-get' }, { ...lookup(1_100, 'dht'), kind: 'baseline-get' }],
-      baselineUpdates: [], churn: [], partitionEvents: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+      baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
     }
     const m = computeMetrics(r)
     assert.equal(m.latencyP50?.value, 2, 'all successful lookups: cache hits pull it down')
@@ -62,7 +62,7 @@ describe('simulator metrics: wire cost per lookup', () => {
       lookups: [lookup('cache', 0, 0, 0), lookup('direct', 1, 2, 700), lookup('direct', 3, 5, 1_100)],
       updates: [],
       baselineLookups: [{ ...lookup('dht', 10, 20, 9_000), kind: 'baseline-get' }, { ...lookup('dht', 14, 28, 12_000), kind: 'baseline-get' }],
-      baselineUpdates: [], churn: [], partitionEvents: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+      baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
     }
     const m = computeMetrics(r)
     assert.equal(m.peersAskedPerLookup?.value, round(4 / 3))
@@ -78,3 +78,27 @@ describe('simulator metrics: wire cost per lookup', () => {
 function round (x: number): number {
   return Number(x.toFixed(3))
 }
+
+describe('simulator metrics: revocations', () => {
+  it('lookups of a revoked code count apart: refused is right, answered after the reach is the failure', () => {
+    const scenario = parseScenario(JSON.parse(readFileSync(new URL('../../../../simulations/smoke.json', import.meta.url), 'utf8')) as unknown, 'smoke.json')
+    const lookup = (startMs: number, code: string, ok: boolean, revoked: boolean, error = ''): LookupOp => ({ ...op(startMs, ok, 1, 1), code, error, ...(revoked ? { revoked: true } : {}) })
+    const r: RunResult = {
+      scenario, nodes: 3, cityNodes: 2, adversaries: 0, setupMs: 1, updates: [],
+      lookups: [lookup(0, 'MA.156.1301', true, false), lookup(100, 'MA.156.1302', true, false), lookup(1_010, 'MA.156.1301', true, true), lookup(1_300, 'MA.156.1301', false, true, 'RevokedError'), lookup(1_400, 'MA.156.1301', true, true)],
+      baselineLookups: [], baselineUpdates: [], churn: [], partitionEvents: [],
+      revocations: [{ atMs: 1_000, code: 'MA.156.1301', reachMs: 200, honoured: 3, of: 3 }, { atMs: 1_000, code: 'MA.156.1303', reachMs: null, honoured: 2, of: 3 }],
+      aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+    }
+    const m = computeMetrics(r)
+    assert.equal(m.lookups?.value, 2, 'the revoked code\'s lookups are not in the success rate')
+    assert.equal(m.lookupSuccessRate?.value, 1)
+    assert.equal(m.revocations?.value, 2)
+    assert.equal(m.revocationsNotReached?.value, 1)
+    assert.equal(m.revocationReachMax?.value, 200)
+    assert.equal(m.revokedLookups?.value, 3)
+    assert.equal(m.revokedRefusedShare?.value, round(1 / 3))
+    assert.equal(m.revokedAnsweredValid?.value, 2)
+    assert.equal(m.revokedAnsweredValidAfterReach?.value, 1, 'the one at 1010 ms came before the reach at 1200 ms')
+  })
+})
