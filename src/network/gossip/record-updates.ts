@@ -1,3 +1,4 @@
+import { equalBytes } from '../../core/crypto/hash.ts'
 import { TopicValidatorResult } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import type { Logger } from '@libp2p/interface'
@@ -56,7 +57,11 @@ export function subscribeRecordUpdates (pubsub: GossipSub, validator: RecordVali
       const verified = validator.validate(message.data)
       const code = verified.record.body.code
       const held = known(code)
-      if (held !== undefined && compareRecords(verified.record, held) <= 0) {
+      // another record of the same seq by the same key is equivocation: it travels on (and is
+      // recorded as evidence by the validator's comparison), so every node sees both versions
+      const equivocation = held !== undefined && held.body.seq === verified.record.body.seq && !equalBytes(held.bytes, verified.record.bytes)
+      if (equivocation) validator.compare(verified.record, held)
+      else if (held !== undefined && compareRecords(verified.record, held) <= 0) {
         counters.stale = (counters.stale ?? 0) + 1
         return TopicValidatorResult.Ignore
       }
