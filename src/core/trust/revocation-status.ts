@@ -68,6 +68,17 @@ export function decodeRevocationStatus (bytes: Uint8Array): RevocationStatus {
   }
 }
 
+/** Statements whose signature was checked once: every later check of the same object costs nothing. */
+const signatureChecked = new WeakSet<RevocationStatus>()
+
+/** Whether the statement's signature verifies under its own key (whether that key may state it is the caller's question). */
+export function statusSignatureValid (s: RevocationStatus): boolean {
+  if (signatureChecked.has(s)) return true
+  if (!verifySignature('revocation-status', s.bodyBytes, s.sig, s.key)) return false
+  signatureChecked.add(s)
+  return true
+}
+
 export function listsRevoked (status: RevocationStatus, certHash: Uint8Array): boolean {
   let lo = 0
   let hi = status.revoked.length - 1
@@ -119,7 +130,7 @@ export function checkLinkStatus (chain: VerifiedChain, i: number, statuses: read
     if (s.namespace !== issuer.namespace || !issuer.keys.some(k => equalBytes(k, s.key))) continue
     if (s.issuedAt > options.now + REVOCATION_STATUS_CLOCK_SKEW_MS) continue
     if (newest !== undefined && s.issuedAt <= newest.issuedAt) continue
-    if (!verifySignature('revocation-status', s.bodyBytes, s.sig, s.key)) {
+    if (!statusSignatureValid(s)) {
       forged++
       continue
     }

@@ -6,7 +6,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
 import { inNamespace, lineage, parseCode } from '../../core/code/grammar.ts'
 import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
-import { toHex } from '../../core/crypto/hash.ts'
+import { equalBytes, toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
@@ -20,6 +20,7 @@ import { announcementForChain } from '../../core/trust/revocation-announcement.t
 import { certificateHash } from '../../core/trust/revocation.ts'
 import { REVOCATION_STATUS_PROTOCOL, REVOCATION_STATUS_REQUEST_MAX_BYTES, REVOCATION_STATUS_RESPONSE_MAX_BYTES, decodeStatusRequest, decodeStatusResponse, encodeStatusRequest, encodeStatusResponse } from '../../network/protocols/revocation-status.ts'
 import { RevocationStatusKeeper } from '../revocations/status.ts'
+import { issuerOf } from '../../core/trust/revocation-status.ts'
 import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_RESPONSE_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
 import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushResponse, encodePushRequest, encodePushResponse } from '../../network/protocols/push.ts'
 import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
@@ -189,10 +190,16 @@ export class CitycodeNode {
    * caches for the certificate's namespace. Such a revocation is never dropped to make room.
    */
   private reliesOn (certHash: Uint8Array, namespace: string): boolean {
-    const hex = toHex(certHash)
-    if (this.identity?.chain.some(c => toHex(certificateHash(c)) === hex) === true) return true
-    return this.resolver?.cachedStale(namespace)?.chain.certificates.some(c => toHex(c.hash) === hex) ?? false
+    let own = this.ownChainHashes
+    if (own === undefined || own.chain !== this.identity?.chain) {
+      // hashed once per identity: a full node asks this of every revocation it holds
+      own = this.ownChainHashes = { chain: this.identity?.chain, hashes: (this.identity?.chain ?? []).map(c => certificateHash(c)) }
+    }
+    if (own.hashes.some(h => equalBytes(h, certHash))) return true
+    return this.resolver?.cachedStale(namespace)?.chain.certificates.some(c => equalBytes(c.hash, certHash)) ?? false
   }
+
+  private ownChainHashes: { chain: readonly Uint8Array[] | undefined, hashes: Uint8Array[] } | undefined
 
   get peerId (): PeerId {
     return this.libp2p.peerId
@@ -589,7 +596,7 @@ export class CitycodeNode {
       return encodeResolveResponse({ status: 'refused', error: err })
     }
     const held = await this.held(code) ?? this.cachedNotRevoked(code)
-    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes, statuses: this.statuses.staple(held.record.chain) })
+    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes, statuses: this.statuses.staple(held.chain.certificates.map((_, i) => issuerOf(held.chain, i).namespace)) })
     // never the record of a revoked delegation (a parent stops serving it, as a DNS parent zone
     // drops the delegation): the revocation instead, which the asker verifies and honours
     const revoked = await this.revocationFor(code)
@@ -643,10 +650,7 @@ export class CitycodeNode {
         try {
           const holder = holderOf((await this.resolver.resolve(issuer, { signal, cost })).verified)
           if (holder === undefined) return
-          const id = peerIdFromString(holder.id)
-          if (holder.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
-            await this.libp2p.peerStore.merge(id, { multiaddrs: holder.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
-          }
+          const id = await this.reach(holder)
           this.statuses.offer(decodeStatusResponse(await sendRequest(this.libp2p, id, REVOCATION_STATUS_PROTOCOL, encodeStatusRequest(), { signal, cost, maxResponseBytes: REVOCATION_STATUS_RESPONSE_MAX_BYTES })))
         } catch (err) {
           this.log('could not fetch the revocation status of %s: %s', issuer, (err as Error).message)
@@ -707,13 +711,21 @@ export class CitycodeNode {
     }
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | AbsenceAnswer | RevokedAnswer> {
+  /**
+   * The peer id to dial for `peer`, its published addresses added so the dialler can pick a working
+   * one; a peer-store write per question is measurable CPU with many nodes in one process, so it is
+   * skipped when a connection is open already.
+   */
+  private async reach (peer: PeerRef): Promise<PeerId> {
     const id = peerIdFromString(peer.id)
-    // add every published address so the dialler can pick a working one; a peer-store write per
-    // question is measurable CPU with many nodes in one process, so skip it when already connected
     if (peer.addrs.length > 0 && this.libp2p.getConnections(id).length === 0) {
       await this.libp2p.peerStore.merge(id, { multiaddrs: peer.addrs.map(a => multiaddr(a)) }).catch(() => undefined)
     }
+    return id
+  }
+
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | AbsenceAnswer | RevokedAnswer> {
+    const id = await this.reach(peer)
     const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal, cost, maxResponseBytes: RESOLVE_RESPONSE_MAX_BYTES }))
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') {

@@ -2,10 +2,9 @@ import type { ComponentLogger, Logger } from '@libp2p/interface'
 import { parent, parseCode } from '../../core/code/grammar.ts'
 import { toHex } from '../../core/crypto/hash.ts'
 import type { Signer } from '../../core/crypto/signature.ts'
-import { verifySignature } from '../../core/crypto/signature.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import { decodeCertificate } from '../../core/trust/certificate.ts'
-import { decodeRevocationStatus, REVOCATION_STATUS_MAX_ENTRIES, signRevocationStatus } from '../../core/trust/revocation-status.ts'
+import { decodeRevocationStatus, REVOCATION_STATUS_MAX_ENTRIES, signRevocationStatus, statusSignatureValid } from '../../core/trust/revocation-status.ts'
 import type { RevocationStatus } from '../../core/trust/revocation-status.ts'
 
 /** An authority signs a new statement of its own when the last one is older than this. */
@@ -99,7 +98,7 @@ export class RevocationStatusKeeper {
       const existing = this.held.get(id)
       if (existing !== undefined && existing.issuedAt >= s.issuedAt) continue
       if (s.issuedAt > this.c.now() + 60_000) continue
-      if (!verifySignature('revocation-status', s.bodyBytes, s.sig, s.key)) continue
+      if (!statusSignatureValid(s)) continue
       if (existing === undefined && this.held.size >= MAX_HELD_STATUSES) this.held.delete(this.held.keys().next().value as string)
       this.held.delete(id)
       this.held.set(id, s)
@@ -123,13 +122,13 @@ export class RevocationStatusKeeper {
   }
 
   /**
-   * What an answer carrying a record with `chain` staples: the statements of its links' issuers,
-   * newest first, within MAX_STAPLED_STATUS_BYTES. Starts a refresh from the parent in the
-   * background when the statements of this node's own chain have aged.
+   * What an answer staples: the statements of `issuers` (of the links of its record's chain, e.g.
+   * from `issuerOf`), newest first, within MAX_STAPLED_STATUS_BYTES. Starts a refresh from the
+   * parent in the background when the statements of this node's own chain have aged.
    */
-  staple (chain: readonly Uint8Array[]): Uint8Array[] {
+  staple (issuers: readonly string[]): Uint8Array[] {
     this.refreshSoon()
-    const statements = this.forIssuers(issuerNamespaces(chain)).sort((a, b) => b.issuedAt - a.issuedAt)
+    const statements = this.forIssuers(issuers).sort((a, b) => b.issuedAt - a.issuedAt)
     const out: Uint8Array[] = []
     let bytes = 0
     const seen = new Set<string>()
@@ -150,7 +149,7 @@ export class RevocationStatusKeeper {
     const own = this.ownStatus()
     if (authority === undefined || own === undefined) return undefined
     this.refreshSoon()
-    return [own.bytes, ...this.staple(authority.chain).filter(b => b !== own.bytes)]
+    return [own.bytes, ...this.staple(issuerNamespaces(authority.chain)).filter(b => b !== own.bytes)]
   }
 
   /** Refreshes the statements above this node from its parent, once per refresh period at most, in the background. */
