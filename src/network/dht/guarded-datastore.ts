@@ -215,21 +215,25 @@ export class GuardedDhtDatastore extends BaseDatastore implements DhtRecords {
       }
       return await this.inner.put(key, val, options)
     }
-    const peer = this.remote.getStore()
-    const totals = await this.counts()
-    if (peer !== undefined) this.checkQuota('records', peer, totals.records, this.recordsByPeer, this.limits.maxRecords, this.limits.maxRecordsPerPeer)
-    await this.inner.put(key, val, options)
-    this.count(totals, 'records', key, peer, this.recordsByPeer)
-    return key
+    return await this.putNew('records', key, val, options)
   }
 
   private async putProvider (key: Key, val: Uint8Array, options?: AbortOptions): Promise<Key> {
     if (await this.inner.has(key, options)) return await this.inner.put(key, val, options)
+    return await this.putNew('providers', key, val, options)
+  }
+
+  /** A key not held yet: counted against the sending peer's quota and the total before it is stored. */
+  private async putNew (kind: 'records' | 'providers', key: Key, val: Uint8Array, options?: AbortOptions): Promise<Key> {
+    const byPeer = kind === 'records' ? this.recordsByPeer : this.providersByPeer
     const peer = this.remote.getStore()
     const totals = await this.counts()
-    if (peer !== undefined) this.checkQuota('providers', peer, totals.providers, this.providersByPeer, this.limits.maxProviders, this.limits.maxProvidersPerPeer)
+    if (peer !== undefined) {
+      if (kind === 'records') this.checkQuota(kind, peer, totals.records, byPeer, this.limits.maxRecords, this.limits.maxRecordsPerPeer)
+      else this.checkQuota(kind, peer, totals.providers, byPeer, this.limits.maxProviders, this.limits.maxProvidersPerPeer)
+    }
     await this.inner.put(key, val, options)
-    this.count(totals, 'providers', key, peer, this.providersByPeer)
+    this.count(totals, kind, key, peer, byPeer)
     return key
   }
 
