@@ -2,9 +2,9 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { bootstrap } from '@libp2p/bootstrap'
 import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
-import { kadDHT, passthroughMapper } from '@libp2p/kad-dht'
+import { kadDHT, passthroughMapper, Record as DhtRecord } from '@libp2p/kad-dht'
 import type { KadDHT, KadDHTComponents, KadDHTInit, SingleKadDHT } from '@libp2p/kad-dht'
-import type { StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { PeerId } from '@libp2p/interface'
 import { memory } from '@libp2p/memory'
 import { ping } from '@libp2p/ping'
 import { plaintext } from '@libp2p/plaintext'
@@ -108,41 +108,51 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
 }
 
 /**
- * kad-dht over the guarded datastore (dht/guarded-datastore.ts), with each inbound DHT stream's
- * stores attributed to its remote peer (per-peer quotas), and only the `citycode` validator and
- * selector: kad-dht merges its own `pk` ones into whatever it is given, and a `/pk/` key it has a
- * validator for is a key it stores. The guarded datastore refuses non-citycode keys as well, in
- * case a kad-dht version adds defaults elsewhere.
+ * kad-dht over the guarded datastore (dht/guarded-datastore.ts), with the stores of each remote
+ * PUT_VALUE and ADD_PROVIDER attributed to the peer that sent it (per-peer quotas), and only the
+ * `citycode` validator and selector: kad-dht merges its own `pk` ones into whatever it is given, and
+ * a `/pk/` key it has a validator for is a key it stores. The guarded datastore refuses non-citycode
+ * keys as well, in case a kad-dht version adds defaults elsewhere.
  */
 function guardedKadDHT (store: GuardedDhtDatastore, init: KadDHTInit): (components: KadDHTComponents) => KadDHT {
   const factory = kadDHT(init)
   return (components) => {
-    const registrar: KadDHTComponents['registrar'] = new Proxy(components.registrar, {
-      get (target, prop) {
-        if (prop === 'handle') {
-          return async (protocol: string, handler: StreamHandler, options?: StreamHandlerOptions) => {
-            const attributed: StreamHandler = protocol === init.protocol
-              ? async (stream, connection) => { await store.fromPeer(connection.remotePeer.toString(), async () => { await handler(stream, connection) }) }
-              : handler
-            await target.handle(protocol, attributed, options)
-          }
-        }
-        const value: unknown = Reflect.get(target, prop, target)
-        return typeof value === 'function' ? value.bind(target) : value
-      }
-    })
     const dht = factory(new Proxy(components, {
       get (target, prop, receiver) {
         if (prop === 'datastore') return store
-        if (prop === 'registrar') return registrar
         return Reflect.get(target, prop, receiver)
       }
     }))
+    attributeStores(dht, store)
     for (const table of [dht.validators, dht.selectors] as Array<Record<string, unknown>>) {
       for (const namespace of Object.keys(table)) if (namespace !== DHT_KEY_NAMESPACE) Reflect.deleteProperty(table, namespace)
     }
     return dht
   }
+}
+
+interface RpcHandler { handle: (peerId: PeerId, msg: { key?: Uint8Array, record?: Uint8Array }) => Promise<unknown> }
+
+/**
+ * kad-dht hands each message's handler the peer that sent it; its PUT_VALUE and ADD_PROVIDER
+ * handlers are wrapped so the datastore knows whose store it is taking. These handlers are
+ * kad-dht internals: a version that moves them fails here at start, not silently without quotas
+ * (test/integration/network/dht-guard.test.ts counts stores per attacker).
+ */
+function attributeStores (dht: KadDHT, store: GuardedDhtDatastore): void {
+  const handlers = (dht as unknown as { rpc?: { handlers?: Record<string, RpcHandler | undefined> } }).rpc?.handlers
+  const put = handlers?.PUT_VALUE
+  const provide = handlers?.ADD_PROVIDER
+  if (put === undefined || provide === undefined) throw new Error('kad-dht no longer exposes its PUT_VALUE / ADD_PROVIDER handlers: the DHT store quotas cannot tell senders apart')
+  const original = { put: put.handle.bind(put), provide: provide.handle.bind(provide) }
+  put.handle = async (peerId, msg) => {
+    let key: Uint8Array | undefined
+    try {
+      key = msg.record !== undefined ? DhtRecord.deserialize(msg.record).key : undefined
+    } catch {}
+    return key === undefined ? await original.put(peerId, msg) : await store.expectFrom(peerId.toString(), key, async () => await original.put(peerId, msg))
+  }
+  provide.handle = async (peerId, msg) => msg.key === undefined ? await original.provide(peerId, msg) : await store.expectFrom(peerId.toString(), msg.key, async () => await original.provide(peerId, msg))
 }
 
 /** Our unit-named tuning as kad-dht options; absent fields keep kad-dht's defaults. */
