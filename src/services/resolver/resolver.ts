@@ -86,6 +86,14 @@ export class ResolverService implements Resolver {
   async resolve (input: string, options: ResolveOptions = {}): Promise<Resolution> {
     const code = parseCode(input).text
     const started = performance.now()
+    // the hot path: a cache hit that needs no issuer's status costs no deadline timer and no await
+    if (options.fresh !== true && this.statusMaxAgeMs === undefined) {
+      const hit = this.cache.get(code, this.c.now())
+      if (hit !== undefined) {
+        this.c.validator.checkNotEquivocated(hit.record)
+        return { code, verified: hit, source: 'cache', elapsedMs: performance.now() - started }
+      }
+    }
     const deadline = deadlineSignal(this.timeoutMs, options.signal)
     const done = async (verified: VerifiedRecord, source: ResolutionSource, from?: string): Promise<Resolution> => {
       // this node's own records need no issuer's word; everything else does, when required
