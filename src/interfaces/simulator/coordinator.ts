@@ -353,6 +353,7 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
       aliveOverTime,
       memory: { rssBytes: sum(f => f.rssBytes), heapBytes: sum(f => f.heapBytes) },
       cpu: { userMs: sum(f => f.userMs), systemMs: sum(f => f.systemMs), wallMs: performance.now() - t0 },
+      clock: { kind: 'real', simulatedMs: performance.now() - t0 },
       gossipRejected: sum(f => f.gossipRejected),
       sharding: { shards, askerShard: askers.map(a => a.shard), codeShard: Object.fromEntries(cityNodes.map(c => [c.code as string, c.shard])) }
     }

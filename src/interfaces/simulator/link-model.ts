@@ -29,7 +29,7 @@ export function greatCircleKm (a: { lat: number, lon: number }, b: { lat: number
 }
 
 export const scenarioLinkModel: LinkModelFactory = (scenario) => {
-  if (scenario.latency.model === 'none' && scenario.packetLoss === 0 && scenario.partition === undefined) return undefined
+  if (scenario.latency.model === 'none' && scenario.packetLoss === 0 && scenario.partition === undefined && scenario.bandwidthMbps === undefined) return undefined
   const rng = new Rng(scenario.seed ^ 0x5eed)
   const where = new Map<string, { lat: number, lon: number }>()
   const latency = scenario.latency
@@ -47,7 +47,8 @@ export const scenarioLinkModel: LinkModelFactory = (scenario) => {
       return ms + (jitter > 0 ? rng.next() * jitter : 0)
     },
     lossRate: scenario.packetLoss,
-    random: () => rng.next()
+    random: () => rng.next(),
+    bandwidthMbps: scenario.bandwidthMbps
   })
   return {
     network: net,

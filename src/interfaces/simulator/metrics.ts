@@ -102,13 +102,6 @@ export function computeMetrics (run: RunResult): Metrics {
     gossipRejected: { value: r.gossipRejected, unit: 'messages' },
     churnEvents: { value: r.churn.filter(c => c.kind !== 'rejoin').length, unit: 'nodes left' },
     rejoins: { value: r.churn.filter(c => c.kind === 'rejoin').length, unit: 'nodes came back' },
-    memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
-    cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
-  }
-  if (r.eventLoopDelay !== undefined) {
-    m.eventLoopDelayP50 = { value: round(r.eventLoopDelay.p50Ms, 1), unit: 'ms (workload phase)' }
-    m.eventLoopDelayP99 = { value: round(r.eventLoopDelay.p99Ms, 1), unit: 'ms (workload phase)' }
-    m.eventLoopDelayMax = { value: round(r.eventLoopDelay.maxMs, 1), unit: 'ms (workload phase)' }
   }
   const window = (from: number, to: number): LookupOp[] => r.lookups.filter(o => o.startMs >= from && o.startMs < to)
   const split = r.partitionEvents.find(e => e.kind === 'split')
@@ -146,6 +139,31 @@ export function computeMetrics (run: RunResult): Metrics {
   if (m.gossipTo99pct !== undefined) m.gossipTo99pct.unit = 'ms (median over updates; baseline: plain PUT)'
   if (run.revocations.length > 0) Object.assign(m, revocationFigures(run))
   return m
+}
+
+/**
+ * What the run cost the machine, on the wall clock: kept apart from the figures (`metrics.json`'s
+ * `cost`), because on a virtual clock the figures are the same on any machine and these are not.
+ */
+export function computeCost (r: RunResult): Metrics {
+  const wallS = r.cpu.wallMs / 1000
+  const c: Metrics = {
+    clock: { value: r.clock.kind === 'virtual' ? 1 : 0, unit: r.clock.kind === 'virtual' ? 'virtual clock' : 'real clock' },
+    wallTime: { value: round(wallS, 1), unit: 's (wall clock, whole run)' },
+    cpuTime: { value: round((r.cpu.userMs + r.cpu.systemMs) / 1000, 1), unit: 's (CPU, user + system)' },
+    simulatedTime: { value: round(r.clock.simulatedMs / 1000, 1), unit: 's (simulated)' },
+    simulatedPerWallSecond: { value: round(r.clock.simulatedMs / r.cpu.wallMs, 3), unit: 'simulated s / wall s' },
+    memoryPerNode: { value: round(r.memory.rssBytes / r.nodes / 1e6, 2), unit: 'MB RSS added / node' },
+    heap: { value: round(r.memory.heapBytes / 1e6, 1), unit: 'MB heap at the end' },
+    cpuPerNode: { value: round((r.cpu.userMs + r.cpu.systemMs) / r.cpu.wallMs / r.nodes * 100, 4), unit: '% of one core / node' }
+  }
+  if (r.clock.timersFired !== undefined) c.timersFired = { value: r.clock.timersFired, unit: 'timers fired by the virtual clock' }
+  if (r.eventLoopDelay !== undefined) {
+    c.eventLoopDelayP50 = { value: round(r.eventLoopDelay.p50Ms, 1), unit: 'ms (workload phase)' }
+    c.eventLoopDelayP99 = { value: round(r.eventLoopDelay.p99Ms, 1), unit: 'ms (workload phase)' }
+    c.eventLoopDelayMax = { value: round(r.eventLoopDelay.maxMs, 1), unit: 'ms (workload phase)' }
+  }
+  return c
 }
 
 /**

@@ -1,4 +1,4 @@
-import { generateKeyPair } from '@libp2p/crypto/keys'
+import { generateKeyPairFromSeed } from '@libp2p/crypto/keys'
 import { MemoryDatastore } from 'datastore-core'
 import { multiaddr } from '@multiformats/multiaddr'
 import { signerFromSeed } from '../../core/crypto/signature.ts'
@@ -236,7 +236,8 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
       role,
       anchors,
       datastore: new MemoryDatastore(),
-      peerKey: await generateKeyPair('Ed25519'),
+      // peer ids from the seed too: one scenario and seed give the same DHT neighbourhoods
+      peerKey: await generateKeyPairFromSeed('Ed25519', keySeed(`peer ${label}`)),
       authorityKey: role === 'resolver' ? undefined : role === 'root' ? rootKey : signerFromSeed(keySeed(label)),
       rootNamespace: 'MA',
       network: role === 'resolver' ? { ...net.init, listen: [] } : net.init,

@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { checkAssertions } from './assertions.ts'
 import type { AssertionResult } from './assertions.ts'
-import { computeMetrics } from './metrics.ts'
+import { computeCost, computeMetrics } from './metrics.ts'
 import type { Metrics } from './metrics.ts'
 import { gossipReachPlot, latencyCdf, successOverTime } from './plots.ts'
 import type { RunResult } from './runner.ts'
@@ -31,7 +31,7 @@ function fmt (f: Metrics[string] | undefined): string {
   return `${v(f.value)}`
 }
 
-export function summaryOf (r: RunResult, m: Metrics, assertions: AssertionResult[] = checkAssertions(r.scenario, m)): string {
+export function summaryOf (r: RunResult, m: Metrics, cost: Metrics = computeCost(r), assertions: AssertionResult[] = checkAssertions(r.scenario, { ...cost, ...m })): string {
   const row = (label: string, key: string): string => {
     const f = m[key]
     return `| ${label} | ${fmt(f)} ${f?.unit ?? ''} | ${f?.baseline !== undefined ? `${f.baseline}` : '-'} | ${f?.ratio !== undefined && Number.isFinite(f.ratio) ? `${f.ratio}x` : '-'} |`
@@ -41,7 +41,7 @@ export function summaryOf (r: RunResult, m: Metrics, assertions: AssertionResult
     '',
     r.scenario.description,
     '',
-    `${r.nodes} nodes (${r.cityNodes} cities, ${r.adversaries} adversaries)${r.sharding !== undefined ? ` on ${r.sharding.shards} shard processes linked by TCP` : ''}, transport ${r.scenario.transport}, ${r.scenario.encryption}, latency ${r.scenario.latency.model}, seed ${r.scenario.seed}; ${m.lookups?.value} lookups, ${m.updates?.value} updates over ${r.scenario.workload.durationMs / 1000} s; setup ${m.setupTime?.value} s.`,
+    `${r.nodes} nodes (${r.cityNodes} cities, ${r.adversaries} adversaries)${r.sharding !== undefined ? ` on ${r.sharding.shards} shard processes linked by TCP` : ''}, transport ${r.scenario.transport}, ${r.scenario.encryption}, latency ${r.scenario.latency.model}${r.scenario.bandwidthMbps !== undefined ? `, ${r.scenario.bandwidthMbps} Mbit/s links` : ''}, seed ${r.scenario.seed}, **${r.clock.kind} clock**; ${m.lookups?.value} lookups, ${m.updates?.value} updates over ${r.scenario.workload.durationMs / 1000} s; setup ${m.setupTime?.value} s${r.clock.kind === 'virtual' ? ' simulated' : ''}.`,
     '',
     '| figure | citycode | plain kad-dht baseline | ratio |',
     '|---|---|---|---|',
@@ -65,13 +65,20 @@ export function summaryOf (r: RunResult, m: Metrics, assertions: AssertionResult
     ...(r.scenario.churn?.rejoinAfterMs !== undefined ? [row('nodes that came back', 'rejoins')] : []),
     ...['crossShardLookups', 'crossShardSuccessRate', 'successDuringPartition', 'successDuringPartitionApart', 'successDuringPartitionSameSide', 'successAfterHeal', 'newestShareAfterHeal', 'convergenceAfterHeal', 'successAfterMassKill', 'successAfterMassKillSettled']
       .filter(k => m[k] !== undefined).map(k => row(k.replace(/([A-Z])/g, ' $1').toLowerCase(), k)),
-    row('memory per node', 'memoryPerNode'),
-    row('CPU per node', 'cpuPerNode'),
-    ...(m.eventLoopDelayP99 !== undefined ? [row('event-loop delay p99 (the process, not the protocol)', 'eventLoopDelayP99')] : []),
     '',
     'Answers by path: ' + Object.entries(m).filter(([k]) => k.startsWith('answeredFrom_')).map(([k, f]) => `${k.slice('answeredFrom_'.length)} ${f.value}`).join(', '),
     '',
     ...assertionLines(assertions),
+    '## Cost of the run (wall clock: this machine, not the protocol)',
+    '',
+    r.clock.kind === 'virtual'
+      ? 'On the virtual clock CPU work costs no simulated time: the figures above are the same on any machine; these are not.'
+      : 'On the real clock a loaded process answers late: latencies above the event-loop delay measure the machine.',
+    '',
+    '| cost | value |',
+    '|---|---|',
+    ...Object.entries(cost).filter(([k]) => k !== 'clock').map(([k, f]) => `| ${k.replace(/([A-Z])/g, ' $1').toLowerCase()} | ${fmt(f)} ${f.unit} |`),
+    '',
     'Files: `metrics.json` (every figure with its unit), `operations.csv` (one row per operation), `latency-cdf.svg`, `gossip-reach.svg`, `success-over-time.svg`.',
     ''
   ].join('\n')
@@ -94,9 +101,11 @@ function assertionLines (results: AssertionResult[]): string[] {
 export async function writeReport (r: RunResult, dir: string): Promise<ReportFiles> {
   mkdirSync(dir, { recursive: true })
   const m = computeMetrics(r)
-  const assertions = checkAssertions(r.scenario, m)
+  const cost = computeCost(r)
+  // a target may bound a cost too (memory per node); figures win a name clash
+  const assertions = checkAssertions(r.scenario, { ...cost, ...m })
   const metrics = join(dir, 'metrics.json')
-  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m, assertions }, null, 2) + '\n')
+  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m, cost, assertions }, null, 2) + '\n')
   const csv = join(dir, 'operations.csv')
   writeFileSync(csv, csvOf(r))
   const plots: string[] = []
@@ -106,6 +115,6 @@ export async function writeReport (r: RunResult, dir: string): Promise<ReportFil
     plots.push(file)
   }
   const summary = join(dir, 'summary.md')
-  writeFileSync(summary, summaryOf(r, m, assertions))
+  writeFileSync(summary, summaryOf(r, m, cost, assertions))
   return { metrics, csv, plots, summary, assertions }
 }

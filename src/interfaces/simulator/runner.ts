@@ -7,6 +7,9 @@ import { buildNetwork, fromGazetteer, registerCities } from './network-builder.t
 import type { SimCity, SimNetwork, SimNode } from './network-builder.ts'
 import { Rng } from './rng.ts'
 import type { Scenario } from './scenario.ts'
+import { clockOf } from './scenario.ts'
+import { installVirtualClock, wallNow } from './virtual-clock.ts'
+import { installSeededRandomness } from './seeded-randomness.ts'
 import { scenarioLinkModel } from './link-model.ts'
 import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
@@ -68,8 +71,11 @@ export interface RunResult {
   partitionEvents: Array<{ atMs: number, kind: 'split' | 'heal' }>
   revocations: RevocationEvent[]
   aliveOverTime: Array<{ atMs: number, alive: number }>
+  /** What the run cost the machine (wall clock, not simulated time): never a protocol figure. */
   memory: { rssBytes: number, heapBytes: number }
   cpu: { userMs: number, systemMs: number, wallMs: number }
+  /** The clock the run was on; on `virtual`, how far simulated time went and how many timers the driver fired. */
+  clock: { kind: 'virtual' | 'real', simulatedMs: number, timersFired?: number }
   gossipRejected: number
   /** A sharded run (coordinator.ts): how many shards, which shard each asker and each code's holder ran on. */
   sharding?: { shards: number, askerShard: number[], codeShard: Record<string, number> }
@@ -131,7 +137,29 @@ const sleep = async (ms: number): Promise<void> => { await new Promise(resolve =
  * the same nodes (the baseline). Returns every operation; metrics and reports are computed from them.
  */
 export async function runScenario (s: Scenario, options: RunOptions = {}): Promise<RunResult> {
+  if (clockOf(s) === 'real') return await runOnClock(s, options)
+  // everything from the keys to the last baseline GET on one simulated clock and one seeded stream
+  const wall0 = wallNow()
+  const randomness = installSeededRandomness(s.seed)
+  const clock = installVirtualClock({
+    startAt: Date.parse(s.startAt),
+    // building, the workload, the baseline's GETs one deadline each at most, and room to stop
+    maxSimulatedMs: 3_600_000 + s.workload.durationMs + 20 * s.workload.timeoutMs
+  })
+  try {
+    const result = await clock.drive(async () => await runOnClock(s, options))
+    result.clock = { kind: 'virtual', simulatedMs: clock.elapsed(), timersFired: clock.fired }
+    result.cpu.wallMs = wallNow() - wall0
+    return result
+  } finally {
+    clock.uninstall()
+    randomness.uninstall()
+  }
+}
+
+async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult> {
   const out = options.out ?? (() => {})
+  const virtual = clockOf(s) === 'virtual'
   tolerateStrayNetworkErrors()
   const rng = new Rng(s.seed)
   const cities = citiesFor(s)
@@ -141,6 +169,7 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
   globalThis.gc?.()
   const rssBefore = process.memoryUsage().rss
   const t0 = performance.now()
+  const wall0 = wallNow()
   const cpu0 = process.cpuUsage()
   const links = (options.linkModel ?? scenarioLinkModel)(s, cities)
   const net: SimNetwork = await buildNetwork({
@@ -154,7 +183,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     lean: s.lean,
     ledger: s.ledger,
     concurrency: s.concurrency,
-    prefix: `sim-${process.pid}-${Date.now()}`,
+    // on the virtual clock the addresses (inside every record) must not depend on the process
+    prefix: virtual ? `sim-${s.seed}` : `sim-${process.pid}-${Date.now()}`,
     resolverInit: { timeoutMs: s.workload.timeoutMs, directTimeoutMs: Math.min(2_000, s.workload.timeoutMs / 3) },
     adversaries: s.adversaries === undefined ? undefined : { indices: advIndices, behaviour: s.adversaries.behaviour },
     onProgress: (done, total) => { options.progress?.('build', done, total) },
@@ -199,8 +229,9 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
 
     // churn schedule (seeded): which city nodes leave and when
     const churn: ChurnEvent[] = []
-    const loopDelay = monitorEventLoopDelay({ resolution: 20 })
-    loopDelay.enable()
+    // on the virtual clock the process is never late: nothing to monitor
+    const loopDelay = virtual ? undefined : monitorEventLoopDelay({ resolution: 20 })
+    loopDelay?.enable()
     await options.workloadProbe?.start()
     const workloadStart = performance.now()
     const elapsed = (): number => performance.now() - workloadStart
@@ -338,9 +369,9 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
     await Promise.allSettled(watchers)
     await sleep(1_000)
     clearInterval(sampler)
-    loopDelay.disable()
+    loopDelay?.disable()
     await options.workloadProbe?.stop()
-    const eventLoopDelay = { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 }
+    const eventLoopDelay = loopDelay === undefined ? undefined : { p50Ms: loopDelay.percentile(50) / 1e6, p99Ms: loopDelay.percentile(99) / 1e6, maxMs: loopDelay.max / 1e6 }
     for (const t of timers) clearTimeout(t)
 
     // the baseline: the same lookups and updates as plain kad-dht GET/PUT on the same nodes
@@ -381,7 +412,8 @@ export async function runScenario (s: Scenario, options: RunOptions = {}): Promi
       revocations,
       aliveOverTime,
       memory: { rssBytes: mem.rss - rssBefore, heapBytes: mem.heapUsed },
-      cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: performance.now() - t0 },
+      cpu: { userMs: cpu.user / 1000, systemMs: cpu.system / 1000, wallMs: wallNow() - wall0 },
+      clock: { kind: 'real', simulatedMs: performance.now() - t0 },
       gossipRejected: net.nodes.reduce((sum, n) => sum + n.node.gossip.rejected, 0),
       partitionSides,
       eventLoopDelay

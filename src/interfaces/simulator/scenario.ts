@@ -88,20 +88,38 @@ export const scenarioSchema = z.object({
   /** Shard processes the nodes are spread over (coordinator.ts); 1 runs everything in this process. */
   shards: z.number().int().min(1).max(64).default(1),
   /**
+   * `virtual`: every timer, Date and performance.now of the process on one simulated clock that moves
+   * only when the process is idle, so CPU costs no simulated time and a seed gives one run
+   * (virtual-clock.ts). `real`: wall-clock time (sharded runs, CPU-inclusive studies). Absent:
+   * virtual for one process, real for sharded runs.
+   */
+  clock: z.enum(['virtual', 'real']).optional(),
+  /** The instant a virtual clock starts at, so the dates inside records are the same run to run. */
+  startAt: z.string().datetime().default('2026-01-01T00:00:00.000Z'),
+  /** Per-link bandwidth in Mbit/s: a buffer of n bytes holds its link n x 8 / rate (needs the link model; used automatically). */
+  bandwidthMbps: z.number().positive().max(100_000).optional(),
+  /**
    * What the run must show, checked after its metrics (assertions.ts): figure name (a key of
    * metrics.json's `figures`) -> bounds on its value, e.g. `{ "lookupSuccessRate": { "min": 0.999 } }`.
    */
   assertions: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/), z.object({ min: z.number().optional(), max: z.number().optional() }).strict()
     .refine(b => b.min !== undefined || b.max !== undefined, { message: 'give min, max or both' })).default({})
 }).strict()
+  .refine(s => s.clock !== 'virtual' || s.shards === 1, { message: 'a virtual clock runs in one process: not with shards', path: ['clock'] })
+  .refine(s => s.clock !== 'virtual' || s.transport === 'memory', { message: 'a virtual clock needs transport "memory" (real sockets deliver on the real clock)', path: ['clock'] })
 
 export type Scenario = z.infer<typeof scenarioSchema>
+
+/** The clock a scenario runs on: its own choice, else virtual for one process and real for shards. */
+export function clockOf (s: Pick<Scenario, 'clock' | 'shards' | 'transport'>): 'virtual' | 'real' {
+  return s.clock ?? (s.shards > 1 || s.transport !== 'memory' ? 'real' : 'virtual')
+}
 
 export function parseScenario (raw: unknown, source: string): Scenario {
   return parseWithSchema(scenarioSchema, raw, source, ScenarioError)
 }
 
-export function loadScenario (path: string, overrides: { seed?: number, nodes?: number, shards?: number } = {}): Scenario {
+export function loadScenario (path: string, overrides: { seed?: number, nodes?: number, shards?: number, clock?: 'virtual' | 'real' } = {}): Scenario {
   let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
@@ -113,5 +131,6 @@ export function loadScenario (path: string, overrides: { seed?: number, nodes?: 
   if (overrides.seed !== undefined) scenario.seed = overrides.seed
   if (overrides.nodes !== undefined) scenario.cities.count = overrides.nodes
   if (overrides.shards !== undefined) scenario.shards = overrides.shards
+  if (overrides.clock !== undefined) scenario.clock = overrides.clock
   return parseScenario(scenario, path)
 }

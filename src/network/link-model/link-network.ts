@@ -27,6 +27,8 @@ export interface LinkNetworkInit {
   retransmitMs?: (latency: number) => number
   /** Random source for loss (seeded by the simulator). @default Math.random */
   random?: () => number
+  /** Bandwidth of every link, Mbit/s (serialisation delay = bytes x 8 / rate). @default unlimited */
+  bandwidthMbps?: number
 }
 
 /**
@@ -39,20 +41,25 @@ export class LinkDirection {
   private readonly queue: Array<{ at: number, data?: Uint8Array, close?: { err?: Error } }> = []
   private timer: ReturnType<typeof setTimeout> | undefined
   private lastAt = 0
+  /** When the sender's side of the link is free again (bandwidth): buffers are serialised one after another. */
+  private busyUntil = 0
   private readonly target: () => LinkEndpoint | undefined
   private readonly delayOf: () => number
+  private readonly msPerByte: number
 
-  constructor (target: () => LinkEndpoint | undefined, delayOf: () => number) {
+  /** @param msPerByte serialisation time of one byte (8 / bits per ms); 0 for unlimited bandwidth */
+  constructor (target: () => LinkEndpoint | undefined, delayOf: () => number, msPerByte = 0) {
     this.target = target
     this.delayOf = delayOf
+    this.msPerByte = msPerByte
   }
 
   send (data: Uint8Array): void {
-    this.enqueue({ data })
+    this.enqueue({ data }, data.byteLength)
   }
 
   close (err?: Error): void {
-    this.enqueue({ close: { err } })
+    this.enqueue({ close: { err } }, 0)
   }
 
   cancel (): void {
@@ -61,8 +68,15 @@ export class LinkDirection {
     this.queue.length = 0
   }
 
-  private enqueue (item: { data?: Uint8Array, close?: { err?: Error } }): void {
-    const at = Math.max(performance.now() + this.delayOf(), this.lastAt)
+  private enqueue (item: { data?: Uint8Array, close?: { err?: Error } }, bytes: number): void {
+    const now = performance.now()
+    // the last byte leaves once the ones queued ahead of it and this buffer itself are on the wire
+    let sent = now
+    if (this.msPerByte > 0) {
+      this.busyUntil = Math.max(now, this.busyUntil) + bytes * this.msPerByte
+      sent = this.busyUntil
+    }
+    const at = Math.max(sent + this.delayOf(), this.lastAt)
     this.lastAt = at
     this.queue.push({ at, ...item })
     if (this.timer === undefined) this.arm()
@@ -119,6 +133,12 @@ export class LinkNetwork {
     const loss = this.init.lossRate ?? 0
     if (loss > 0 && (this.init.random ?? Math.random)() < loss) return base + (this.init.retransmitMs?.(base) ?? Math.max(10, 3 * base))
     return base
+  }
+
+  /** Serialisation time of one byte on a link, ms (0: unlimited bandwidth). */
+  msPerByte (): number {
+    const mbps = this.init.bandwidthMbps
+    return mbps === undefined ? 0 : 8 / (mbps * 1000)
   }
 
   /** Splits the network: nodes in different groups can no longer reach each other. */

@@ -94,7 +94,7 @@ class LinkListenerImpl extends TypedEventEmitter<{ listening: CustomEvent, close
           log: this.components.logger.forComponent('citycode:link')
         })
         const remote = connect(conn)
-        conn.wire(new LinkDirection(() => remote, () => this.net.delay(name, remoteName)), this.net.track([name, remoteName], (err) => { conn.abort(err) }))
+        conn.wire(new LinkDirection(() => remote, () => this.net.delay(name, remoteName), this.net.msPerByte()), this.net.track([name, remoteName], (err) => { conn.abort(err) }))
         this.options.upgrader.upgradeInbound(conn, { signal: this.shutdown.signal }).catch((err: Error) => { conn.abort(err) })
       }
     })
@@ -141,7 +141,7 @@ class LinkTransport implements Transport {
       log: this.components.logger.forComponent('citycode:link')
     })
     listener.accept(this.localName, (remote) => {
-      conn.wire(new LinkDirection(() => remote, () => this.net.delay(this.localName, remoteName)), this.net.track([this.localName, remoteName], (err) => { conn.abort(err) }))
+      conn.wire(new LinkDirection(() => remote, () => this.net.delay(this.localName, remoteName), this.net.msPerByte()), this.net.track([this.localName, remoteName], (err) => { conn.abort(err) }))
       return conn
     })
     try {

@@ -6,6 +6,7 @@ import type { CitycodeLibp2p } from '../../../src/network/node/index.ts'
 import { LinkDirection, LinkNetwork } from '../../../src/network/link-model/link-network.ts'
 import { linkTransport } from '../../../src/network/link-model/transport.ts'
 import { handleRequests, sendRequest } from '../../../src/network/rpc/index.ts'
+import { installVirtualClock } from '../../../src/interfaces/simulator/virtual-clock.ts'
 
 let run = 0
 async function node (net: LinkNetwork, name: string): Promise<CitycodeLibp2p> {
@@ -34,6 +35,27 @@ describe('link model transport', function () {
     assert.deepEqual(got.map(g => g.value), Array.from({ length: 20 }, (_, k) => k), 'in order under jitter')
     const last = (got.at(-1) as { at: number }).at - t0
     assert.ok(last < 60, `20 buffers in flight arrive within about one latency (${last.toFixed(1)} ms), not 20 x 30 ms`)
+  })
+
+  it('on the virtual clock, bandwidth serialises buffers: each arrives at its last byte\'s send time + latency', async () => {
+    const clock = installVirtualClock({ startAt: 0, maxSimulatedMs: 60_000 })
+    try {
+      // 8 Mbit/s: 1000 bytes hold the link 1 ms
+      const net = new LinkNetwork({ latencyMs: () => 10, bandwidthMbps: 8 })
+      const got: Array<{ bytes: number, at: number }> = []
+      const dir = new LinkDirection(() => ({ deliver: (d) => { got.push({ bytes: d.byteLength, at: clock.elapsed() }) }, remoteClosed: () => {} }), () => net.delay('a', 'b'), net.msPerByte())
+      await clock.drive(async () => {
+        dir.send(new Uint8Array(5_000))
+        dir.send(new Uint8Array(1_000))
+        await new Promise(resolve => setTimeout(resolve, 3))
+        // the link is free again from 6 ms: a buffer sent at 3 ms waits behind the first two
+        dir.send(new Uint8Array(2_000))
+        await new Promise(resolve => setTimeout(resolve, 30))
+      })
+      assert.deepEqual(got, [{ bytes: 5_000, at: 15 }, { bytes: 1_000, at: 16 }, { bytes: 2_000, at: 18 }])
+    } finally {
+      clock.uninstall()
+    }
   })
 
   it('one request/response on an open connection costs ~2 RTT, and 10 concurrent cost the same', async () => {

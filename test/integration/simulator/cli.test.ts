@@ -23,21 +23,23 @@ describe('citycode sim run (CLI)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'citycode-sim-cli-'))
   after(() => { rmSync(dir, { recursive: true, force: true }) })
 
-  it('--seed and --nodes override the scenario; without a terminal, progress comes as plain lines', () => {
+  it('--seed and --nodes override the scenario; without a terminal, progress comes as plain lines; --clock real measures the event loop', () => {
     const out = join(dir, 'small')
     const profile = join(dir, 'workload.cpuprofile')
     const heap = join(dir, 'workload.heapprofile')
-    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json', '--cpu-profile', profile, '--heap-profile', heap])
+    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json', '--clock', 'real', '--cpu-profile', profile, '--heap-profile', heap])
     assert.equal(r.status, 0, r.stderr)
     assert.match(r.stderr, /^build: \d+\/6$/m, 'a plain build line (4 cities + 2 resolvers)')
     assert.match(r.stderr, /^dial: (\d+)\/\1$/m, 'the random dials after the build report their progress to the end')
     assert.match(r.stderr, /^workload: \d+\/\d+$/m)
     assert.doesNotMatch(r.stderr, /\u001b\[|\r/, 'no terminal control characters')
-    const figures = JSON.parse(r.stdout) as Record<string, { value: number }>
+    const { figures, cost } = JSON.parse(r.stdout) as Record<'figures' | 'cost', Record<string, { value: number, unit: string }>>
     assert.equal(figures.cityNodes?.value, 4)
-    // how late the event loop ran while the workload ran: the context of every latency figure
-    for (const k of ['eventLoopDelayP50', 'eventLoopDelayP99', 'eventLoopDelayMax']) assert.ok((figures[k]?.value ?? -1) >= 0, `${k} is measured`)
-    assert.ok((figures.eventLoopDelayP99?.value ?? 0) <= (figures.eventLoopDelayMax?.value ?? -1))
+    // on the real clock, how late the event loop ran while the workload ran: the context of every latency figure
+    for (const k of ['eventLoopDelayP50', 'eventLoopDelayP99', 'eventLoopDelayMax']) assert.ok((cost[k]?.value ?? -1) >= 0, `${k} is measured`)
+    assert.ok((cost.eventLoopDelayP99?.value ?? 0) <= (cost.eventLoopDelayMax?.value ?? -1))
+    assert.equal(cost.clock?.unit, 'real clock')
+    assert.equal(figures.eventLoopDelayP99, undefined, 'what the machine costs is not a protocol figure')
     const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { scenario: { seed: number, cities: { count: number } } }
     assert.equal(metrics.scenario.seed, 3)
     assert.equal(metrics.scenario.cities.count, 4)
@@ -69,7 +71,33 @@ describe('citycode sim run (CLI)', function () {
     assert.deepEqual(metrics.assertions.map(a => [a.figure, a.ok]), [['lookups', true], ['lookupSuccessRate', false]])
   })
 
+  it('on the virtual clock, the same scenario and seed in two fresh processes give byte-identical operations and equal figures', () => {
+    const run = (name: string): { csv: Buffer, figures: unknown, cost: Record<string, { value: number, unit: string }>, summary: string } => {
+      const out = join(dir, name)
+      const r = citycode(['sim', 'run', smoke, '--clock', 'virtual', '--seed', '7', '--out', out])
+      assert.equal(r.status, 0, r.stderr)
+      assert.match(r.stderr, /^workload: \d+\/\d+ \(simulated [\d.]+ s\)$/m, 'progress in simulated time')
+      const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { figures: unknown, cost: Record<string, { value: number, unit: string }> }
+      return { csv: readFileSync(join(out, 'operations.csv')), figures: metrics.figures, cost: metrics.cost, summary: readFileSync(join(out, 'summary.md'), 'utf8') }
+    }
+    const a = run('A')
+    const b = run('B')
+    assert.ok(a.csv.toString().split('\n').filter(l => l.startsWith('lookup,')).length > 50, 'a real workload')
+    assert.ok(a.csv.equals(b.csv), 'operations.csv byte for byte')
+    assert.deepEqual(a.figures, b.figures)
+    assert.equal(a.cost.clock?.unit, 'virtual clock')
+    assert.ok((a.cost.simulatedTime?.value ?? 0) >= smokeDurationMs() / 1000, 'simulated time covers the workload')
+    assert.match(a.summary, /\*\*virtual clock\*\*/)
+    assert.match(a.summary, /## Cost of the run \(wall clock/)
+  })
+
   it('bad overrides get one line naming the problem', () => {
+    const clock = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--clock', 'sundial'], 60_000)
+    assert.equal(clock.status, 1)
+    assert.match(clock.stderr, /^error: ScenarioError: --clock must be virtual or real, not sundial$/m)
+    const virtualShards = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--clock', 'virtual', '--shards', '2'], 60_000)
+    assert.equal(virtualShards.status, 1)
+    assert.match(virtualShards.stderr, /^error: ScenarioError: .*smoke\.json: clock: a virtual clock runs in one process: not with shards$/m)
     const shards = citycode(['sim', 'run', smoke, '--out', join(dir, 'x'), '--shards', '0'], 60_000)
     assert.equal(shards.status, 1)
     assert.match(shards.stderr, /^error: ScenarioError: .*smoke\.json: shards: /m)

@@ -3,13 +3,14 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { Command } from 'commander'
 import cliProgress from 'cli-progress'
-import { ScenarioError, loadScenario } from '../../simulator/scenario.ts'
+import { ScenarioError, clockOf, loadScenario } from '../../simulator/scenario.ts'
+import { wallDateNow } from '../../simulator/virtual-clock.ts'
 import { runScenario } from '../../simulator/runner.ts'
 import { runSharded } from '../../simulator/coordinator.ts'
 import { parseHostPort } from '../../simulator/shard-protocol.ts'
 import { probes, workloadCpuProfile, workloadHeapProfile } from '../../simulator/profiles.ts'
 import { writeReport } from '../../simulator/report.ts'
-import { computeMetrics } from '../../simulator/metrics.ts'
+import { computeCost, computeMetrics } from '../../simulator/metrics.ts'
 import { printJson, runHandler } from '../output.ts'
 
 const SIMULATIONS = fileURLToPath(new URL('../../../../simulations/', import.meta.url))
@@ -33,20 +34,24 @@ export function registerSim (program: Command): void {
     .requiredOption('--out <dir>', 'output directory')
     .option('--seed <n>', 'override the scenario seed')
     .option('--nodes <n>', 'override the number of cities')
+    .option('--clock <clock>', 'virtual (simulated time: CPU is free, runs repeat to the byte; the default in one process) or real (wall clock; sharded runs)')
     .option('--shards <n>', 'spread the nodes over n shard processes linked by loopback TCP (one merged report)')
     .option('--external-shards', 'do not start the shards: wait for shards started elsewhere (containers) to connect')
     .option('--control <host:port>', 'control address the shards connect to', '127.0.0.1:0')
-    .option('--json', 'print the metrics as JSON')
+    .option('--json', 'print the figures and the run\'s cost as JSON ({ figures, cost })')
     .option('--cpu-profile <file>', 'write a CPU profile (.cpuprofile) of the workload phase (single-process runs)')
     .option('--heap-profile <file>', 'write a sampling profile of what the workload phase allocates (.heapprofile, single-process runs)')
-    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, externalShards?: boolean, control: string, json?: boolean, cpuProfile?: string, heapProfile?: string }) => {
+    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, clock?: string, externalShards?: boolean, control: string, json?: boolean, cpuProfile?: string, heapProfile?: string }) => {
       await runHandler(async () => {
+        if (opts.clock !== undefined && opts.clock !== 'virtual' && opts.clock !== 'real') throw new ScenarioError(`--clock must be virtual or real, not ${opts.clock}`, { field: '--clock', source: file })
         const scenario = loadScenario(file, {
+          clock: opts.clock,
           seed: opts.seed === undefined ? undefined : Number(opts.seed),
           nodes: opts.nodes === undefined ? undefined : Number(opts.nodes),
           shards: opts.shards === undefined ? undefined : Number(opts.shards)
         })
         const sharded = scenario.shards > 1 || opts.externalShards === true
+        const virtual = !sharded && clockOf(scenario) === 'virtual'
         const profiles = [
           ...(opts.cpuProfile !== undefined ? [workloadCpuProfile(opts.cpuProfile)] : []),
           ...(opts.heapProfile !== undefined ? [workloadHeapProfile(opts.heapProfile)] : [])
@@ -64,10 +69,10 @@ export function registerSim (program: Command): void {
             if (bar !== undefined) {
               if (p !== phase) { bar.stop(); bar.start(total, 0, { phase: p }); phase = p }
               bar.update(done, { phase: p })
-            } else if (p !== phase || Date.now() - lastLine > 5_000 || done === total) {
+            } else if (p !== phase || wallDateNow() - lastLine > 5_000 || done === total) {
               phase = p
-              lastLine = Date.now()
-              process.stderr.write(`${p}: ${done}/${total}\n`)
+              lastLine = wallDateNow()
+              process.stderr.write(`${p}: ${done}/${total}${virtual ? ` (simulated ${(performance.now() / 1000).toFixed(1)} s)` : ''}\n`)
             }
           }
         }
@@ -83,7 +88,7 @@ export function registerSim (program: Command): void {
           : await runScenario(scenario, runOptions)
         bar?.stop()
         const files = await writeReport(result, opts.out)
-        if (opts.json === true) printJson(computeMetrics(result))
+        if (opts.json === true) printJson({ figures: computeMetrics(result), cost: computeCost(result) })
         else process.stdout.write(readFileSync(files.summary, 'utf8'))
         process.stderr.write(`wrote ${files.metrics}, ${files.csv}, ${files.plots.length} plots, ${files.summary}\n`)
         // a scenario's targets that the run missed: the run itself worked, its result did not hold

@@ -42,7 +42,7 @@ describe('simulator metrics: cold lookups', () => {
     const r: RunResult = {
       scenario, nodes: 3, cityNodes: 2, adversaries: 0, setupMs: 1, lookups, updates: [],
       baselineLookups: [{ ...lookup(900, 'dht'), kind: 'baseline-get' }, { ...lookup(1_100, 'dht'), kind: 'baseline-get' }],
-      baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+      baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, clock: { kind: 'virtual', simulatedMs: 1 }, gossipRejected: 0
     }
     const m = computeMetrics(r)
     assert.equal(m.latencyP50?.value, 2, 'all successful lookups: cache hits pull it down')
@@ -62,7 +62,7 @@ describe('simulator metrics: wire cost per lookup', () => {
       lookups: [lookup('cache', 0, 0, 0), lookup('direct', 1, 2, 700), lookup('direct', 3, 5, 1_100)],
       updates: [],
       baselineLookups: [{ ...lookup('dht', 10, 20, 9_000), kind: 'baseline-get' }, { ...lookup('dht', 14, 28, 12_000), kind: 'baseline-get' }],
-      baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+      baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, clock: { kind: 'virtual', simulatedMs: 1 }, gossipRejected: 0
     }
     const m = computeMetrics(r)
     assert.equal(m.peersAskedPerLookup?.value, round(4 / 3))
@@ -88,7 +88,7 @@ describe('simulator metrics: revocations', () => {
       lookups: [lookup(0, 'MA.156.1301', true, false), lookup(100, 'MA.156.1302', true, false), lookup(1_010, 'MA.156.1301', true, true), lookup(1_300, 'MA.156.1301', false, true, 'RevokedError'), lookup(1_400, 'MA.156.1301', true, true)],
       baselineLookups: [], baselineUpdates: [], churn: [], partitionEvents: [],
       revocations: [{ atMs: 1_000, code: 'MA.156.1301', reachMs: 200, honoured: 3, of: 3 }, { atMs: 1_000, code: 'MA.156.1303', reachMs: null, honoured: 2, of: 3 }],
-      aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, gossipRejected: 0
+      aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, clock: { kind: 'virtual', simulatedMs: 1 }, gossipRejected: 0
     }
     const m = computeMetrics(r)
     assert.equal(m.lookups?.value, 2, 'the revoked code\'s lookups are not in the success rate')
