@@ -288,7 +288,10 @@ export class CitycodeNode {
         fetch: async (issuer, options) => { await this.fetchStatus(issuer, options.signal, options.cost) }
       },
       now: this.now,
-      logger
+      logger,
+      // what a peer answered wrongly (`answer:KeyMismatchError`, `answer:StaleAnswerError`...); a
+      // peer out of reach fails with libp2p's own dial errors, which are no answer to count
+      onPeerFailure: (_peer, err) => { if (err instanceof CitycodeError) this.reject('answer', err) }
     })
     this.publisher = publisher(this.init.publisher)({
       signer: () => this.signer(),
