@@ -30,3 +30,20 @@ export class PublishError extends CitycodeError {
 export class RevokedAnswerError extends CitycodeError {
   static override readonly code = 'ERR_REVOKED_ANSWER'
 }
+
+/**
+ * A peer answered with something older than what this resolver has verified: a record of a lower
+ * seq, or a proof of absence of a code whose valid record it holds. The peer's failure, as a record
+ * that does not verify: a replay must neither be answered nor end the lookup.
+ */
+export class StaleAnswerError extends CitycodeError {
+  static override readonly code = 'ERR_STALE_ANSWER'
+}
+
+/**
+ * A peer had not answered when a peer asked after it already had (or within the grace a holder gets
+ * to confirm a copy): it costs every lookup that asks it first a hedge delay, so it counts as failed.
+ */
+export class SlowPeerError extends CitycodeError {
+  static override readonly code = 'ERR_SLOW_PEER'
+}

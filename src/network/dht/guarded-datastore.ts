@@ -38,6 +38,12 @@ export interface DhtRecordPolicy {
   select: (key: Uint8Array, values: Uint8Array[]) => number
   /** Told of every remote store refused here (rollback, quota, key or size), for the node's rejection counts. */
   onRefusal?: (err: Error) => void
+  /**
+   * Whether the node has verified a newer version of this key's value than `value` elsewhere (its
+   * ledger's heads, its resolver's cache, its own records): a remote store of an older one is then
+   * refused even when the DHT store holds no copy (never had one, or kad-dht's expired).
+   */
+  newerKnown?: (key: Uint8Array, value: Uint8Array) => Promise<boolean>
 }
 
 /**
@@ -67,6 +73,7 @@ export interface DhtRecords {
  * - A held record is replaced only by one the selection rule prefers (or by the same bytes, a
  *   republish that refreshes kad-dht's receive time), unless the held one no longer validates.
  *   A remote store that loses is refused (`DhtRollbackError`); the node's own is skipped silently.
+ *   A remote store older than a version the node verified elsewhere (`newerKnown`) is refused too.
  * - A record read back is validated again; one that fails (revoked or expired since it was stored)
  *   is deleted and reads as absent.
  * - New keys are counted per remote peer and in total; past a quota the store is refused.
@@ -241,6 +248,10 @@ export class GuardedDhtDatastore extends BaseDatastore implements DhtRecords {
     const limit = kind === 'h' ? HEAD_RECORD_MAX_BYTES : RECORD_MAX_BYTES
     if (record.value.byteLength > limit) throw new DhtRecordRefusedError(`DHT value of ${record.value.byteLength} bytes is larger than ${limit} for /citycode/${kind}/`, { bytes: record.value.byteLength, limit })
 
+    // the held copy is not all this node knows: a replay must not win where that copy is missing
+    if (sender.peer !== undefined && await this.policy.newerKnown?.(record.key, record.value) === true) {
+      throw new DhtRollbackError('this node has verified a newer version than the one offered', { key: new TextDecoder().decode(record.key) })
+    }
     const held = await this.heldValue(key, options)
     if (held !== undefined) {
       if (!equalBytes(held, record.value) && this.policy.select(record.key, [held, record.value]) !== 1) {

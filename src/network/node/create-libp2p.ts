@@ -41,7 +41,12 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
     : init.transport === 'tcp' ? [tcp()] : [memory()]
   const bootstrapList = init.bootstrap ?? []
   const datastore = init.datastore ?? new MemoryDatastore()
-  const dhtStore = new GuardedDhtDatastore(datastore, { validate: init.validateRecord, select: init.selectRecord, ...(init.onDhtRefusal !== undefined ? { onRefusal: init.onDhtRefusal } : {}) }, init.dhtLimits)
+  const dhtStore = new GuardedDhtDatastore(datastore, {
+    validate: init.validateRecord,
+    select: init.selectRecord,
+    ...(init.onDhtRefusal !== undefined ? { onRefusal: init.onDhtRefusal } : {}),
+    ...(init.dhtNewerKnown !== undefined ? { newerKnown: init.dhtNewerKnown } : {})
+  }, init.dhtLimits)
   // bootstrap peers and authorities keep their way in however many strangers are connecting
   const allow = allowListFor([...bootstrapList, ...(init.knownPeers ?? [])])
   const options: Options = {

@@ -132,6 +132,8 @@ export interface CitycodeLibp2pInit {
   dhtLimits?: DhtStoreLimits
   /** Told of every remote DHT store the guarded store refused (`DhtRollbackError`, `DhtQuotaExceededError`, `DhtRecordRefusedError`). */
   onDhtRefusal?: (err: Error) => void
+  /** Whether the node verified a newer version of a key's value elsewhere (`DhtRecordPolicy.newerKnown`). */
+  dhtNewerKnown?: (key: Uint8Array, value: Uint8Array) => Promise<boolean>
   /** libp2p pings every open connection periodically; simulations may space or stop this. */
   connectionMonitor?: { enabled?: boolean, pingIntervalMs?: number }
   /**

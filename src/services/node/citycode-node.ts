@@ -14,6 +14,8 @@ import type { VerifiedRecord } from '../../core/record/verify.ts'
 import type { EquivocationEvidence } from '../../core/record/equivocation.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import { decodeRecord } from '../../core/record/record.ts'
+import { codeFromRecordKey } from '../../core/record/dht-key.ts'
+import { decodeHeadRecord, dhtKeyKind, logFromHeadKey } from '../../core/record/head-record.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
 import { REVOCATION_SYNC_PROTOCOL, REVOCATION_SYNC_REQUEST_MAX_BYTES, REVOCATION_SYNC_RESPONSE_MAX_BYTES, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse } from '../../network/protocols/revocation-sync.ts'
 import { announcementForChain } from '../../core/trust/revocation-announcement.ts'
@@ -242,6 +244,7 @@ export class CitycodeNode {
       selectRecord: this.init.network.dhtPolicyOverride?.select ?? ((key, values) => this.validator.selectDhtRecord(key, values)),
       // counted like the validator's refusals: `dht:DhtRollbackError`, `dht:DhtQuotaExceededError`
       onDhtRefusal: (err) => { this.reject('dht', err) },
+      dhtNewerKnown: async (key, value) => await this.newerKnown(key, value),
       ...(this.init.network.metrics !== undefined ? { metrics: this.init.network.metrics } : {}),
       logger: this.init.logger
     })
@@ -288,7 +291,10 @@ export class CitycodeNode {
         fetch: async (issuer, options) => { await this.fetchStatus(issuer, options.signal, options.cost) }
       },
       now: this.now,
-      logger
+      logger,
+      // what a peer answered wrongly (`answer:KeyMismatchError`, `answer:StaleAnswerError`...); a
+      // peer out of reach fails with libp2p's own dial errors, which are no answer to count
+      onPeerFailure: (_peer, err) => { if (err instanceof CitycodeError) this.reject('answer', err) }
     })
     this.publisher = publisher(this.init.publisher)({
       signer: () => this.signer(),
@@ -564,6 +570,36 @@ export class CitycodeNode {
     if (existing !== undefined && this.validator.compare(verified.record, decodeRecord(existing.bytes)) <= 0) return false
     await this.records.put('held', code, verified.record.bytes, this.now())
     return true
+  }
+
+  /**
+   * For the DHT store: whether this node has verified a newer version than `value` under `key`: a
+   * head of a larger tree of the log (its own, or the one its ledger keeps from gossip and checks),
+   * or a record of a higher seq (its own or held, or what its resolver verified and may still rely
+   * on). Called on remote stores only, with values kad-dht has validated.
+   */
+  private async newerKnown (key: Uint8Array, value: Uint8Array): Promise<boolean> {
+    try {
+      if (dhtKeyKind(key) === 'h') {
+        const log = logFromHeadKey(key)
+        const known = log === this.identity?.namespace ? this.ledger?.head() : this.ledger?.knownHead(log)
+        return known !== undefined && decodeHeadRecord(value).sth.head.size < known.sth.head.size
+      }
+      const code = codeFromRecordKey(key)
+      const seq = decodeRecord(value).body.seq
+      const held = await this.held(code)
+      if (held !== undefined && seq < held.record.body.seq) return true
+      // the resolver exists once the node has started; stores can arrive before
+      const cached = (this.resolver as Resolver | undefined)?.cachedStale(code)
+      if (cached === undefined || seq >= cached.record.body.seq) return false
+      const now = this.now()
+      if (cached.record.body.expiresAt <= now || cached.chain.notAfter <= now) return false
+      this.validator.checkNotRevoked(cached)
+      return true
+    } catch {
+      // a revoked cached record, or a value that does not decode (kad-dht's validator judges it): nothing newer to hold on to
+      return false
+    }
   }
 
   private reject (door: string, err: unknown): void {

@@ -143,6 +143,11 @@ export interface ResolverComponents {
   local: LocalRecords
   now: () => number
   logger: ComponentLogger
+  /**
+   * Told of every direct question that counts as the peer's failure, with its typed error (an answer
+   * that does not verify, a stale one, one over the frame cap, none in time): the node counts them.
+   */
+  onPeerFailure?: (peer: string, err: Error) => void
 }
 
 export interface ResolveOptions extends AbortOptions {

@@ -2,7 +2,7 @@ import { COUNTRY_DEPTH, inNamespace, isDirectoryCode, lineage, parseCode } from 
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { verifyAbsence } from '../../core/proof/absence.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
-import { NotFoundError, ResolveTimeoutError, RevokedAnswerError } from '../errors.ts'
+import { NotFoundError, ResolveTimeoutError, RevokedAnswerError, SlowPeerError, StaleAnswerError } from '../errors.ts'
 import { RevokedError, StaleRevocationStatusError } from '../../core/errors.ts'
 import { checkLinkStatus, checkRevocationStatus, issuerOf } from '../../core/trust/revocation-status.ts'
 import { equalBytes } from '../../core/crypto/hash.ts'
@@ -42,8 +42,12 @@ export class ResolverService implements Resolver {
   private readonly dhtGraceMs: number
   private readonly failedPeerMs: number
   private readonly statusMaxAgeMs: number | undefined
-  /** Peer id -> until when (performance.now()) it counts as failing. */
-  private readonly failed = new Map<string, number>()
+  /**
+   * Peer id -> until when (performance.now()) it counts as failing, and whether a connection to it
+   * was open when it failed: a peer that failed over an open connection lied or kept silent, one
+   * that failed unconnected was out of reach and may be back once a connection opens again.
+   */
+  private readonly failed = new Map<string, { until: number, connected: boolean }>()
 
   constructor (init: ResolverInit, components: ResolverComponents) {
     this.c = components
@@ -142,6 +146,9 @@ export class ResolverService implements Resolver {
       throw notFound(code, found.absence, found.from)
     }
     if (found !== undefined) return await done(found.verified, found.source, found.from)
+    // the network offered only older versions than the one verified: that one still stands
+    const verifiedBefore = refusals.stale === true ? this.knownNewest(code) : undefined
+    if (verifiedBefore !== undefined) return await done(verifiedBefore, 'cache')
     // every copy found is signed under a revoked certificate: say so, it is no mere absence
     if (refusals.revoked !== undefined) throw refusals.revoked
     // nothing found, and this node knows the delegation revoked (learnt at start or on gossip)
@@ -260,7 +267,7 @@ export class ResolverService implements Resolver {
     for (const a of this.authorities) if (inNamespace(a.namespace, code)) add(a.peer)
     // peers that failed lately go last: still asked (they may be back), but after the others
     const now = performance.now()
-    const failing = (p: PeerRef): boolean => (this.failed.get(p.id) ?? 0) > now
+    const failing = (p: PeerRef): boolean => this.failingSince(p.id, now) !== undefined
     return [...out.filter(p => !failing(p)), ...out.filter(failing)]
   }
 
@@ -292,10 +299,19 @@ export class ResolverService implements Resolver {
         let candidates: PeerRef[] | undefined
         let dht: 'idle' | 'running' | 'done' = 'idle'
         let hedge: ReturnType<typeof setTimeout> | undefined
+        /** Questions not answered yet, in the order they were asked. */
+        const unanswered = new Map<number, PeerRef>()
         const finish = (found: Found | ProvenAbsent | undefined): void => {
           if (settled) return
           settled = true
           resolve(found)
+        }
+        // a peer still silent when one asked after it has answered would cost every lookup that
+        // asks it first a hedge delay: it counts as failed (the abandoned question is no evidence otherwise)
+        const outrun = (winner: number): void => {
+          for (const [order, peer] of unanswered) {
+            if (order < winner) this.markFailed(peer, new SlowPeerError(`${peer.id} had not answered for ${code} when a peer asked after it had`, { code, peer: peer.id }))
+          }
         }
         const exhausted = (): void => {
           if (settled || candidates === undefined || pending > 0 || next < candidates.length) return
@@ -327,10 +343,12 @@ export class ResolverService implements Resolver {
             exhausted()
             return
           }
+          const order = next
           next++
           inFlight++
           pending++
           asked.add(peer.id)
+          unanswered.set(order, peer)
           hedge = setTimeout(askNext, this.hedgeDelayMs)
           timers.push(hedge)
           let waitedOn = true
@@ -342,17 +360,20 @@ export class ResolverService implements Resolver {
           }
           const slow = setTimeout(() => {
             if (!settle()) return
-            this.markFailed(peer)
+            this.markFailed(peer, new SlowPeerError(`${peer.id} did not answer for ${code} within ${this.directTimeoutMs} ms`, { code, peer: peer.id, timeoutMs: this.directTimeoutMs }))
             this.log('direct question to %s for %s is slow (%d ms): moving on, its answer still counts', peer.id, code, this.directTimeoutMs)
             moveOn()
           }, this.directTimeoutMs)
           timers.push(slow)
           void this.askOne(peer, code, raceSignal, refusals, cost).then((found) => {
             clearTimeout(slow)
+            unanswered.delete(order)
             inFlight--
             const wasPending = settle()
-            if (found !== undefined) finish(found)
-            else if (wasPending) moveOn()
+            if (found !== undefined) {
+              if (!settled) outrun(order)
+              finish(found)
+            } else if (wasPending) moveOn()
             else exhausted()
           })
         }
@@ -390,10 +411,16 @@ export class ResolverService implements Resolver {
     const holder = holderOf(found.verified)
     if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
     if (this.c.routing.connected?.(holder.id) !== true) return found
+    // a holder that lied or kept silent over an open connection is not asked again on every lookup
+    // answered by a copy; one that failed out of reach is, once a connection to it is open again
+    if (this.failingSince(holder.id, performance.now())?.connected === true) return found
     const grace = deadlineSignal(this.hedgeDelayMs, signal)
     try {
       const answer = await this.askOne(holder, code, grace.signal, undefined, cost)
       if (answer !== undefined && 'verified' in answer && this.c.validator.compare(answer.verified.record, found.verified.record) > 0) return answer
+      if (answer === undefined && grace.signal.aborted && !signal.aborted) {
+        this.markFailed(holder, new SlowPeerError(`${holder.id} did not confirm ${code} within ${this.hedgeDelayMs} ms`, { code, peer: holder.id, timeoutMs: this.hedgeDelayMs }))
+      }
     } finally {
       grace.clear()
     }
@@ -409,17 +436,28 @@ export class ResolverService implements Resolver {
       const answer = await this.c.routing.askPeer(peer, code, { signal, cost })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
-      if (answer instanceof Uint8Array) return { verified: this.validateNoting(answer, code, refusals), source: 'direct', from: peer.id }
+      if (answer instanceof Uint8Array) {
+        const verified = this.validateNoting(answer, code, refusals)
+        this.checkNotStale(verified, peer, refusals)
+        return { verified, source: 'direct', from: peer.id }
+      }
       if ('revoked' in answer) {
         await this.learnRevoked(answer.revoked, code, peer, refusals)
         return undefined
       }
       // believed only once verified: a liar cannot deny a code the authority's set holds
-      return { absence: verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations }), from: peer.id }
+      const absence = verifyAbsence(answer.absence, this.c.validator.chains, { now: this.c.now(), code, revocations: this.c.validator.revocations })
+      // ...nor one this resolver holds a valid record of: a set signed without it predates the allocation
+      const known = this.knownNewest(code)
+      if (known !== undefined) {
+        if (refusals !== undefined) refusals.stale = true
+        throw new StaleAnswerError(`${peer.id} answered that ${absence.code} does not exist (allocation set of ${new Date(absence.signedAt).toISOString()}), but a valid record of ${code} (seq ${known.record.body.seq}) is verified`, { code, from: peer.id, signedAt: absence.signedAt, seq: known.record.body.seq })
+      }
+      return { absence, from: peer.id }
     } catch (err) {
       // abandoned because another answer won, or the lookup ran out of time: not the peer's fault
       if (!signal.aborted) {
-        this.markFailed(peer)
+        this.markFailed(peer, err)
         this.log('direct question to %s for %s failed: %s', peer.id, code, (err as Error).message)
       }
       return undefined
@@ -461,11 +499,51 @@ export class ResolverService implements Resolver {
     return undefined
   }
 
-  /** The peer is asked after the others for `failedPeerMs` (it may be back by then). */
-  private markFailed (peer: PeerRef): void {
+  /**
+   * The peer is asked after the others for `failedPeerMs` (it may be back by then), and, when it
+   * failed over an open connection, not asked to confirm a copy meanwhile.
+   */
+  private markFailed (peer: PeerRef, err: unknown): void {
     const now = performance.now()
-    if (this.failed.size >= MAX_FAILED_PEERS) for (const [id, until] of this.failed) if (until <= now) this.failed.delete(id)
-    if (this.failed.size < MAX_FAILED_PEERS) this.failed.set(peer.id, now + this.failedPeerMs)
+    if (this.failed.size >= MAX_FAILED_PEERS) for (const [id, entry] of this.failed) if (entry.until <= now) this.failed.delete(id)
+    if (this.failed.size < MAX_FAILED_PEERS) this.failed.set(peer.id, { until: now + this.failedPeerMs, connected: this.c.routing.connected?.(peer.id) === true })
+    this.c.onPeerFailure?.(peer.id, err instanceof Error ? err : new Error(String(err)))
+  }
+
+  /** The peer's failure while it still counts, or undefined. */
+  private failingSince (peerId: string, now: number): { until: number, connected: boolean } | undefined {
+    const entry = this.failed.get(peerId)
+    return entry !== undefined && entry.until > now ? entry : undefined
+  }
+
+  /**
+   * The newest record of `code` this resolver has verified and may still rely on (its TTL may have
+   * run out; its own validity, its chain's and the revocations known have not): what no answer may
+   * roll back.
+   */
+  private knownNewest (code: string): VerifiedRecord | undefined {
+    const entry = this.cache.peek(code)
+    if (entry === undefined) return undefined
+    const now = this.c.now()
+    const known = entry.value
+    if (known.record.body.expiresAt <= now || known.chain.notAfter <= now) return undefined
+    try {
+      this.c.validator.checkNotRevoked(known)
+      this.c.validator.checkTrusted(known)
+    } catch {
+      return undefined
+    }
+    return known
+  }
+
+  /** Refuses a record of a lower seq than the one verified (StaleAnswerError: the peer's failure, the lookup goes on). */
+  private checkNotStale (verified: VerifiedRecord, peer: PeerRef | string, refusals: Refusals | undefined): void {
+    const code = verified.record.body.code
+    const known = this.knownNewest(code)
+    if (known === undefined || verified.record.body.seq >= known.record.body.seq) return
+    if (refusals !== undefined) refusals.stale = true
+    const from = typeof peer === 'string' ? peer : peer.id
+    throw new StaleAnswerError(`${from} answered ${code} with seq ${verified.record.body.seq}, older than the verified seq ${known.record.body.seq}`, { code, from, seq: verified.record.body.seq, verifiedSeq: known.record.body.seq })
   }
 
   /** Verifies an answer; a refusal for a revoked certificate is remembered (only our own validator's word counts, never a peer's). */
@@ -497,6 +575,7 @@ export class ResolverService implements Resolver {
         for await (const { value, from } of this.c.routing.dhtValues(code, { signal: walkSignal, cost })) {
           try {
             const verified = this.c.validator.validate(value, code)
+            this.checkNotStale(verified, from, refusals)
             valid++
             if (best === undefined || this.c.validator.compare(verified.record, best.verified.record) > 0) best = { verified, source: 'dht', from }
             if (valid >= this.dhtQuorum) break
@@ -536,6 +615,8 @@ interface Refusals {
   revoked?: Error
   /** A peer answered with a verified revocation of the code's delegation. */
   revokedAnswer?: boolean
+  /** An answer was refused as older than the record verified (StaleAnswerError). */
+  stale?: boolean
 }
 
 function noteRefusal (refusals: Refusals | undefined, err: unknown): void {

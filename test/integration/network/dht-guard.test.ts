@@ -116,6 +116,22 @@ describe('DHT store guard (issue #16): a stock kad-dht peer against our node', f
     assert.ok(equals((await heldValue(datastore, key))!, head(5)))
   })
 
+  it('a replay older than a version the node verified elsewhere is refused although no copy is held (newerKnown)', async () => {
+    const refusals: string[] = []
+    // the node's resolver or ledger verified seq 2 (gossip, a direct answer); its DHT store holds nothing
+    const { node, datastore } = await victim({
+      ...realPolicy(),
+      onDhtRefusal: (err) => { refusals.push(err.name) },
+      dhtNewerKnown: async (_key, value) => validator.validate(value).record.body.seq < 2
+    })
+    const a = await attacker(node)
+    const key = recordKey('MA.156.1301')
+    assert.equal(await put(a.peer, key, cityRecord(h, { seq: 1 }).bytes), false, 'seq 1 refused')
+    assert.deepEqual(refusals, ['DhtRollbackError'])
+    assert.equal(await heldValue(datastore, key), undefined, 'nothing stored')
+    assert.ok(await put(a.peer, key, cityRecord(h, { seq: 2 }).bytes), 'seq 2 stored')
+  })
+
   it('a record whose certificate was revoked after it was stored is never served, and purgeInvalid deletes the rest (row 41)', async () => {
     const { node, datastore } = await victim(realPolicy())
     const a = await attacker(node)

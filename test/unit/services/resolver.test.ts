@@ -63,13 +63,15 @@ class FakeRouting implements ResolverRouting {
 /** What the fake routing says each question's request costs. */
 const QUESTION_BYTES = 20
 
-function make (routing: FakeRouting, init = {}, now: () => number = () => NOW): ReturnType<ReturnType<typeof resolver>> {
+/** `failures` collects `peer:ErrorName` for every question counted as the peer's failure. */
+function make (routing: FakeRouting, init = {}, now: () => number = () => NOW, failures?: string[]): ReturnType<ReturnType<typeof resolver>> {
   return resolver({ directTimeoutMs: 50, timeoutMs: 500, ...init })({
     validator: new RecordValidator(h.anchors, { now }),
     routing,
     local: { get: async () => undefined },
     now,
-    logger: defaultLogger()
+    logger: defaultLogger(),
+    ...(failures !== undefined ? { onPeerFailure: (peer: string, err: Error) => { failures.push(`${peer}:${err.name}`) } } : {})
   })
 }
 
@@ -518,6 +520,76 @@ describe('resolver', () => {
       await assert.rejects(r.resolve('MA.156.1301'), (err: Error & { details: Record<string, unknown> }) => err.name === 'StaleRevocationStatusError' && err.details.issuer === 'MA.156')
       assert.deepEqual(fetched, ['MA.156'])
       assert.equal(r.cachedStale('MA.156.1301'), undefined, 'an answer that failed the check is not cached')
+    })
+  })
+
+  describe('lying peers (issue #16 section 7)', () => {
+    const held = (seq: number): Uint8Array => createRecord({ code: 'MA.156.1301', seq, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 300_000, values: [{ type: 'name', lang: 'en', value: 'Shijiazhuang' }, { type: 'peer', id: 'holder' }] }, h.city, h.chain).bytes
+    const opts = { timeoutMs: 5_000, directTimeoutMs: 2_000, hedgeDelayMs: 30, dhtDelayMs: 5_000 }
+
+    /** A resolver that verified seq 2 (from the country's copy) and so knows `holder`, not connected yet. */
+    const knowing = async (routing: FakeRouting, failures: string[]): Promise<ReturnType<ReturnType<typeof resolver>>> => {
+      routing.peers.set('country-peer', held(2))
+      const r = make(routing, opts, undefined, failures)
+      r.offer(countryRecord.bytes)
+      assert.equal((await r.resolve('MA.156.1301')).verified.record.body.seq, 2)
+      routing.asked = []
+      return r
+    }
+
+    it('an older seq than the one verified is the peer\'s failure (StaleAnswerError): the next source answers; with nothing newer anywhere, the verified record stands', async () => {
+      const routing = new FakeRouting()
+      const failures: string[] = []
+      const r = await knowing(routing, failures)
+      routing.peers.set('holder', held(1))
+      const res = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(res.verified.record.body.seq, 2)
+      assert.equal(res.from, 'country-peer')
+      assert.deepEqual(failures, ['holder:StaleAnswerError'])
+      routing.peers.delete('country-peer')
+      routing.dht = [{ value: held(1), from: 'stale-copy' }]
+      const alone = await make(routing, { ...opts, dhtDelayMs: 0 }).resolve('MA.156.1301')
+      assert.equal(alone.verified.record.body.seq, 1, 'a resolver that verified nothing newer takes what there is')
+      const kept = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(kept.verified.record.body.seq, 2, 'only seq 1 on offer: the verified seq 2 stands')
+      assert.equal(kept.source, 'cache')
+    })
+
+    it('a proof of absence of a code whose record is verified is the peer\'s failure (StaleAnswerError), not a proven not-found', async () => {
+      const routing = new FakeRouting()
+      const failures: string[] = []
+      const r = await knowing(routing, failures)
+      const tree = new AllocationSetTree('MA.156', ['MA.156.1303'])
+      routing.peers.set('holder', { absence: tree.proveAbsence(tree.sign(h.country, [h.countryCert.bytes], NOW, 60_000), 'MA.156.1301').bytes })
+      const res = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(res.verified.record.body.seq, 2)
+      assert.deepEqual(failures, ['holder:StaleAnswerError'])
+      assert.equal(r.cachedAbsence('MA.156.1301'), undefined)
+    })
+
+    it('a peer still silent when one asked after it answered counts as failed (SlowPeerError): asked last, and not asked to confirm a copy', async () => {
+      const routing = new FakeRouting()
+      const failures: string[] = []
+      const r = await knowing(routing, failures)
+      routing.peers.set('holder', 'hang')
+      routing.connections.add('holder')
+      for (let i = 0; i < 3; i++) assert.equal((await r.resolve('MA.156.1301', { fresh: true })).from, 'country-peer')
+      assert.deepEqual(routing.asked, ['holder:MA.156.1301', 'country-peer:MA.156.1301', 'country-peer:MA.156.1301', 'country-peer:MA.156.1301'])
+      assert.deepEqual(failures, ['holder:SlowPeerError'])
+    })
+
+    it('a holder that failed out of reach is asked to confirm a copy once a connection to it is open again', async () => {
+      const routing = new FakeRouting()
+      const failures: string[] = []
+      const r = await knowing(routing, failures)
+      // unreachable: no answer set, no connection
+      assert.equal((await r.resolve('MA.156.1301', { fresh: true })).from, 'country-peer')
+      assert.deepEqual(routing.asked, ['holder:MA.156.1301', 'country-peer:MA.156.1301'])
+      routing.peers.set('holder', held(3))
+      routing.connections.add('holder')
+      const res = await r.resolve('MA.156.1301', { fresh: true })
+      assert.equal(res.verified.record.body.seq, 3, 'back and connected: its newer version wins over the copy')
+      assert.equal(res.from, 'holder')
     })
   })
 })
