@@ -10,6 +10,7 @@ import { createLibp2p } from 'libp2p'
 import { multiaddr } from '@multiformats/multiaddr'
 import { decodeCanonical, encodeCbor } from '../../src/core/codec/cbor.ts'
 import type { CborMap } from '../../src/core/codec/cbor.ts'
+import * as varint from 'uint8-varint'
 
 /**
  * A malicious holder or parent on `/citycode/resolve/1.0.0`: a stock js-libp2p peer (none of our
@@ -57,20 +58,9 @@ export interface LyingPeer {
   stop(): Promise<void>
 }
 
-/** An unsigned varint, as the SPEC's length prefixes are written. */
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return Uint8Array.from(out)
-}
-
 /** The framing of one message: its length, then the bytes. */
 function frame (body: Uint8Array): Uint8Array {
-  const prefix = varint(body.byteLength)
+  const prefix = varint.encode(body.byteLength)
   const out = new Uint8Array(prefix.byteLength + body.byteLength)
   out.set(prefix, 0)
   out.set(body, prefix.byteLength)
@@ -140,7 +130,7 @@ export async function startLyingPeer (options: { transport: 'memory' | 'tcp', li
           await send(stream, frame(crypto.getRandomValues(new Uint8Array(lie.bytes))))
           break
         case 'oversized': {
-          if (!await send(stream, varint(lie.bytes))) break
+          if (!await send(stream, varint.encode(lie.bytes))) break
           const chunk = new Uint8Array(16 * 1024).fill(0xa5)
           for (let left = lie.bytes; left > 0; left -= chunk.byteLength) {
             if (!await send(stream, chunk.subarray(0, Math.min(left, chunk.byteLength)))) break

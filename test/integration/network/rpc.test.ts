@@ -6,6 +6,7 @@ import { handleRequests, sendRequest } from '../../../src/network/rpc/index.ts'
 import { emptyCost, framedBytes } from '../../../src/network/message-cost.ts'
 import { startNetwork, stopNetwork, waitUntil } from '../../utils/network.ts'
 import type { TestNetwork } from '../../utils/network.ts'
+import * as varint from 'uint8-varint'
 
 const ECHO = '/citycode/test-echo/1.0.0'
 const SILENT = '/citycode/test-silent/1.0.0'
@@ -23,16 +24,6 @@ async function closedWithin (stream: Stream, ms: number): Promise<Error | undefi
     const timer = setTimeout(() => { resolve('open') }, ms)
     stream.addEventListener('close', (evt) => { clearTimeout(timer); resolve((evt as StreamCloseEvent).error) }, { once: true })
   })
-}
-
-function varint (n: number): Uint8Array {
-  const out: number[] = []
-  while (n >= 0x80) {
-    out.push((n % 0x80) | 0x80)
-    n = Math.floor(n / 0x80)
-  }
-  out.push(n)
-  return Uint8Array.from(out)
 }
 
 describe('request/response over stream protocols (memory)', function () {
@@ -92,7 +83,7 @@ describe('request/response over stream protocols (memory)', function () {
     const before = handled
     // announces a 1 TiB request: refused on the prefix, nothing allocated, no body awaited
     const huge = await client.dialProtocol(server.peerId, ECHO)
-    huge.send(varint(2 ** 40))
+    huge.send(varint.encode(2 ** 40))
     const hugeClose = await closedWithin(huge, 2_000)
     assert.notEqual(hugeClose, 'open', 'the server reset the stream without waiting for the body')
     // a varint that never ends
