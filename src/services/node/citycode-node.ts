@@ -590,14 +590,10 @@ export class CitycodeNode {
       const held = await this.held(code)
       if (held !== undefined && seq < held.record.body.seq) return true
       // the resolver exists once the node has started; stores can arrive before
-      const cached = (this.resolver as Resolver | undefined)?.cachedStale(code)
-      if (cached === undefined || seq >= cached.record.body.seq) return false
-      const now = this.now()
-      if (cached.record.body.expiresAt <= now || cached.chain.notAfter <= now) return false
-      this.validator.checkNotRevoked(cached)
-      return true
+      const known = (this.resolver as Resolver | undefined)?.knownNewest(code)
+      return known !== undefined && seq < known.record.body.seq
     } catch {
-      // a revoked cached record, or a value that does not decode (kad-dht's validator judges it): nothing newer to hold on to
+      // a value that does not decode (kad-dht's validator judges it): nothing newer to hold on to
       return false
     }
   }

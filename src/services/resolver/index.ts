@@ -172,6 +172,11 @@ export interface Resolver {
   cached(code: string): VerifiedRecord | undefined
   /** What the cache holds for `code`, expired or not (verified when it was cached). */
   cachedStale(code: string): VerifiedRecord | undefined
+  /**
+   * The newest record of `code` this resolver verified and may still rely on (its TTL may have run
+   * out; its own validity, its chain's and the revocations known have not): what no answer may roll back.
+   */
+  knownNewest(code: string): VerifiedRecord | undefined
   /** A verified, unexpired proof that `code` does not exist, from the negative cache. */
   cachedAbsence(code: string): VerifiedAbsence | undefined
   readonly cacheSize: number

@@ -516,12 +516,7 @@ export class ResolverService implements Resolver {
     return entry !== undefined && entry.until > now ? entry : undefined
   }
 
-  /**
-   * The newest record of `code` this resolver has verified and may still rely on (its TTL may have
-   * run out; its own validity, its chain's and the revocations known have not): what no answer may
-   * roll back.
-   */
-  private knownNewest (code: string): VerifiedRecord | undefined {
+  knownNewest (code: string): VerifiedRecord | undefined {
     const entry = this.cache.peek(code)
     if (entry === undefined) return undefined
     const now = this.c.now()
