@@ -2,8 +2,9 @@ import { encodeCbor } from '../../core/codec/cbor.ts'
 import { decodeRecord } from '../../core/record/record.ts'
 import type { NetworkInit } from '../../services/node/index.ts'
 import { RECORDS_TOPIC } from '../../network/gossip/record-updates.ts'
-import { RESOLVE_PROTOCOL, decodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
+import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_SESSION_PROTOCOL, decodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
 import { handleRequests } from '../../network/rpc/index.ts'
+import { handleSessions } from '../../network/rpc/session.ts'
 import type { SimNode } from './network-builder.ts'
 
 export type Behaviour = 'drop' | 'stale' | 'forge' | 'spam'
@@ -22,8 +23,7 @@ export async function makeAdversary (sim: SimNode, behaviour: Behaviour, firstSe
     }, 50)
     return () => { clearInterval(timer) }
   }
-  await libp2p.unhandle(RESOLVE_PROTOCOL)
-  await handleRequests(libp2p, RESOLVE_PROTOCOL, async (request) => {
+  const lie = async (request: Uint8Array): Promise<Uint8Array> => {
     const code = decodeResolveRequest(request)
     if (behaviour === 'drop') return await new Promise<Uint8Array>(() => {})
     const old = firstSeen.get(code)
@@ -32,7 +32,12 @@ export async function makeAdversary (sim: SimNode, behaviour: Behaviour, firstSe
     const forged = Uint8Array.from(old)
     forged[forged.length - 70] = (forged[forged.length - 70] as number) ^ 1
     return encodeResolveResponse({ status: 'found', record: forged })
-  }, { timeoutMs: 60_000 })
+  }
+  // the same lie on one-request streams and on sessions
+  await libp2p.unhandle(RESOLVE_PROTOCOL)
+  await libp2p.unhandle(RESOLVE_SESSION_PROTOCOL)
+  await handleRequests(libp2p, RESOLVE_PROTOCOL, lie, { timeoutMs: 60_000 })
+  await handleSessions(libp2p, RESOLVE_SESSION_PROTOCOL, lie, { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES, timeoutMs: 60_000 })
   return () => {}
 }
 

@@ -1,5 +1,6 @@
 import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.ts'
 import { parseCode } from '../../core/code/grammar.ts'
+import { MalformedRecordError } from '../../core/errors.ts'
 import { RECORD_MAX_BYTES } from '../../core/record/record.ts'
 import { ABSENCE_PROOF_MAX_BYTES } from '../../core/proof/absence.ts'
 import { REVOCATION_ANNOUNCEMENT_MAX_BYTES } from '../../core/trust/revocation-announcement.ts'
@@ -11,6 +12,13 @@ import { errorFromWire, errorToWire } from './wire-errors.ts'
  * no DHT walk. The asker verifies the answer like any other.
  */
 export const RESOLVE_PROTOCOL = '/citycode/resolve/1.0.0'
+/**
+ * `/citycode/resolve/1.1.0`: the same questions and answers, many on one long-lived session stream
+ * per peer (`rpc/session.ts`: `{ id, body }` frames, answers in any order), so a question on an
+ * open connection costs one round trip instead of two. Askers offer 1.1.0 and 1.0.0 in one
+ * negotiation and fall back to one-request streams with a peer that speaks only 1.0.0.
+ */
+export const RESOLVE_SESSION_PROTOCOL = '/citycode/resolve/1.1.0'
 export const RESOLVE_REQUEST_MAX_BYTES = 256
 /** Revocation status statements (SPEC 4.6) a `found` answer carries add up to at most this. */
 export const RESOLVE_STAPLES_MAX_BYTES = 32 * 1024
@@ -37,18 +45,25 @@ export function decodeResolveRequest (bytes: Uint8Array): string {
  * place of the record: the answering node (its parent above all) never serves a record it knows to
  * be revoked, and the asker learns the revocation with the answer, as OCSP stapling hands the
  * verifier the status with the certificate. The asker verifies it against its own anchors.
+ * `found` may carry `live: true` (session answers only): the answering node holds the copy as its
+ * holder's parent and has a connection open to that holder now, so the holder's publisher has
+ * pushed it every newer version (SPEC 7); the asker need not confirm the copy with the holder.
  */
 export type ResolveResponse =
-  | { status: 'found', record: Uint8Array, statuses?: Uint8Array[] }
+  | { status: 'found', record: Uint8Array, statuses?: Uint8Array[], live?: true }
   | { status: 'not-found', proof?: Uint8Array }
   | { status: 'revoked', announcement: Uint8Array }
   | { status: 'refused', error: Error }
 
-export function encodeResolveResponse (response: { status: 'found', record: Uint8Array, statuses?: readonly Uint8Array[] } | { status: 'not-found', proof?: Uint8Array } | { status: 'revoked', announcement: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
+export function encodeResolveResponse (response: { status: 'found', record: Uint8Array, statuses?: readonly Uint8Array[], live?: boolean } | { status: 'not-found', proof?: Uint8Array } | { status: 'revoked', announcement: Uint8Array } | { status: 'refused', error: unknown }): Uint8Array {
   if (response.status === 'found') {
-    return encodeCbor(response.statuses !== undefined && response.statuses.length > 0
-      ? { v: 1, status: 'found', record: response.record, statuses: [...response.statuses] }
-      : { v: 1, status: 'found', record: response.record })
+    return encodeCbor({
+      v: 1,
+      status: 'found',
+      record: response.record,
+      ...(response.statuses !== undefined && response.statuses.length > 0 ? { statuses: [...response.statuses] } : {}),
+      ...(response.live === true ? { live: true } : {})
+    })
   }
   if (response.status === 'revoked') return encodeCbor({ v: 1, status: 'revoked', announcement: response.announcement })
   if (response.status === 'not-found') return encodeCbor(response.proof !== undefined ? { v: 1, status: 'not-found', proof: response.proof } : { v: 1, status: 'not-found' })
@@ -57,10 +72,16 @@ export function encodeResolveResponse (response: { status: 'found', record: Uint
 
 export function decodeResolveResponse (bytes: Uint8Array): ResolveResponse {
   const value = decodeCanonical(bytes, RESOLVE_RESPONSE_MAX_BYTES, 'resolve response')
-  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof', 'announcement', 'statuses']).string('status', 16)
+  const status = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'error', 'proof', 'announcement', 'statuses', 'live']).string('status', 16)
   if (status === 'found') {
-    const r = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'statuses'])
-    return r.has('statuses') ? { status, record: r.bytes('record'), statuses: r.bytesArray('statuses', MAX_STAPLES) } : { status, record: r.bytes('record') }
+    const r = new FieldReader(value, 'resolve response', ['v', 'status', 'record', 'statuses', 'live'])
+    if (r.has('live') && r.raw('live') !== true) throw new MalformedRecordError('resolve response.live must be true when present', { what: 'resolve response', field: 'live' })
+    return {
+      status,
+      record: r.bytes('record'),
+      ...(r.has('statuses') ? { statuses: r.bytesArray('statuses', MAX_STAPLES) } : {}),
+      ...(r.has('live') ? { live: true as const } : {})
+    }
   }
   if (status === 'revoked') return { status, announcement: new FieldReader(value, 'resolve response', ['v', 'status', 'announcement']).bytes('announcement') }
   if (status === 'not-found') {

@@ -56,7 +56,7 @@ function boundedLengthDecoder (maxDataLength: number): LengthPrefixedStreamOpts[
 }
 
 /** Framing for one message of at most `maxDataLength` bytes. */
-function framing (maxDataLength: number): Partial<LengthPrefixedStreamOpts> {
+export function framing (maxDataLength: number): Partial<LengthPrefixedStreamOpts> {
   return {
     maxDataLength,
     lengthDecoder: boundedLengthDecoder(maxDataLength),
@@ -147,12 +147,32 @@ export async function sendRequest (libp2p: Libp2p, peer: PeerId | Multiaddr, pro
   const maxResponseBytes = options.maxResponseBytes ?? DEFAULT_MAX_MESSAGE_BYTES
   const deadline = deadlineSignal(timeoutMs, options.signal)
   const signal = deadline.signal
-  let stream: Stream | undefined
-  let written = false
+  let stream: Stream
   try {
     // libp2p's dial queue can leave a dial unsettled after a failed handshake, ignoring the signal
     // (seen with hundreds of nodes in one process): race every step against the deadline ourselves.
     stream = await raceSignal(libp2p.dialProtocol(peer, protocol, { signal }), signal)
+  } catch (err) {
+    addExchange(options.cost)
+    deadline.clear()
+    throw requestError(err instanceof Error ? err : new Error(String(err)), { protocol, timeoutMs, maxResponseBytes, deadlinePassed: signal.aborted, callerSignal: options.signal })
+  }
+  try {
+    return await exchangeOnStream(stream, request, { ...options, signal, timeoutMs, maxResponseBytes, protocol }, options.signal, signal)
+  } finally {
+    deadline.clear()
+  }
+}
+
+/**
+ * One request and its response on a stream already negotiated (e.g. the older protocol a session
+ * dial fell back to), then closes it; errors as `sendRequest`'s. `signal` is the exchange's deadline,
+ * `callerSignal` the caller's own, to tell a timeout from an abort.
+ */
+export async function exchangeOnStream (stream: Stream, request: Uint8Array, options: RequestOptions & { protocol: string, timeoutMs: number, maxResponseBytes: number }, callerSignal: AbortSignal | undefined, signal: AbortSignal): Promise<Uint8Array> {
+  const { protocol, timeoutMs, maxResponseBytes } = options
+  let written = false
+  try {
     const lp = lpStream(stream, framing(maxResponseBytes))
     await raceSignal(lp.write(request, { signal }), signal)
     written = true
@@ -163,15 +183,13 @@ export async function sendRequest (libp2p: Libp2p, peer: PeerId | Multiaddr, pro
   } catch (err) {
     addExchange(options.cost, written ? request.byteLength : undefined)
     const error = err instanceof Error ? err : new Error(String(err))
-    stream?.abort(error)
-    throw requestError(error, { protocol, timeoutMs, maxResponseBytes, deadlinePassed: signal.aborted, callerSignal: options.signal })
-  } finally {
-    deadline.clear()
+    stream.abort(error)
+    throw requestError(error, { protocol, timeoutMs, maxResponseBytes, deadlinePassed: signal.aborted, callerSignal })
   }
 }
 
 /** Maps what libp2p throws to our typed errors; errors we have no better name for pass through. */
-function requestError (err: Error, context: { protocol: string, timeoutMs: number, maxResponseBytes: number, deadlinePassed: boolean, callerSignal?: AbortSignal }): Error {
+export function requestError (err: Error, context: { protocol: string, timeoutMs: number, maxResponseBytes: number, deadlinePassed: boolean, callerSignal?: AbortSignal }): Error {
   const { protocol, timeoutMs, maxResponseBytes, callerSignal } = context
   if (callerSignal?.aborted === true) {
     const reason = callerSignal.reason as unknown
@@ -187,7 +205,7 @@ function requestError (err: Error, context: { protocol: string, timeoutMs: numbe
 }
 
 /** A length prefix over the limit, or more buffered bytes than one message may take. */
-function isOversized (err: unknown): boolean {
+export function isOversized (err: unknown): boolean {
   const name = (err as Error | undefined)?.name
   // InvalidDataLengthLengthError: a prefix too long to encode any allowed length
   return name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'StreamBufferError'

@@ -23,7 +23,7 @@ import { certificateHash } from '../../core/trust/revocation.ts'
 import { REVOCATION_STATUS_PROTOCOL, REVOCATION_STATUS_REQUEST_MAX_BYTES, REVOCATION_STATUS_RESPONSE_MAX_BYTES, decodeStatusRequest, decodeStatusResponse, encodeStatusRequest, encodeStatusResponse } from '../../network/protocols/revocation-status.ts'
 import { RevocationStatusKeeper } from '../revocations/status.ts'
 import { issuerOf } from '../../core/trust/revocation-status.ts'
-import { RESOLVE_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_RESPONSE_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
+import { RESOLVE_PROTOCOL, RESOLVE_SESSION_PROTOCOL, RESOLVE_REQUEST_MAX_BYTES, RESOLVE_RESPONSE_MAX_BYTES, decodeResolveRequest, decodeResolveResponse, encodeResolveRequest, encodeResolveResponse } from '../../network/protocols/resolve.ts'
 import { PUSH_PROTOCOL, PUSH_REQUEST_MAX_BYTES, decodePushRequest, decodePushResponse, encodePushRequest, encodePushResponse } from '../../network/protocols/push.ts'
 import { publishRecordUpdate, subscribeRecordUpdates } from '../../network/gossip/record-updates.ts'
 import type { GossipCounters } from '../../network/gossip/record-updates.ts'
@@ -32,6 +32,7 @@ import type { MessageCost } from '../../network/message-cost.ts'
 import { createCitycodeLibp2p } from '../../network/node/index.ts'
 import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import { handleRequests, sendRequest } from '../../network/rpc/index.ts'
+import { handleSessions, SessionPool } from '../../network/rpc/session.ts'
 import { AllocationStore } from '../../storage/allocation-store.ts'
 import { RecordStore } from '../../storage/record-store.ts'
 import { RevocationStore } from '../../storage/revocation-store.ts'
@@ -46,13 +47,15 @@ import { DEFAULT_SYNC_PEERS, DEFAULT_SYNC_TIMEOUT_MS, revocations } from '../rev
 import type { Revocations } from '../revocations/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
-import type { AbsenceAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
+import type { AbsenceAnswer, LiveAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
 import type { CitycodeNodeInit, NodeResolution, NodeRole, ResolutionEvent } from './index.ts'
 
 export const APPLY_TIMEOUT_MS = 30_000
+/** Authorities' peers this node keeps a resolve session open to: the root and countries are few. */
+const MAX_AUTHORITY_PEERS = 512
 /** While an application waits for manual approval, ask again this often. */
 export const APPLY_POLL_INTERVAL_MS = 1_000
 /** A node that waits for its parent's answer backs off to asking once a minute. */
@@ -121,6 +124,14 @@ export class CitycodeNode {
   readonly rejections = new Map<string, number>()
   private readonly resolutionObservers = new Set<(event: ResolutionEvent) => void>()
   private stopEquivocationWatch: (() => void) | undefined
+  /** Resolve sessions to peers: one long-lived stream each, one round trip per question. */
+  private sessions: SessionPool | undefined
+  /**
+   * Peers of the authorities this node asks (configured, or named by a root or country record it
+   * holds): it keeps a resolve session open to each while connected, so a cold lookup's question
+   * costs one round trip. Other peers get a session on their first question.
+   */
+  private readonly authorityPeers = new Set<string>()
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
@@ -294,7 +305,8 @@ export class CitycodeNode {
       logger,
       // what a peer answered wrongly (`answer:KeyMismatchError`, `answer:StaleAnswerError`...); a
       // peer out of reach fails with libp2p's own dial errors, which are no answer to count
-      onPeerFailure: (_peer, err) => { if (err instanceof CitycodeError) this.reject('answer', err) }
+      onPeerFailure: (_peer, err) => { if (err instanceof CitycodeError) this.reject('answer', err) },
+      onAuthority: (peer) => { this.noteAuthorityPeer(peer.id) }
     })
     this.publisher = publisher(this.init.publisher)({
       signer: () => this.signer(),
@@ -330,6 +342,16 @@ export class CitycodeNode {
     }, { maxRequestBytes: REVOCATION_STATUS_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, REVOCATION_SYNC_PROTOCOL, async (request) => encodeSyncResponse(await this.revocations.page(decodeSyncRequest(request))), { maxRequestBytes: REVOCATION_SYNC_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
+    await handleSessions(this.libp2p, RESOLVE_SESSION_PROTOCOL, async (request) => await this.answerResolve(request, { session: true }), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
+    this.sessions = new SessionPool(this.libp2p, {
+      protocol: RESOLVE_SESSION_PROTOCOL,
+      fallback: RESOLVE_PROTOCOL,
+      maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES,
+      maxResponseBytes: RESOLVE_RESPONSE_MAX_BYTES,
+      eager: (peer) => this.authorityPeers.has(peer.toString())
+    })
+    this.sessions.start()
+    for (const id of this.authorityPeers) this.sessions.open(peerIdFromString(id))
     if (this.role !== 'resolver') {
       await handleRequests(this.libp2p, APPLY_PROTOCOL, async (request, peer) => await this.answerApply(request, peer.toString()), { maxRequestBytes: APPLY_REQUEST_MAX_BYTES })
       await handleRequests(this.libp2p, PUSH_PROTOCOL, async (request) => await this.answerPush(request), { maxRequestBytes: PUSH_REQUEST_MAX_BYTES })
@@ -348,6 +370,7 @@ export class CitycodeNode {
     await this.purge
     this.stopEquivocationWatch?.()
     await this.publisher?.stop()
+    this.sessions?.stop()
     await this.revocations.stop()
     await this.ledger?.stop()
     await this.libp2p?.stop()
@@ -507,7 +530,18 @@ export class CitycodeNode {
   async knowAuthority (authority: { namespace: string, addr: string }): Promise<void> {
     const addr = multiaddr(authority.addr)
     const id = addr.getComponents().findLast(c => c.name === 'p2p')?.value
-    if (id !== undefined) this.resolver.addAuthority(authority.namespace, { id, addrs: [authority.addr] })
+    if (id !== undefined) {
+      this.resolver.addAuthority(authority.namespace, { id, addrs: [authority.addr] })
+      this.noteAuthorityPeer(id)
+    }
+  }
+
+  private noteAuthorityPeer (id: string): void {
+    if (id === this.libp2p.peerId.toString() || this.authorityPeers.has(id) || this.authorityPeers.size >= MAX_AUTHORITY_PEERS) return
+    this.authorityPeers.add(id)
+    try {
+      this.sessions?.open(peerIdFromString(id))
+    } catch {}
   }
 
   /** The authority key (signs records, heads, bundles); undefined on a resolver-only node. */
@@ -619,7 +653,11 @@ export class CitycodeNode {
     }
   }
 
-  private async answerResolve (request: Uint8Array): Promise<Uint8Array> {
+  /**
+   * `session`: the question came over a resolve session, whose answers may say `live` (SPEC 7): a
+   * child's record held as its parent while a connection to its holder is open.
+   */
+  private async answerResolve (request: Uint8Array, via: { session?: boolean } = {}): Promise<Uint8Array> {
     let code: string
     try {
       code = decodeResolveRequest(request)
@@ -628,12 +666,33 @@ export class CitycodeNode {
       return encodeResolveResponse({ status: 'refused', error: err })
     }
     const held = await this.held(code) ?? this.cachedNotRevoked(code)
-    if (held !== undefined) return encodeResolveResponse({ status: 'found', record: held.record.bytes, statuses: this.statuses.staple(held.chain.certificates.map((_, i) => issuerOf(held.chain, i).namespace)) })
+    if (held !== undefined) {
+      const statuses = this.statuses.staple(held.chain.certificates.map((_, i) => issuerOf(held.chain, i).namespace))
+      return encodeResolveResponse({ status: 'found', record: held.record.bytes, statuses, live: via.session === true && this.keepsLive(held) })
+    }
     // never the record of a revoked delegation (a parent stops serving it, as a DNS parent zone
     // drops the delegation): the revocation instead, which the asker verifies and honours
     const revoked = await this.revocationFor(code)
     if (revoked !== undefined) return encodeResolveResponse({ status: 'revoked', announcement: revoked })
     return encodeResolveResponse({ status: 'not-found', proof: await this.proveAbsence(code) })
+  }
+
+  /**
+   * Whether this node holds `held` as the parent of its code with a connection open to its holder:
+   * then the holder's publisher has pushed it every version since (it pushes on each publication
+   * and again whenever the connection to its parent opens), but for one in flight.
+   */
+  private keepsLive (held: VerifiedRecord): boolean {
+    const namespace = this.identity?.namespace
+    const code = held.record.body.code
+    if (namespace === undefined || !inNamespace(namespace, code) || code.split('.').length !== namespace.split('.').length + 1) return false
+    const holder = holderOf(held)
+    if (holder === undefined || holder.id === this.libp2p.peerId.toString()) return false
+    try {
+      return this.libp2p.getConnections(peerIdFromString(holder.id)).length > 0
+    } catch {
+      return false
+    }
   }
 
   private cachedNotRevoked (code: string): VerifiedRecord | undefined {
@@ -756,13 +815,17 @@ export class CitycodeNode {
     return id
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | AbsenceAnswer | RevokedAnswer> {
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | LiveAnswer | AbsenceAnswer | RevokedAnswer> {
     const id = await this.reach(peer)
-    const response = decodeResolveResponse(await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, encodeResolveRequest(code), { signal, cost, maxResponseBytes: RESOLVE_RESPONSE_MAX_BYTES }))
+    const request = encodeResolveRequest(code)
+    const bytes = this.sessions !== undefined
+      ? await this.sessions.request(id, request, { signal, cost })
+      : await sendRequest(this.libp2p, id, RESOLVE_PROTOCOL, request, { signal, cost, maxResponseBytes: RESOLVE_RESPONSE_MAX_BYTES })
+    const response = decodeResolveResponse(bytes)
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') {
       if (response.statuses !== undefined) this.statuses.offer(response.statuses)
-      return response.record
+      return response.live === true ? { record: response.record, live: true } : response.record
     }
     if (response.status === 'revoked') return { revoked: response.announcement }
     return response.proof !== undefined ? { absence: response.proof } : null

@@ -62,14 +62,23 @@ export interface RevokedAnswer {
   readonly revoked: Uint8Array
 }
 
+/**
+ * A record answered by the holder's parent with a connection open to that holder (SPEC 7 `live`):
+ * the holder has pushed it every newer version, so the copy needs no confirmation from the holder.
+ */
+export interface LiveAnswer {
+  readonly record: Uint8Array
+  readonly live: true
+}
+
 /** The network, as the resolver sees it: interchangeable record sources (routing backends). */
 export interface ResolverRouting {
   /**
    * Asks one peer for the record of `code` over the resolve protocol: the record bytes; null when
-   * it has none; `{ absence }` when it says, with a proof, that nobody holds it; `{ revoked }` when
+   * it has none; `{ record, live }` for a parent's copy it keeps current; `{ absence }` when it says, with a proof, that nobody holds it; `{ revoked }` when
    * it says, with the revocation, that the code's delegation is revoked.
    */
-  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | AbsenceAnswer | RevokedAnswer>
+  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | LiveAnswer | AbsenceAnswer | RevokedAnswer>
   /**
    * Walks the DHT for values under the code's key; yields each value with the peer it came from as
    * soon as it arrives (the resolver stops the walk, through the signal, once it has its answer).
@@ -148,6 +157,11 @@ export interface ResolverComponents {
    * that does not verify, a stale one, one over the frame cap, none in time): the node counts them.
    */
   onPeerFailure?: (peer: string, err: Error) => void
+  /**
+   * Called when a root or country record is cached: the node it names is an authority this
+   * resolver will ask (the node keeps a resolve session open to it).
+   */
+  onAuthority?: (peer: PeerRef) => void
 }
 
 export interface ResolveOptions extends AbortOptions {

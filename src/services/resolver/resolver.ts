@@ -226,6 +226,10 @@ export class ResolverService implements Resolver {
     const existing = this.cache.peek(body.code)
     if (existing !== undefined && this.c.validator.compare(verified.record, existing.value.record) < 0 && now < existing.expiresAt) return
     this.cache.set(body.code, verified, expiresAt)
+    if (this.c.onAuthority !== undefined && isDirectoryCode(body.code)) {
+      const holder = holderOf(verified)
+      if (holder !== undefined) this.c.onAuthority(holder)
+    }
   }
 
   /**
@@ -408,6 +412,9 @@ export class ResolverService implements Resolver {
     // a directory record's copy is as new as gossip made it; asking its holder as well cost a round
     // trip on the first lookup into every country (two questions of ~2 RTT each on 50 ms links)
     if (isDirectoryCode(code)) return found
+    // the parent, connected to the holder, has every version the holder pushed: asking the holder
+    // too would cost a second round trip in sequence on every cold lookup
+    if (found.live === true) return found
     const holder = holderOf(found.verified)
     if (holder === undefined || holder.id === found.from || holder.id === this.c.routing.selfId || asked.has(holder.id)) return found
     if (this.c.routing.connected?.(holder.id) !== true) return found
@@ -436,10 +443,10 @@ export class ResolverService implements Resolver {
       const answer = await this.c.routing.askPeer(peer, code, { signal, cost })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
-      if (answer instanceof Uint8Array) {
-        const verified = this.validateNoting(answer, code, refusals)
+      if (answer instanceof Uint8Array || 'live' in answer) {
+        const verified = this.validateNoting(answer instanceof Uint8Array ? answer : answer.record, code, refusals)
         this.checkNotStale(verified, peer, refusals)
-        return { verified, source: 'direct', from: peer.id }
+        return { verified, source: 'direct', from: peer.id, ...(!(answer instanceof Uint8Array) && this.isParentOf(peer, code) ? { live: true } : {}) }
       }
       if ('revoked' in answer) {
         await this.learnRevoked(answer.revoked, code, peer, refusals)
@@ -462,6 +469,18 @@ export class ResolverService implements Resolver {
       }
       return undefined
     }
+  }
+
+  /**
+   * Whether `peer` holds the record of the code's parent (it is the authority that certified the
+   * code): only the parent's word that its copy is live counts, a cache's or a stranger's does not.
+   */
+  private isParentOf (peer: PeerRef, code: string): boolean {
+    const parsed = parseCode(code)
+    if (parsed.segments.length < 2) return false
+    const parent = this.cache.peek(parsed.segments.slice(0, -1).join('.'))
+    if (parent !== undefined) return holderOf(parent.value)?.id === peer.id
+    return this.authorities.some(a => a.peer.id === peer.id && a.namespace === parsed.segments.slice(0, -1).join('.'))
   }
 
   /**
@@ -622,6 +641,8 @@ interface Found {
   verified: VerifiedRecord
   source: ResolutionSource
   from?: string
+  /** The holder's parent answered and keeps the copy current (SPEC 7 `live`): no confirmation needed. */
+  live?: true
 }
 
 /** A direct answer that nobody holds the code, with its verified proof: ends the race like a record. */

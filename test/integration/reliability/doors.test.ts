@@ -5,7 +5,8 @@ import { decodeRecord, recordKey, revoke, decodeCertificate } from '../../../src
 import { RECORDS_TOPIC } from '../../../src/network/gossip/record-updates.ts'
 import { APPLY_PROTOCOL } from '../../../src/network/protocols/apply.ts'
 import { PUSH_PROTOCOL, decodePushResponse, encodePushRequest } from '../../../src/network/protocols/push.ts'
-import { RESOLVE_PROTOCOL, decodeResolveResponse } from '../../../src/network/protocols/resolve.ts'
+import { RESOLVE_PROTOCOL, RESOLVE_RESPONSE_MAX_BYTES, RESOLVE_SESSION_PROTOCOL, decodeResolveResponse, encodeResolveRequest } from '../../../src/network/protocols/resolve.ts'
+import { decodeSessionFrame, encodeSessionFrame } from '../../../src/network/rpc/session.ts'
 import { sendRequest } from '../../../src/network/rpc/index.ts'
 import { badRecords } from '../../utils/bad-inputs.ts'
 import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
@@ -77,6 +78,34 @@ describe('bad input through every door', function () {
       assert.ok(resolve.status === 'refused' || resolve.status === 'not-found')
     }), { numRuns: 40 })
     assert.ok((net.country.rejections.get('apply:MalformedRecordError') ?? 0) > 0)
+    const code = net.cities[1]!.identity!.namespace
+    assert.equal((await net.cities[0]!.resolve(code, { fresh: true })).verified.record.body.code, code)
+  })
+
+  it('resolve sessions: garbage questions in well-formed frames get typed refusals on the same session; a broken frame ends that session only; at most 2 sessions per connection', async () => {
+    const attacker = net.cities[2]!
+    const stream = await attacker.libp2p.dialProtocol(net.country.peerId, RESOLVE_SESSION_PROTOCOL)
+    const lp = lpStream(stream)
+    let id = 1
+    await fc.assert(fc.asyncProperty(fc.uint8Array({ maxLength: 250 }), async (garbage) => {
+      const asked = id++
+      await lp.write(encodeSessionFrame({ id: asked, body: garbage }))
+      const frame = decodeSessionFrame((await lp.read({ signal: AbortSignal.timeout(5_000) })).subarray(), RESOLVE_RESPONSE_MAX_BYTES, 'answer')
+      assert.equal(frame.id, asked)
+      assert.ok('body' in frame, 'answered, not failed')
+      const answer = decodeResolveResponse(frame.body)
+      assert.ok(answer.status === 'refused' || answer.status === 'not-found')
+    }), { numRuns: 30 })
+    await lp.write(Uint8Array.of(0xa1, 0x01))
+    await assert.rejects(lp.read({ signal: AbortSignal.timeout(5_000) }), 'the session was reset')
+    // sessions past the per-connection limit are refused; the attacker's own node may hold one already
+    const extra = await Promise.allSettled([1, 2, 3].map(async () => {
+      const s = await attacker.libp2p.dialProtocol(net.country.peerId, RESOLVE_SESSION_PROTOCOL)
+      const l = lpStream(s)
+      await l.write(encodeSessionFrame({ id: 1, body: encodeResolveRequest('MA.156.9999') }))
+      return await l.read({ signal: AbortSignal.timeout(5_000) })
+    }))
+    assert.ok(extra.filter(r => r.status === 'fulfilled').length <= 2, 'no more than 2 sessions served on one connection')
     const code = net.cities[1]!.identity!.namespace
     assert.equal((await net.cities[0]!.resolve(code, { fresh: true })).verified.record.body.code, code)
   })

@@ -20,7 +20,7 @@ function issueCity (code: string): Uint8Array {
 
 class FakeRouting implements ResolverRouting {
   readonly selfId = 'me'
-  peers = new Map<string, Uint8Array | null | 'hang' | { absence: Uint8Array } | { revoked: Uint8Array }>()
+  peers = new Map<string, Uint8Array | null | 'hang' | { record: Uint8Array, live: true } | { absence: Uint8Array } | { revoked: Uint8Array }>()
   dht: Array<{ value: Uint8Array, from: string }> = []
   asked: string[] = []
   /** Peers that answer only after this many ms (unless the question is abandoned first). */
@@ -31,7 +31,7 @@ class FakeRouting implements ResolverRouting {
     return this.connections.has(peerId)
   }
 
-  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { absence: Uint8Array } | { revoked: Uint8Array }> {
+  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { record: Uint8Array, live: true } | { absence: Uint8Array } | { revoked: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
     const delay = this.delays.get(peer.id)
     if (delay !== undefined) {
@@ -285,6 +285,29 @@ describe('resolver', () => {
       assert.equal(same.source, 'dht', 'the same version from the holder does not replace the copy')
       assert.equal(same.from, 'fresh-peer')
       assert.equal(routing.asked.filter(a => a.startsWith('holder:')).length, 2)
+    })
+
+    it('the parent\'s copy said live (connected to its holder) is not confirmed: one question; live from a peer that is not the parent counts for nothing', async () => {
+      const routing = new FakeRouting()
+      routing.peers.set('country-peer', { record: held(1), live: true })
+      routing.peers.set('holder', held(3))
+      routing.connections.add('holder')
+      const r = make(routing, { timeoutMs: 5_000, hedgeDelayMs: 1_000 })
+      r.offer(countryRecord.bytes)
+      const res = await r.resolve('MA.156.1301')
+      assert.equal(res.from, 'country-peer')
+      assert.deepEqual(routing.asked, ['country-peer:MA.156.1301'], 'no second question in sequence')
+      // a stranger (no parent of the code) claiming live: its copy is still confirmed with the holder
+      const other = new FakeRouting()
+      other.dht = []
+      other.peers.set('stranger', { record: held(1), live: true })
+      other.peers.set('holder', held(3))
+      other.connections.add('holder')
+      const r2 = make(other, { timeoutMs: 5_000, hedgeDelayMs: 1_000, authorities: [{ namespace: 'MA.156', peer: { id: 'stranger', addrs: [] } }] })
+      r2.offer(createRecord({ code: 'MA.156', seq: 1, issuedAt: NOW, expiresAt: NOW + DAY_MS, ttl: 3_600_000, values: [{ type: 'peer', id: 'country-peer' }] }, h.country, [h.countryCert.bytes]).bytes)
+      const res2 = await r2.resolve('MA.156.1301')
+      assert.equal(res2.verified.record.body.seq, 3, 'the holder\'s newer version won')
+      assert.deepEqual(other.asked.slice(-2), ['stranger:MA.156.1301', 'holder:MA.156.1301'], 'the parent (unreachable here) first, then the stranger, then the holder to confirm')
     })
 
     it('a country record answered by the root\'s copy is not confirmed with the country: its versions reach everyone by gossip', async () => {
