@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
-import { inNamespace, lineage, parseCode } from '../../core/code/grammar.ts'
+import { inNamespace, isDirectoryCode, lineage, parseCode } from '../../core/code/grammar.ts'
 import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
 import { equalBytes, toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
@@ -33,6 +33,7 @@ import { createCitycodeLibp2p } from '../../network/node/index.ts'
 import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import { handleRequests, sendRequest } from '../../network/rpc/index.ts'
 import { handleSessions, SessionPool } from '../../network/rpc/session.ts'
+import { DIRECTORY_PROTOCOL, DIRECTORY_REQUEST_MAX_BYTES, DIRECTORY_RESPONSE_MAX_BYTES, decodeDirectoryRequest, decodeDirectoryResponse, encodeDirectoryRequest, encodeDirectoryResponse } from '../../network/protocols/directory.ts'
 import { AllocationStore } from '../../storage/allocation-store.ts'
 import { RecordStore } from '../../storage/record-store.ts'
 import { RevocationStore } from '../../storage/revocation-store.ts'
@@ -332,7 +333,11 @@ export class CitycodeNode {
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
     await this.revocations.start()
     // before this node answers anything: the revocations in force that its first peers hold
-    await this.syncRevocations()
+    // and the directory (root and country records) they hold, offered once the revocations are known
+    const [, directory] = await Promise.all([this.syncRevocations(), this.fetchDirectory()])
+    let taken = 0
+    for (const bytes of directory) if (this.offerDirectoryRecord(bytes)) taken++
+    if (taken > 0) this.log('learnt %d directory records at start', taken)
     await handleRequests(this.libp2p, REVOCATION_STATUS_PROTOCOL, async (request) => {
       decodeStatusRequest(request)
       const statements = this.statuses.answer()
@@ -341,6 +346,10 @@ export class CitycodeNode {
       return encodeStatusResponse(statements)
     }, { maxRequestBytes: REVOCATION_STATUS_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, REVOCATION_SYNC_PROTOCOL, async (request) => encodeSyncResponse(await this.revocations.page(decodeSyncRequest(request))), { maxRequestBytes: REVOCATION_SYNC_REQUEST_MAX_BYTES })
+    await handleRequests(this.libp2p, DIRECTORY_PROTOCOL, async (request) => {
+      decodeDirectoryRequest(request)
+      return encodeDirectoryResponse(await this.directoryRecords())
+    }, { maxRequestBytes: DIRECTORY_REQUEST_MAX_BYTES })
     await handleRequests(this.libp2p, RESOLVE_PROTOCOL, async (request) => await this.answerResolve(request), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     await handleSessions(this.libp2p, RESOLVE_SESSION_PROTOCOL, async (request) => await this.answerResolve(request, { session: true }), { maxRequestBytes: RESOLVE_REQUEST_MAX_BYTES })
     this.sessions = new SessionPool(this.libp2p, {
@@ -754,12 +763,57 @@ export class CitycodeNode {
     await fetching
   }
 
+  /** The peers asked at start for revocations and the directory: the first bootstrap peers and the parent. */
+  private syncPeers (): string[] {
+    return [...new Set([...(this.init.network.bootstrap ?? []), ...(this.identity?.parent !== undefined ? [this.identity.parent.addr] : [])])].slice(0, DEFAULT_SYNC_PEERS)
+  }
+
+  /** This node's own record when it is the root or a country, and the directory its resolver holds. */
+  private async directoryRecords (): Promise<Uint8Array[]> {
+    const namespace = this.identity?.namespace
+    const own = namespace !== undefined && isDirectoryCode(namespace) ? await this.held(namespace) : undefined
+    const cached = this.resolver.directory().filter(v => v.record.body.code !== namespace)
+    return [...(own !== undefined ? [own] : []), ...cached].map(v => v.record.bytes)
+  }
+
+  /** Asks the sync peers, together and within the sync deadline, for their directory records. */
+  private async fetchDirectory (): Promise<Uint8Array[]> {
+    const addrs = this.syncPeers()
+    if (addrs.length === 0) return []
+    const deadline = deadlineSignal(this.init.revocations?.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
+    try {
+      const pages = await Promise.all(addrs.map(async (addr) => {
+        try {
+          return decodeDirectoryResponse(await sendRequest(this.libp2p, multiaddr(addr), DIRECTORY_PROTOCOL, encodeDirectoryRequest(), { signal: deadline.signal, maxResponseBytes: DIRECTORY_RESPONSE_MAX_BYTES }))
+        } catch (err) {
+          this.log('directory sync with %s failed: %s', addr, (err as Error).message)
+          return []
+        }
+      }))
+      return pages.flat()
+    } finally {
+      deadline.clear()
+    }
+  }
+
+  /** A directory record from a peer: verified as one from gossip; anything below country depth is ignored. */
+  private offerDirectoryRecord (bytes: Uint8Array): boolean {
+    try {
+      const verified = this.validator.validate(bytes)
+      if (!isDirectoryCode(verified.record.body.code)) return false
+      return this.resolver.offer(verified)
+    } catch (err) {
+      this.reject('directory', err)
+      return false
+    }
+  }
+
   /**
    * Asks the first bootstrap peers and the parent, together and within the sync deadline, for the
    * revocations they hold; an unreachable peer costs nothing but its share of the deadline.
    */
   private async syncRevocations (): Promise<void> {
-    const addrs = [...new Set([...(this.init.network.bootstrap ?? []), ...(this.identity?.parent !== undefined ? [this.identity.parent.addr] : [])])].slice(0, DEFAULT_SYNC_PEERS)
+    const addrs = this.syncPeers()
     if (addrs.length === 0) return
     const deadline = deadlineSignal(this.init.revocations?.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
     try {

@@ -193,6 +193,8 @@ export interface Resolver {
   knownNewest(code: string): VerifiedRecord | undefined
   /** A verified, unexpired proof that `code` does not exist, from the negative cache. */
   cachedAbsence(code: string): VerifiedAbsence | undefined
+  /** The root and country records this resolver holds and may still rely on (SPEC 7 directory). */
+  directory(): VerifiedRecord[]
   readonly cacheSize: number
 }
 

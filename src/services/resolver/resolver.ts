@@ -48,6 +48,8 @@ export class ResolverService implements Resolver {
    * that failed unconnected was out of reach and may be back once a connection opens again.
    */
   private readonly failed = new Map<string, { until: number, connected: boolean }>()
+  /** Root and country codes cached: few (one per country), kept as the directory (SPEC 7). */
+  private readonly directoryCodes = new Set<string>()
 
   constructor (init: ResolverInit, components: ResolverComponents) {
     this.c = components
@@ -85,6 +87,16 @@ export class ResolverService implements Resolver {
 
   cachedAbsence (code: string): VerifiedAbsence | undefined {
     return this.absent.get(code, this.c.now())
+  }
+
+  directory (): VerifiedRecord[] {
+    const out: VerifiedRecord[] = []
+    for (const code of this.directoryCodes) {
+      const known = this.knownNewest(code)
+      if (known !== undefined) out.push(known)
+      else if (this.cache.peek(code) === undefined) this.directoryCodes.delete(code)
+    }
+    return out
   }
 
   async resolve (input: string, options: ResolveOptions = {}): Promise<Resolution> {
@@ -226,9 +238,10 @@ export class ResolverService implements Resolver {
     const existing = this.cache.peek(body.code)
     if (existing !== undefined && this.c.validator.compare(verified.record, existing.value.record) < 0 && now < existing.expiresAt) return
     this.cache.set(body.code, verified, expiresAt)
-    if (this.c.onAuthority !== undefined && isDirectoryCode(body.code)) {
+    if (isDirectoryCode(body.code)) {
+      this.directoryCodes.add(body.code)
       const holder = holderOf(verified)
-      if (holder !== undefined) this.c.onAuthority(holder)
+      if (holder !== undefined) this.c.onAuthority?.(holder)
     }
   }
 
