@@ -273,7 +273,7 @@ export async function runSharded (s: Scenario, options: ShardedRunOptions): Prom
         lookups.push(op)
         track((async () => {
           try {
-            Object.assign(op, await call(asker.key, 'lookup', { node: asker.key, code, timeoutMs: s.workload.timeoutMs }))
+            Object.assign(op, await call(asker.key, 'lookup', { node: asker.key, code, timeoutMs: s.workload.timeoutMs, dhtOnly: s.workload.path === 'dht' }))
           } catch (err) {
             op.error = (err as Error).name
           }

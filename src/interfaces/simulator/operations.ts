@@ -22,11 +22,12 @@ export function unanswered (source: string): LookupResult {
   return { ok: false, latencyMs: 0, source, seq: 0, error: '', ...emptyCost() }
 }
 
-export async function resolveLookup (node: CitycodeNode, code: string, timeoutMs: number): Promise<LookupResult> {
+/** `dhtOnly`: the DHT fallback alone (scenario `workload.path: "dht"`). */
+export async function resolveLookup (node: CitycodeNode, code: string, timeoutMs: number, dhtOnly = false): Promise<LookupResult> {
   const r = unanswered('')
   const t = performance.now()
   try {
-    const answer = await node.resolve(code, { signal: AbortSignal.timeout(timeoutMs), cost: r })
+    const answer = await node.resolve(code, { signal: AbortSignal.timeout(timeoutMs), cost: r, ...(dhtOnly ? { dhtOnly, fresh: true } : {}) })
     r.ok = true
     r.source = answer.source
     r.seq = answer.verified.record.body.seq

@@ -336,7 +336,7 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
         const op: LookupOp = { kind: 'lookup', startMs: now, asker: askerIdx, code, newestSeq: newest.get(code) ?? 1, ...(revokedCodes.has(code) ? { revoked: true } : {}), ...unanswered('') }
         lookups.push(op)
         track((async () => {
-          Object.assign(op, await resolveLookup(asker.node, code, s.workload.timeoutMs))
+          Object.assign(op, await resolveLookup(asker.node, code, s.workload.timeoutMs, s.workload.path === 'dht'))
           options.progress?.('workload', ++done, expected)
         })())
         continue

@@ -78,7 +78,13 @@ export const scenarioSchema = z.object({
     updatesPerSecond: z.number().min(0).default(0),
     durationMs: z.number().int().min(100).max(3_600_000),
     /** Deadline of one lookup. */
-    timeoutMs: z.number().int().min(100).default(10_000)
+    timeoutMs: z.number().int().min(100).default(10_000),
+    /**
+     * `dht`: lookups skip the direct questions and read the DHT alone, as they do when every
+     * authority of the code is out of reach (a refused dial fails at once and the walk starts):
+     * the DHT fallback's own latency and success beside plain kad-dht's. @default "all"
+     */
+    path: z.enum(['all', 'dht']).default('all')
   }).strict(),
   /** Also run plain kad-dht GET/PUT of the same records on the same nodes and report ratios. */
   baseline: z.boolean().default(true),

@@ -34,7 +34,7 @@ export interface ShardMethods {
   proceed: { params: Record<string, never>, result: Record<string, never> }
   dial: { params: { dials: Array<[string, string]> }, result: { connected: number } }
   adversaries: { params: { firstSeen: Record<string, string> }, result: { installed: number } }
-  lookup: { params: { node: string, code: string, timeoutMs: number }, result: LookupResult }
+  lookup: { params: { node: string, code: string, timeoutMs: number, dhtOnly: boolean }, result: LookupResult }
   baselineGet: { params: { node: string, code: string, timeoutMs: number }, result: LookupResult }
   /** `startedAt` is epoch ms, the reference of this update's gossip receipts. */
   update: { params: { node: string, version: string }, result: { seq: number, latencyMs: number, startedAt: number } }

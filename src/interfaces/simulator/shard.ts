@@ -177,7 +177,7 @@ export async function runShard (init: ShardInit): Promise<number> {
       }
       return { installed }
     },
-    lookup: async (p) => await resolveLookup(node(p.node).node, p.code, p.timeoutMs),
+    lookup: async (p) => await resolveLookup(node(p.node).node, p.code, p.timeoutMs, p.dhtOnly),
     baselineGet: async (p) => await baselineGet(node(p.node).node, p.code, p.timeoutMs),
     update: async (p) => {
       const holder = node(p.node)

@@ -67,6 +67,15 @@ describe('simulator', function () {
     assert.match(summary, /\| bytes per lookup \| [\d.]+ bytes/)
   })
 
+  it('workload.path "dht": every lookup is read from the DHT alone: no direct question, no cache', async () => {
+    const scenario = loadScenario(smokeFile)
+    const result = await runScenario({ ...scenario, name: 'smoke-dht', baseline: false, workload: { ...scenario.workload, path: 'dht', durationMs: 2000, updatesPerSecond: 0 } })
+    const answered = result.lookups.filter(l => l.ok)
+    assert.ok(answered.length >= result.lookups.length * 0.9, `${answered.length} of ${result.lookups.length} answered`)
+    assert.ok(answered.some(l => l.source === 'dht'), 'answers came from the DHT')
+    assert.deepEqual(answered.filter(l => l.source !== 'dht' && l.source !== 'local').map(l => l.source), [], 'none by a direct question or the cache')
+  })
+
   it('same seed, same scenario, virtual clock: the same run, every outcome and latency included, also in one process', async () => {
     const s = loadScenario(smokeFile)
     const small = { ...s, baseline: false, latency: { model: 'fixed' as const, ms: 20, jitterMs: 5 }, workload: { ...s.workload, durationMs: 1500, updatesPerSecond: 1 } }
