@@ -100,6 +100,22 @@ export function issuerOf (chain: VerifiedChain, i: number): { namespace: string,
   return { namespace: parent.body.namespace, keys: [parent.body.subject] }
 }
 
+/**
+ * The issuers a verified chain vouches for: the issuer of every link (the anchor, then each link's
+ * subject) and the chain's own subject. A statement is worth keeping only when its namespace and key
+ * are one of these pairs: any key can sign a statement for any namespace, so one a node has no chain
+ * for is noise, and a liar could make endless such statements to crowd out the real ones.
+ */
+export function vouchedIssuers (chain: VerifiedChain): Array<{ namespace: string, keys: readonly Uint8Array[] }> {
+  const out = chain.certificates.map((_, i) => issuerOf(chain, i))
+  out.push({ namespace: chain.namespace, keys: [chain.subject] })
+  return out
+}
+
+export function isVouched (statement: RevocationStatus, chains: readonly VerifiedChain[]): boolean {
+  return chains.some(chain => vouchedIssuers(chain).some(v => v.namespace === statement.namespace && v.keys.some(k => equalBytes(k, statement.key))))
+}
+
 export interface StatusCheckOptions {
   readonly now: number
   /** The resolver's bound: a statement older than this does not count. */

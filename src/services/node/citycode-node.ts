@@ -48,7 +48,7 @@ import { DEFAULT_SYNC_PEERS, DEFAULT_SYNC_TIMEOUT_MS, revocations } from '../rev
 import type { Revocations } from '../revocations/index.ts'
 import type { Ledger } from '../ledger/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
-import type { AbsenceAnswer, LiveAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
+import type { AbsenceAnswer, RecordAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
@@ -300,6 +300,7 @@ export class CitycodeNode {
       revocations: this.revocations,
       statuses: {
         forIssuers: (namespaces) => this.statuses.forIssuers(namespaces),
+        offer: (statements, vouch) => { this.statuses.offer(statements, [vouch]) },
         fetch: async (issuer, options) => { await this.fetchStatus(issuer, options.signal, options.cost) }
       },
       now: this.now,
@@ -748,10 +749,12 @@ export class CitycodeNode {
     if (fetching === undefined) {
       fetching = (async () => {
         try {
-          const holder = holderOf((await this.resolver.resolve(issuer, { signal, cost })).verified)
+          const verified = (await this.resolver.resolve(issuer, { signal, cost })).verified
+          const holder = holderOf(verified)
           if (holder === undefined) return
           const id = await this.reach(holder)
-          this.statuses.offer(decodeStatusResponse(await sendRequest(this.libp2p, id, REVOCATION_STATUS_PROTOCOL, encodeStatusRequest(), { signal, cost, maxResponseBytes: REVOCATION_STATUS_RESPONSE_MAX_BYTES })))
+          // the issuer's verified chain vouches for its own key and the issuers above it
+          this.statuses.offer(decodeStatusResponse(await sendRequest(this.libp2p, id, REVOCATION_STATUS_PROTOCOL, encodeStatusRequest(), { signal, cost, maxResponseBytes: REVOCATION_STATUS_RESPONSE_MAX_BYTES })), [verified.chain])
         } catch (err) {
           this.log('could not fetch the revocation status of %s: %s', issuer, (err as Error).message)
         } finally {
@@ -869,7 +872,7 @@ export class CitycodeNode {
     return id
   }
 
-  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | LiveAnswer | AbsenceAnswer | RevokedAnswer> {
+  private async askPeer (peer: PeerRef, code: string, signal: AbortSignal | undefined, cost?: MessageCost): Promise<Uint8Array | null | RecordAnswer | AbsenceAnswer | RevokedAnswer> {
     const id = await this.reach(peer)
     const request = encodeResolveRequest(code)
     const bytes = this.sessions !== undefined
@@ -878,8 +881,9 @@ export class CitycodeNode {
     const response = decodeResolveResponse(bytes)
     if (response.status === 'refused') throw response.error
     if (response.status === 'found') {
-      if (response.statuses !== undefined) this.statuses.offer(response.statuses)
-      return response.live === true ? { record: response.record, live: true } : response.record
+      if (response.live !== true && response.statuses === undefined) return response.record
+      // statuses are kept once the resolver has verified the record whose chain vouches for them
+      return { record: response.record, ...(response.live === true ? { live: true as const } : {}), ...(response.statuses !== undefined ? { statuses: response.statuses } : {}) }
     }
     if (response.status === 'revoked') return { revoked: response.announcement }
     return response.proof !== undefined ? { absence: response.proof } : null

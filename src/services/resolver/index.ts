@@ -6,6 +6,7 @@ import { ResolverService } from './resolver.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
 import type { RevocationStatus } from '../../core/trust/revocation-status.ts'
+import type { VerifiedChain } from '../../core/trust/chain.ts'
 
 export const DEFAULT_RESOLVE_TIMEOUT_MS = 10_000
 /** How long one direct question to a known holder or authority may take before trying the next. */
@@ -63,22 +64,25 @@ export interface RevokedAnswer {
 }
 
 /**
- * A record answered by the holder's parent with a connection open to that holder (SPEC 7 `live`):
- * the holder has pushed it every newer version, so the copy needs no confirmation from the holder.
+ * A record with what came with it: `live` when the holder's parent answered with a connection open
+ * to that holder (SPEC 7: the holder has pushed it every newer version, so the copy needs no
+ * confirmation from the holder); `statuses`, revocation status statements stapled to it (SPEC 4.6),
+ * kept only once the record's chain is verified and vouches for their issuers.
  */
-export interface LiveAnswer {
+export interface RecordAnswer {
   readonly record: Uint8Array
-  readonly live: true
+  readonly live?: true
+  readonly statuses?: readonly Uint8Array[]
 }
 
 /** The network, as the resolver sees it: interchangeable record sources (routing backends). */
 export interface ResolverRouting {
   /**
    * Asks one peer for the record of `code` over the resolve protocol: the record bytes; null when
-   * it has none; `{ record, live }` for a parent's copy it keeps current; `{ absence }` when it says, with a proof, that nobody holds it; `{ revoked }` when
+   * it has none; `{ record, live?, statuses? }` with what came with it; `{ absence }` when it says, with a proof, that nobody holds it; `{ revoked }` when
    * it says, with the revocation, that the code's delegation is revoked.
    */
-  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | LiveAnswer | AbsenceAnswer | RevokedAnswer>
+  askPeer(peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | RecordAnswer | AbsenceAnswer | RevokedAnswer>
   /**
    * Walks the DHT for values under the code's key; yields each value with the peer it came from as
    * soon as it arrives (the resolver stops the walk, through the signal, once it has its answer).
@@ -132,6 +136,8 @@ export interface ResolverInit {
 export interface StatusSource {
   /** The statements held of these issuers (decoded; checked by the resolver against each chain). */
   forIssuers(namespaces: readonly string[]): RevocationStatus[]
+  /** Keeps stapled statements whose issuers the verified chain `vouch` names with their keys. */
+  offer(statements: readonly Uint8Array[], vouch: VerifiedChain): void
   /** Asks the node of `issuer` for its statements and keeps them; a failure is no throw, the check after it says what is missing. */
   fetch(issuer: string, options: CostOptions): Promise<void>
 }

@@ -456,10 +456,12 @@ export class ResolverService implements Resolver {
       const answer = await this.c.routing.askPeer(peer, code, { signal, cost })
       this.failed.delete(peer.id)
       if (answer === null) return undefined
-      if (answer instanceof Uint8Array || 'live' in answer) {
+      if (answer instanceof Uint8Array || 'record' in answer) {
         const verified = this.validateNoting(answer instanceof Uint8Array ? answer : answer.record, code, refusals)
         this.checkNotStale(verified, peer, refusals)
-        return { verified, source: 'direct', from: peer.id, ...(!(answer instanceof Uint8Array) && this.isParentOf(peer, code) ? { live: true } : {}) }
+        if (answer instanceof Uint8Array) return { verified, source: 'direct', from: peer.id }
+        if (answer.statuses !== undefined) this.c.statuses?.offer(answer.statuses, verified.chain)
+        return { verified, source: 'direct', from: peer.id, ...(answer.live === true && this.isParentOf(peer, code) ? { live: true } : {}) }
       }
       if ('revoked' in answer) {
         await this.learnRevoked(answer.revoked, code, peer, refusals)

@@ -4,7 +4,8 @@ import { toHex } from '../../core/crypto/hash.ts'
 import type { Signer } from '../../core/crypto/signature.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import { decodeCertificate } from '../../core/trust/certificate.ts'
-import { decodeRevocationStatus, REVOCATION_STATUS_MAX_ENTRIES, signRevocationStatus, statusSignatureValid } from '../../core/trust/revocation-status.ts'
+import { decodeRevocationStatus, isVouched, REVOCATION_STATUS_MAX_ENTRIES, signRevocationStatus, statusSignatureValid } from '../../core/trust/revocation-status.ts'
+import type { VerifiedChain } from '../../core/trust/chain.ts'
 import type { RevocationStatus } from '../../core/trust/revocation-status.ts'
 
 /** An authority signs a new statement of its own when the last one is older than this. */
@@ -84,8 +85,11 @@ export class RevocationStatusKeeper {
     this.own = undefined
   }
 
-  /** Keeps the statements whose signature verifies; returns how many were newer than those held. */
-  offer (statements: readonly Uint8Array[]): number {
+  /**
+   * Keeps the statements whose issuer `vouch` (chains this node verified) names with that key and
+   * whose signature verifies; returns how many were newer than those held.
+   */
+  offer (statements: readonly Uint8Array[], vouch: readonly VerifiedChain[]): number {
     let taken = 0
     for (const bytes of statements) {
       let s: RevocationStatus
@@ -98,7 +102,7 @@ export class RevocationStatusKeeper {
       const existing = this.held.get(id)
       if (existing !== undefined && existing.issuedAt >= s.issuedAt) continue
       if (s.issuedAt > this.c.now() + 60_000) continue
-      if (!statusSignatureValid(s)) continue
+      if (!isVouched(s, vouch) || !statusSignatureValid(s)) continue
       if (existing === undefined && this.held.size >= MAX_HELD_STATUSES) this.held.delete(this.held.keys().next().value as string)
       this.held.delete(id)
       this.held.set(id, s)
@@ -152,6 +156,16 @@ export class RevocationStatusKeeper {
     return [own.bytes, ...this.staple(issuerNamespaces(authority.chain)).filter(b => b !== own.bytes)]
   }
 
+  /** This authority's own chain, verified: it vouches for the issuers above this node. */
+  private ownChain (authority: { chain: readonly Uint8Array[], signer: Signer }): VerifiedChain[] {
+    try {
+      return [this.c.validator.chains.verify(authority.chain, authority.signer.publicKey, { now: this.c.now() })]
+    } catch (err) {
+      this.log.error('own chain does not verify: %s', (err as Error).message)
+      return []
+    }
+  }
+
   /** Refreshes the statements above this node from its parent, once per refresh period at most, in the background. */
   refreshSoon (): void {
     const authority = this.c.authority()
@@ -159,7 +173,7 @@ export class RevocationStatusKeeper {
     if (this.c.now() - this.refreshedAt < this.refreshMs / 2) return
     this.refreshedAt = this.c.now()
     this.refreshing = this.c.fromParent(AbortSignal.timeout(this.refreshMs))
-      .then((statements) => { this.offer(statements) })
+      .then((statements) => { this.offer(statements, this.ownChain(authority)) })
       .catch((err: Error) => { this.log('could not refresh revocation statuses from the parent: %s', err.message) })
       .finally(() => { this.refreshing = undefined })
   }

@@ -20,7 +20,7 @@ function issueCity (code: string): Uint8Array {
 
 class FakeRouting implements ResolverRouting {
   readonly selfId = 'me'
-  peers = new Map<string, Uint8Array | null | 'hang' | { record: Uint8Array, live: true } | { absence: Uint8Array } | { revoked: Uint8Array }>()
+  peers = new Map<string, Uint8Array | null | 'hang' | { record: Uint8Array, live?: true, statuses?: Uint8Array[] } | { absence: Uint8Array } | { revoked: Uint8Array }>()
   dht: Array<{ value: Uint8Array, from: string }> = []
   asked: string[] = []
   /** Peers that answer only after this many ms (unless the question is abandoned first). */
@@ -31,7 +31,7 @@ class FakeRouting implements ResolverRouting {
     return this.connections.has(peerId)
   }
 
-  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { record: Uint8Array, live: true } | { absence: Uint8Array } | { revoked: Uint8Array }> {
+  async askPeer (peer: PeerRef, code: string, options: CostOptions): Promise<Uint8Array | null | { record: Uint8Array, live?: true, statuses?: Uint8Array[] } | { absence: Uint8Array } | { revoked: Uint8Array }> {
     this.asked.push(`${peer.id}:${code}`)
     const delay = this.delays.get(peer.id)
     if (delay !== undefined) {
@@ -487,6 +487,23 @@ describe('resolver', () => {
     })
   })
 
+  it('stapled statements go to the status store with the chain of the record once it verified, never with a record that did not', async () => {
+    const offered: Array<{ count: number, namespace: string }> = []
+    const statuses = { forIssuers: () => [], fetch: async () => {}, offer: (statements: readonly Uint8Array[], vouch: { namespace: string }) => { offered.push({ count: statements.length, namespace: vouch.namespace }) } }
+    const routing = new FakeRouting()
+    const staple = [signRevocationStatus({ namespace: 'MA.156', issuedAt: NOW, revoked: [] }, h.country).bytes]
+    const forged = Uint8Array.from(v1.bytes)
+    forged[forged.length - 70] = (forged[forged.length - 70] as number) ^ 1
+    routing.peers.set('liar', { record: forged, statuses: staple })
+    routing.peers.set('country-peer', { record: v1.bytes, statuses: staple })
+    const r = resolver({ directTimeoutMs: 50, timeoutMs: 500, hedgeDelayMs: 10, authorities: [{ namespace: 'MA.156', peer: { id: 'liar', addrs: [] } }, { namespace: 'MA.156', peer: { id: 'country-peer', addrs: [] } }] })({
+      validator: new RecordValidator(h.anchors, { now: () => NOW }), routing, statuses, local: { get: async () => undefined }, now: () => NOW, logger: defaultLogger()
+    })
+    await r.resolve('MA.156.1301')
+    assert.deepEqual(routing.asked.sort(), ['country-peer:MA.156.1301', 'liar:MA.156.1301'])
+    assert.deepEqual(offered, [{ count: 1, namespace: 'MA.156.1301' }], 'once, with the verified chain of the honest answer')
+  })
+
   describe('revocation status required (SPEC 4.6)', () => {
     function withStatuses (routing: FakeRouting, statuses: { held: RevocationStatus[], onFetch?: (issuer: string) => RevocationStatus[] }): { r: ReturnType<ReturnType<typeof resolver>>, fetched: string[] } {
       const fetched: string[] = []
@@ -495,6 +512,7 @@ describe('resolver', () => {
         routing,
         statuses: {
           forIssuers: (namespaces) => statuses.held.filter(s => namespaces.includes(s.namespace)),
+          offer: () => {},
           fetch: async (issuer) => {
             fetched.push(issuer)
             statuses.held.push(...(statuses.onFetch?.(issuer) ?? []))
