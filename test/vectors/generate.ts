@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree, encodeRevocationList } from '../../src/core/index.ts'
+import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree, encodeRevocationList, isCountryCode, NATIONAL_SCHEMES } from '../../src/core/index.ts'
 import { MerkleLog } from '../../src/core/ledger/log.ts'
 import { cosign, signTreeHead } from '../../src/core/ledger/tree-head.ts'
 import { zlibSync } from 'fflate'
@@ -57,7 +57,7 @@ function codes (): unknown {
 
 function allocation (): unknown {
   return {
-    description: 'Unified allocation rule (SPEC "Allocation"): checkAllocationRule(code) passes or fails with the error named.',
+    description: 'Unified allocation rule (SPEC "Allocation"): checkAllocationRule(code) passes or fails with the error named. `countries`: every country segment the rule accepts; `schemes`: per country with a national scheme, every division segment it accepts (names for display only); any other segment is an AllocationRuleError.',
     cases: [
       { code: 'MA.156', valid: true, why: 'China, ISO 3166-1 numeric 156' },
       { code: 'MA.156.1301', valid: true, why: 'Shijiazhuang, GB/T 2260 130100' },
@@ -67,8 +67,19 @@ function allocation (): unknown {
       { code: 'MA.156.1300', valid: false, error: 'AllocationRuleError', why: 'province-level code is not a city division' },
       { code: 'MA.999.0001', valid: false, error: 'AllocationRuleError', why: '999 is not an ISO 3166-1 country' },
       { code: 'MA.276.0001', valid: true, why: 'Germany has no national scheme: serials' },
-      { code: 'MA.276.9999', valid: true, why: 'serial range' }
-    ]
+      { code: 'MA.276.9999', valid: true, why: 'serial range' },
+      { code: 'MA.156.5001', valid: true, why: 'Chongqing municipality, urban districts 500100' },
+      { code: 'MA.156.5002', valid: false, error: 'AllocationRuleError', why: 'Chongqing 500200 (counties) is not in the list: a municipality has PP01 only' },
+      { code: 'MA.156.1102', valid: false, error: 'AllocationRuleError', why: 'Beijing 110200 is not in the list' },
+      { code: 'MA.156.4190', valid: true, why: 'Henan 419000, county-level divisions administered by the province, is in the list' },
+      { code: 'MA.983.0001', valid: true, why: '983 (Kosovo, XK) is in the country list though ISO 3166-1 assigns it to no country' }
+    ],
+    countries: Array.from({ length: 999 }, (_, i) => String(i + 1).padStart(3, '0')).filter(isCountryCode),
+    schemes: [...NATIONAL_SCHEMES].map(([country, scheme]) => ({
+      country,
+      name: scheme.name,
+      divisions: [...scheme.divisions].sort().map(division => ({ division, name: scheme.nameOf(division) }))
+    }))
   }
 }
 
@@ -84,8 +95,16 @@ function bad (name: string, bytes: Uint8Array, error: string, extra: Partial<Rec
 function records (): unknown {
   const h = hierarchy()
   const good = cityRecord(h)
-  const flipped = Uint8Array.from(good.bytes)
-  flipped[flipped.length - 10] = (flipped[flipped.length - 10] as number) ^ 0x01
+  // the record's last bytes are those of its last link's signature (canonical key order: sig, body, chain)
+  const certSigFlipped = Uint8Array.from(good.bytes)
+  certSigFlipped[certSigFlipped.length - 10] = (certSigFlipped[certSigFlipped.length - 10] as number) ^ 0x01
+  // a name inside the signed body changed after signing, same length, still canonical
+  const bodyTampered = (() => {
+    const at = Buffer.from(good.bodyBytes).indexOf(Buffer.from('Shijiazhuang'))
+    const body = Uint8Array.from(good.bodyBytes)
+    body[at + 11] = 0x68 // Shijiazhuang -> Shijiazhuanh
+    return encodeCbor({ body, sig: good.sig, chain: [...good.chain] })
+  })()
   const sigFlip = (() => {
     const env = { body: good.bodyBytes, sig: Uint8Array.from(good.sig), chain: [...good.chain] }
     env.sig[0] = (env.sig[0] as number) ^ 0x80
@@ -117,7 +136,8 @@ function records (): unknown {
     ok('second version, prev = SHA-256 of the first', v2, 'MA.156.1301'),
     ok('sub-code MA.156.1301.02 signed by the city key', sub, 'MA.156.1301'),
     ok('the root signing its own record with no chain', rootSigned, 'MA'),
-    bad('one byte flipped inside the signed body', flipped, 'BadSignatureError'),
+    bad('one byte flipped in the city certificate\'s signature (the record\'s last bytes)', certSigFlipped, 'BadSignatureError'),
+    bad('a name in the record body changed after signing (Shijiazhuang -> Shijiazhuanh)', bodyTampered, 'BadSignatureError'),
     bad('signature bit flipped', sigFlip, 'BadSignatureError'),
     bad('truncated', good.bytes.subarray(0, 100), 'MalformedRecordError'),
     bad('map keys not in canonical order', unsorted, 'MalformedRecordError'),
@@ -157,16 +177,43 @@ function chains (): unknown {
   const fields = { namespace: 'MA.156', subject: h.country.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'] as Array<'sign' | 'delegate'> }
   const two = issueCertificate(fields, [roots[0]!, roots[2]!])
   const one = issueCertificate(fields, [roots[1]!])
-  const rec = (signer = h.city, chain: Uint8Array[]) => createRecord({ code: 'MA.156.1301', seq: 1, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 60_000, values: sampleValues() }, signer, chain)
+  const rec = (signer = h.city, chain: Uint8Array[], code = 'MA.156.1301') => createRecord({ code, seq: 1, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 60_000, values: sampleValues() }, signer, chain)
+  // a rotation link signed by the old key only: every other rule holds
+  const oldKeyRotation = issueCertificate({ kind: 'rotation', namespace: 'MA.156.1301', subject: next.publicKey, serial: 2, notBefore: NOW - 1000, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], prev: h.cityCert.hash }, [h.city])
+  // the longest chain: root -> country -> city -> six sub-code levels (8 links), then a rotation (9)
+  const deepest = 'MA.156.1301.01.01.01.01.01.01'
+  const subKeys = Array.from({ length: 6 }, (_, i) => seededSigner(60 + i))
+  const rotated = seededSigner(66)
+  const long: Uint8Array[] = [...h.chain]
+  let issuer = h.city
+  let lastSub = h.cityCert
+  subKeys.forEach((key, i) => {
+    const namespace = deepest.split('.').slice(0, 4 + i).join('.')
+    lastSub = issueCertificate({ namespace, subject: key.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], next: i === 5 ? sha256(rotated.publicKey) : null }, [issuer])
+    long.push(lastSub.bytes)
+    issuer = key
+  })
+  const ninth = issueCertificate({ kind: 'rotation', namespace: deepest, subject: rotated.publicKey, serial: 2, notBefore: NOW - 1000, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], prev: lastSub.hash }, [rotated])
+  const nonAnchor = seededSigner(99)
+  // createRecord refuses a chain over 8 links: sign the body, then put the 9 links around it
+  const nineLinks = (() => {
+    const r = rec(rotated, [], deepest)
+    return encodeCbor({ body: r.bodyBytes, sig: r.sig, chain: [...long, ninth.bytes] })
+  })()
   return {
-    description: 'Delegation chains: pre-committed key rotation and m-of-n root quorums. Each case is a record to verify with the given anchors at now.',
+    description: 'Delegation chains (SPEC "Chains"): pre-committed key rotation, m-of-n root quorums, empty chains and the chain length limit. Each case is a record to verify with the given anchors at now.',
     now: NOW,
     cases: [
       { name: 'pre-committed rotation: new key signs, chain root -> country -> city -> rotation', anchors: anchorsJson(h.anchors), record: hex(rec(next, [...h.chain, rotation.bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
       { name: 'rotation to a key that was not committed', anchors: anchorsJson(h.anchors), record: hex(rec(wrongNext, [...h.chain, badRotation.bytes]).bytes), result: { valid: false, error: 'BrokenChainError' } },
       { name: 'old key after rotation is still signed by the chain without the rotation link (revoke it to retire it)', anchors: anchorsJson(h.anchors), record: hex(rec(h.city, h.chain).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
       { name: '2-of-3 roots, two signatures', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [two.bytes, issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.country]).bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
-      { name: '2-of-3 roots, one signature (m-1)', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [one.bytes, h.cityCert.bytes]).bytes), result: { valid: false, error: 'UnknownAnchorError' } }
+      { name: '2-of-3 roots, one signature (m-1)', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [one.bytes, h.cityCert.bytes]).bytes), result: { valid: false, error: 'UnknownAnchorError' } },
+      { name: 'rotation link signed by the old key, not by its new subject', anchors: anchorsJson(h.anchors), record: hex(rec(next, [...h.chain, oldKeyRotation.bytes]).bytes), result: { valid: false, error: 'BrokenChainError' } },
+      { name: 'no chain, signed by a key that is not an anchor key', anchors: anchorsJson(h.anchors), record: hex(rec(nonAnchor, [], 'MA').bytes), result: { valid: false, error: 'UnknownAnchorError' } },
+      { name: 'no chain, signed by one key of a 2-of-3 anchor', anchors: anchorsJson(quorumAnchors), record: hex(rec(roots[0]!, [], 'MA').bytes), result: { valid: false, error: 'UnknownAnchorError' } },
+      { name: '8 links, the most allowed: root -> country -> city -> six sub-code levels', anchors: anchorsJson(h.anchors), record: hex(rec(issuer, long, deepest).bytes), result: { valid: true, code: deepest, seq: 1, namespace: deepest } },
+      { name: '9 links (the 8 above and a valid rotation): the record does not decode', anchors: anchorsJson(h.anchors), record: hex(nineLinks), result: { valid: false, error: 'MalformedRecordError' } }
     ]
   }
 }

@@ -67,6 +67,9 @@ export function ledgerVectors (): unknown {
   const heads = [3, 7].map(size => signTreeHead({ log: LOG, size, root: log.root(size), time: NOW + 10 + size }, key))
   const [h3, h7] = heads as [ReturnType<typeof signTreeHead>, ReturnType<typeof signTreeHead>]
   const co = witnesses.map((w, i) => encodeCosignature(cosign(h7, w, NOW + 20 + i)))
+  // the head of size 7 is dated NOW + 17; a cosignature may be dated up to 5 min (the clock skew) before it
+  const coEarly = encodeCosignature(cosign(h7, seededSigner(41), h7.head.time - 300_000))
+  const coTooEarly = encodeCosignature(cosign(h7, seededSigner(41), h7.head.time - 300_001))
   const forkedSame = signTreeHead({ log: LOG, size: 7, root: rewritten.root(7), time: NOW + 30 }, key)
   const sameSize = compareTreeHeads(h7, forkedSame, key.publicKey)
   const notExtended = compareTreeHeads(h3, signTreeHead({ log: LOG, size: 7, root: rewritten.root(7), time: NOW + 31 }, key), key.publicKey, rewritten.consistencyProof(3, 7))
@@ -91,7 +94,9 @@ export function ledgerVectors (): unknown {
     cosignatures: [
       { name: 'witness 0 cosigns the head of size 7', head: hex(h7.bytes), cosignature: hex(co[0] as Uint8Array), result: 'valid' },
       { name: 'witness 1 cosigns the head of size 7', head: hex(h7.bytes), cosignature: hex(co[1] as Uint8Array), result: 'valid' },
-      { name: 'witness 0 cosignature offered for the head of size 3', head: hex(h3.bytes), cosignature: hex(co[0] as Uint8Array), result: 'BadSignatureError' }
+      { name: 'witness 0 cosignature offered for the head of size 3', head: hex(h3.bytes), cosignature: hex(co[0] as Uint8Array), result: 'BadSignatureError' },
+      { name: 'dated 5 min before the head (the clock skew allowed)', head: hex(h7.bytes), cosignature: hex(coEarly), result: 'valid' },
+      { name: 'dated 5 min and 1 ms before the head', head: hex(h7.bytes), cosignature: hex(coTooEarly), result: 'TreeHeadFromFutureError' }
     ],
     forkEvidence: [
       { name: 'two heads of size 7 with different roots', evidence: hex(sameSize.evidence), result: 'same-size' },

@@ -53,8 +53,26 @@ describe('test vectors', () => {
   })
 
   it('allocation.json', () => {
-    const v = loadVector<{ cases: Array<{ code: string, valid: boolean, error?: string }> }>('allocation.json')
+    const v = loadVector<{ cases: Array<{ code: string, valid: boolean, error?: string }>, countries: string[], schemes: Array<{ country: string, divisions: Array<{ division: string }> }> }>('allocation.json')
     for (const c of v.cases) assert.equal(errorName(() => checkAllocationRule(c.code)), c.valid ? undefined : c.error, c.code)
+    // the lists are exact: every other country or division segment is refused
+    const countries = new Set(v.countries)
+    for (let n = 1; n <= 999; n++) {
+      const country = String(n).padStart(3, '0')
+      assert.equal(errorName(() => checkAllocationRule(`MA.${country}`)), countries.has(country) ? undefined : 'AllocationRuleError', country)
+    }
+    // SPEC Appendix A prints the same lists
+    const appendix = readFileSync(new URL('../../../docs/SPEC.md', import.meta.url), 'utf8').split('## Appendix A.')[1] ?? ''
+    const blocks = [...appendix.matchAll(/```\n([\s\S]*?)```/g)].map(m => (m[1] as string).split(/\s+/).filter(x => x !== ''))
+    assert.deepEqual(blocks, [v.countries, ...v.schemes.map(s => s.divisions.map(d => d.division))], 'SPEC Appendix A lists what allocation.json does')
+    assert.ok(v.schemes.some(s => s.country === '156'))
+    for (const scheme of v.schemes) {
+      const divisions = new Set(scheme.divisions.map(d => d.division))
+      for (let n = 1; n <= 9999; n++) {
+        const code = `MA.${scheme.country}.${String(n).padStart(4, '0')}`
+        assert.equal(errorName(() => checkAllocationRule(code)), divisions.has(code.slice(-4)) ? undefined : 'AllocationRuleError', code)
+      }
+    }
   })
 
   it('records.json: one case per way to be wrong', () => {
@@ -67,7 +85,7 @@ describe('test vectors', () => {
     for (const c of v.cases) checkRecordCase(c, v.anchors, v.now)
   })
 
-  it('chains.json: rotation and root quorum', () => {
+  it('chains.json: rotation, root quorum, empty chains, chain length', () => {
     const v = loadVector<{ now: number, cases: RecordCase[] }>('chains.json')
     for (const c of v.cases) checkRecordCase(c, c.anchors ?? [], v.now)
   })
