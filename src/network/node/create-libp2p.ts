@@ -28,7 +28,7 @@ type TransportFactories = NonNullable<Options['transports']>
 /**
  * Builds (and starts) a citycode libp2p node: one transport, noise (or, for simulations only,
  * plaintext), yamux, identify, ping, kad-dht under `/citycode/kad/1.0.0` with the injected
- * validator and selector, and gossipsub with signed messages and peer scoring. Everything the node
+ * validator and selector, and gossipsub with unsigned, self-certifying messages (StrictNoSign) and peer scoring. Everything the node
  * uses is injected or created here; `stop()` releases all of it.
  *
  * kad-dht keeps every peer address it learns (`passthroughMapper`): city networks and test

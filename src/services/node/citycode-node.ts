@@ -766,9 +766,10 @@ export class CitycodeNode {
     await fetching
   }
 
-  /** The peers asked at start for revocations and the directory: the first bootstrap peers and the parent. */
+  /** The peers asked at start for revocations and the directory: the parent, then the first bootstrap peers. */
   private syncPeers (): string[] {
-    return [...new Set([...(this.init.network.bootstrap ?? []), ...(this.identity?.parent !== undefined ? [this.identity.parent.addr] : [])])].slice(0, DEFAULT_SYNC_PEERS)
+    // the parent first: with a long bootstrap list it was the one cut off
+    return [...new Set([...(this.identity?.parent !== undefined ? [this.identity.parent.addr] : []), ...(this.init.network.bootstrap ?? [])])].slice(0, DEFAULT_SYNC_PEERS)
   }
 
   /** This node's own record when it is the root or a country, and the directory its resolver holds. */
