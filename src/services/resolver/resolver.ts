@@ -254,7 +254,10 @@ export class ResolverService implements Resolver {
     const parsed = parseCode(code)
     if (parsed.segments.length <= COUNTRY_DEPTH) return
     const parent = parsed.segments.slice(0, -1).join('.')
-    const known = lineage(parsed).slice(COUNTRY_DEPTH - 1, -1).some(a => this.cache.peek(a.text) !== undefined) ||
+    // only the parent itself (or a copy of the code naming its holder) tells whom to ask: a country
+    // cached for a sub-code of one of its cities led to the country, which holds no sub-codes, and
+    // the lookup fell to the DHT, where no proof of absence can come from
+    const known = this.cache.peek(code) !== undefined || this.cache.peek(parent) !== undefined ||
       this.authorities.some(a => a.namespace === parent)
     if (known) return
     try {
