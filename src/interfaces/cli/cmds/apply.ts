@@ -2,7 +2,7 @@ import type { Command } from 'commander'
 import { ConfigError } from '../../config/load.ts'
 import { applicationFields, closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { printJson, runHandler } from '../output.ts'
-import { configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 export function registerApply (program: Command): void {
@@ -17,6 +17,7 @@ export function registerApply (program: Command): void {
         if (parent === undefined) throw new ConfigError('authority.parent is required to apply', { field: 'authority.parent' })
         const node = await nodeFromConfig(config)
         try {
+          await checkBootstrap(node, config, 'require')
           const code = await node.apply(parent, applicationFields(config, parent.namespace), { timeoutMs: Number(opts.timeout) })
           const published = await node.publishOwn()
           if (opts.json === true) printJson({ code, seq: published.record.body.seq, dhtPeers: published.dhtPeers })
