@@ -26,6 +26,6 @@ export function registerApply (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

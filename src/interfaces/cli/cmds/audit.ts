@@ -61,6 +61,6 @@ export function registerAudit (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

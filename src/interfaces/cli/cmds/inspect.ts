@@ -42,6 +42,6 @@ export function registerInspect (program: Command): void {
         if (opts.json === true) printJson(recordView(verified))
         else process.stdout.write(recordText(verified) + '\n')
         return 0
-      })
+      }, { json: opts.json === true })
     })
 }

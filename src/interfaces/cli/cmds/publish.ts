@@ -39,6 +39,6 @@ export function registerPublish (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

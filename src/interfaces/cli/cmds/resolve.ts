@@ -45,6 +45,6 @@ export function registerResolve (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }
