@@ -47,3 +47,11 @@ export class StaleAnswerError extends CitycodeError {
 export class SlowPeerError extends CitycodeError {
   static override readonly code = 'ERR_SLOW_PEER'
 }
+
+/**
+ * A one-shot application's deadline passed while the parent's operator had not decided yet: the
+ * application stays queued at the parent under `details.id`, for its operator to approve.
+ */
+export class ApplicationPendingError extends CitycodeError {
+  static override readonly code = 'ERR_APPLICATION_PENDING'
+}

@@ -13,10 +13,10 @@ export interface CliRun { status: number | null, stdout: string, stderr: string 
 /**
  * Runs one CLI command to its end, asynchronously (nodes a test started keep being read meanwhile);
  * the child joins `children` so the test's cleanup kills it if it outlives the test. Killed at
- * `timeoutMs`.
+ * `timeoutMs`. Runs in `cwd` when given (paths in a config are relative to the config, not to it).
  */
-export async function runCli (args: string[], env: NodeJS.ProcessEnv, children: ChildProcessWithoutNullStreams[], timeoutMs = 90_000): Promise<CliRun> {
-  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env })
+export async function runCli (args: string[], env: NodeJS.ProcessEnv, children: ChildProcessWithoutNullStreams[], timeoutMs = 90_000, cwd?: string): Promise<CliRun> {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env, ...(cwd !== undefined ? { cwd } : {}) })
   children.push(child)
   let stdout = ''
   let stderr = ''
@@ -38,9 +38,9 @@ export interface CliNode {
   socket?: string
 }
 
-/** Starts `citycode node start -c config` and resolves at its `ready` line; rejects if it exits first or stays silent for 60 s. */
-export async function startCliNode (config: string, env: NodeJS.ProcessEnv, children: ChildProcessWithoutNullStreams[]): Promise<CliNode> {
-  const child = spawn(process.execPath, [CLI_MAIN, 'node', 'start', '-c', config], { env })
+/** Starts `citycode node start -c config` (in `cwd`, default this process's) and resolves at its `ready` line; rejects if it exits first or stays silent for 60 s. */
+export async function startCliNode (config: string, env: NodeJS.ProcessEnv, children: ChildProcessWithoutNullStreams[], cwd?: string): Promise<CliNode> {
+  const child = spawn(process.execPath, [CLI_MAIN, 'node', 'start', '-c', config], { env, ...(cwd !== undefined ? { cwd } : {}) })
   children.push(child)
   let out = ''
   let err = ''

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
 import { registerCommands } from './cmds/index.ts'
-import { EXIT_USAGE, reportError } from './output.ts'
+import { UsageError } from './errors.ts'
+import { EXIT_USAGE, errorJson, printJson, reportError } from './output.ts'
+import { assertKnownCommand } from './unknown-command.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
 
 tolerateStrayNetworkErrors()
@@ -16,12 +18,27 @@ const program = new Command('citycode')
   .exitOverride()
 registerCommands(program)
 
-try {
-  await program.parseAsync(process.argv)
-} catch (err) {
-  if (err instanceof CommanderError) {
-    process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE
-  } else {
-    process.exitCode = reportError(err)
+// a usage mistake is found before any handler runs: a script that asked for JSON still gets JSON
+const json = process.argv.includes('--json')
+
+async function run (): Promise<void> {
+  try {
+    assertKnownCommand(program, process.argv.slice(2))
+  } catch (err) {
+    process.exitCode = reportError(err, { json }, EXIT_USAGE)
+    return
+  }
+  try {
+    await program.parseAsync(process.argv)
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      // commander has written its own line on stderr already
+      if (err.exitCode !== 0 && json) printJson(errorJson(new UsageError(err.message.replace(/^error: /, ''), { reason: err.code })))
+      process.exitCode = err.exitCode === 0 ? 0 : EXIT_USAGE
+    } else {
+      process.exitCode = reportError(err, { json })
+    }
   }
 }
+
+await run()

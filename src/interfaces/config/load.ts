@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { parseWithSchema } from './parse-with-schema.ts'
+import { resolveConfigPaths, resolveFromCwd } from './paths.ts'
 import { CitycodeError } from '../../core/errors.ts'
 import { configSchema } from './schema.ts'
 import type { NodeConfig } from './schema.ts'
@@ -13,7 +14,12 @@ export function parseConfig (raw: unknown, source: string): NodeConfig {
   return parseWithSchema(configSchema, raw, source, ConfigError)
 }
 
-/** Reads a config file; flags (already parsed) and environment override its fields. */
+/**
+ * Reads a config file; flags (already parsed) and environment override its fields. Every command
+ * that takes `-c` comes through here, so all of them agree on where the data directory is: a
+ * relative path in the file is relative to the file, one from a flag or the environment to the
+ * current directory (paths.ts).
+ */
 export function loadConfig (path: string, overrides: Partial<NodeConfig> = {}, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   let text: string
   try {
@@ -28,8 +34,11 @@ export function loadConfig (path: string, overrides: Partial<NodeConfig> = {}, e
     throw new ConfigError(`${path} is not valid JSON: ${(err as Error).message}`, { field: '(file)', source: path })
   }
   const fromEnv: Record<string, unknown> = {}
-  if (env.CITYCODE_DATA_DIR !== undefined) fromEnv.dataDir = env.CITYCODE_DATA_DIR
+  if (env.CITYCODE_DATA_DIR !== undefined) fromEnv.dataDir = resolveFromCwd(env.CITYCODE_DATA_DIR)
   if (env.CITYCODE_HTTP !== undefined) fromEnv.http = env.CITYCODE_HTTP
-  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined))
-  return parseConfig({ ...(raw as object), ...fromEnv, ...defined }, path)
+  const defined: Record<string, unknown> = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined))
+  if (typeof defined.dataDir === 'string') defined.dataDir = resolveFromCwd(defined.dataDir)
+  // a file that is not one JSON object is refused as it is, by the schema, naming "(root)"
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return parseConfig(raw, path)
+  return parseConfig({ ...resolveConfigPaths(raw as Record<string, unknown>, path), ...fromEnv, ...defined }, path)
 }

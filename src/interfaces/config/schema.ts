@@ -29,7 +29,7 @@ export const valueSchema = z.discriminatedUnion('type', [
 export const configSchema = z.object({
   /** root: holds the agency namespace (a trust anchor key); country / city: apply to a parent; resolver: DHT client only. */
   role: z.enum(['root', 'country', 'city', 'resolver']),
-  /** Where LevelDB and the keychain live; omitted: memory only (nothing survives a restart). */
+  /** Where LevelDB and the keychain live, relative to this config file (paths.ts); omitted: memory only (nothing survives a restart). */
   dataDir: z.string().min(1).optional(),
   transport: z.enum(['tcp', 'memory']).default('tcp'),
   listen: z.array(z.string()).default(['/ip4/127.0.0.1/tcp/0']),
@@ -50,7 +50,7 @@ export const configSchema = z.object({
     approval: z.enum(['auto', 'manual']).default('manual'),
     /** Applicants the operator names beforehand: their authority key and optionally the one code they may get. */
     preapproved: z.array(z.object({ key: hex32, code: code.optional(), name: z.string().max(256).optional() }).strict()).max(100_000).optional(),
-    /** A file holding the invitation (`citycode invite --out`) the parent's operator made for this node's key; presented when applying. */
+    /** A file (relative to this config file) holding the invitation (`citycode invite --out`) the parent's operator made for this node's key; presented when applying. */
     invitation: z.string().min(1).optional(),
     /** Bounds of the queue of applications waiting for the operator; past one an application is refused and not stored. */
     pendingLimits: z.object({ perKey: z.number().int().min(1).optional(), perPeer: z.number().int().min(1).optional(), total: z.number().int().min(1).optional() }).strict().optional(),

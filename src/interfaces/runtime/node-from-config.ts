@@ -14,6 +14,8 @@ import { assertStrongPassphrase, PASSPHRASE_RULE } from '../../storage/passphras
 import { ConfigError } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
 import type { Datastore } from 'interface-datastore'
+import { dataDirBefore, discardIfFresh } from './fresh-data-dir.ts'
+import { assertListenAddressesFree, fromLibp2pListenError } from './listen-check.ts'
 
 export function anchorsOf (config: NodeConfig): TrustAnchor[] {
   return config.anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(fromHex), threshold: a.threshold }))
@@ -73,7 +75,11 @@ const warnOnStderr = (line: string): void => { process.stderr.write(`warning: ${
 export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJS.ProcessEnv, listen?: string[], metrics?: NetworkInit['metrics'], warn?: (line: string) => void } = {}): Promise<CitycodeNode> {
   const env = options.env ?? process.env
   const dataDir = config.dataDir
+  const listen = options.listen ?? config.listen
   if (dataDir !== undefined) assertNewDataDirPassphrase({ ...config, dataDir }, env)
+  // before a key is made or unlocked (the keychain costs a second): a port in use is the operator's to fix
+  if (config.transport === 'tcp') await assertListenAddressesFree(listen)
+  const before = dataDir !== undefined ? dataDirBefore(dataDir) : undefined
   const datastore = await openDatastore(dataDir)
   try {
     let peerKey, authorityKey
@@ -99,7 +105,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
       network: {
         transport: config.transport,
-        listen: options.listen ?? config.listen,
+        listen,
         bootstrap: config.bootstrap,
         // the parent it applies to keeps its way in through a flood of strangers (before the first apply too)
         ...(config.authority.parent !== undefined ? { knownPeers: [config.authority.parent.addr] } : {}),
@@ -114,7 +120,8 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
     return node
   } catch (err) {
     await closeDatastore(datastore)
-    throw err
+    if (before !== undefined) discardIfFresh(before)
+    throw fromLibp2pListenError(err, listen) ?? err
   }
 }
 

@@ -49,6 +49,6 @@ export function registerApprove (program: Command): void {
         } finally {
           await session.close()
         }
-      })
+      }, { json: opts.json === true })
     })
 }

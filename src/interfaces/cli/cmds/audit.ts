@@ -4,7 +4,7 @@ import type { AuditReport } from '../../../services/ledger/index.ts'
 import { ConfigError } from '../../config/load.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { EXIT_FAILURE, EXIT_OK, printJson, runHandler } from '../output.ts'
-import { configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 const short = (hex: string | undefined): string => hex === undefined ? '-' : `${hex.slice(0, 16)}…`
@@ -52,6 +52,7 @@ export function registerAudit (program: Command): void {
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {
+          await checkBootstrap(node, config, 'require')
           if (node.ledger === undefined) throw new ConfigError('this node runs without a ledger', { field: 'ledger' })
           const report = await node.ledger.audit(code, { signal: AbortSignal.timeout(timeoutMs) })
           if (opts.json === true) printJson(report)
@@ -60,6 +61,6 @@ export function registerAudit (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

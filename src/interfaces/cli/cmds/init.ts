@@ -38,6 +38,6 @@ export function registerInit (program: Command): void {
         } finally {
           await closeDatastore(datastore)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

@@ -7,7 +7,7 @@ import { isCode } from '../../../core/code/grammar.ts'
 import { parseCodeInput } from '../../../core/code/check-character.ts'
 import { recordText, recordView } from '../../present/record-view.ts'
 import { printJson, runHandler } from '../output.ts'
-import { configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 /** A record file holds the signed bytes, raw or as hex text. */
@@ -31,6 +31,7 @@ export function registerInspect (program: Command): void {
         } else if (isCode(target.trim().toUpperCase().replace(/-.$/, ''))) {
           const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
           try {
+            await checkBootstrap(node, config, 'require')
             verified = (await node.resolve(parseCodeInput(target).text)).verified
           } finally {
             await closeNode(node)
@@ -41,6 +42,6 @@ export function registerInspect (program: Command): void {
         if (opts.json === true) printJson(recordView(verified))
         else process.stdout.write(recordText(verified) + '\n')
         return 0
-      })
+      }, { json: opts.json === true })
     })
 }

@@ -35,6 +35,6 @@ export function registerInvite (program: Command): void {
         } finally {
           await session.close()
         }
-      })
+      }, { json: opts.json === true })
     })
 }

@@ -10,7 +10,8 @@ import { adminOperations } from '../../../services/admin/index.ts'
 import { APPLY_POLL_INTERVAL_MS, APPLY_POLL_MAX_INTERVAL_MS } from '../../../services/node/citycode-node.ts'
 import type { CitycodeNode } from '../../../services/node/index.ts'
 import type { NodeConfig } from '../../config/schema.ts'
-import { configFrom, withConfig } from './common.ts'
+import { assertHttpAddressFree } from '../../runtime/listen-check.ts'
+import { checkBootstrap, configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 const duration = (ms: number): string => ms < 1_000 ? `${ms} ms` : `${Math.round(ms / 1_000)} s`
@@ -51,9 +52,13 @@ export function registerNode (program: Command): void {
     .action(async (opts: ConfigOptions & { http?: string }) => {
       await runHandler(async () => {
         const config = configFrom(opts, { http: opts.http })
+        // before the node makes its keys: a first start that cannot serve leaves no identity behind
+        await assertHttpAddressFree(config.http)
         const stop = untilSignal()
         const plan = config.http !== undefined ? planGatewayMetrics() : undefined
         const n = await nodeFromConfig(config, plan !== undefined ? { metrics: plan.libp2pMetrics } : {})
+        // in the background: the node serves meanwhile, and its ready line is not held up by a silent peer
+        void checkBootstrap(n, config, 'warn').catch(() => {})
         let http: Gateway | undefined
         let admin: AdminServer | undefined
         try {

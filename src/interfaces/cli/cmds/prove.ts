@@ -58,6 +58,6 @@ export function registerProve (program: Command): void {
         } finally {
           await session.close()
         }
-      })
+      }, { json: opts.json === true })
     })
 }

@@ -3,7 +3,7 @@ import type { RecordValue } from '../../../core/record/values.ts'
 import { ConfigError } from '../../config/load.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { printJson, runHandler } from '../output.ts'
-import { configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 function parseValue (text: string, previous: RecordValue[]): RecordValue[] {
@@ -20,8 +20,10 @@ export function registerPublish (program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: ConfigOptions & { sub?: string, value: RecordValue[], json?: boolean }) => {
       await runHandler(async () => {
-        const node = await nodeFromConfig(configFrom(opts))
+        const config = configFrom(opts)
+        const node = await nodeFromConfig(config)
         try {
+          await checkBootstrap(node, config, 'require')
           let result
           if (opts.sub !== undefined) {
             if (node.authority === undefined) throw new ConfigError('this node holds no code yet: apply first', { field: 'authority' })
@@ -37,6 +39,6 @@ export function registerPublish (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

@@ -5,7 +5,7 @@ import { recordText, recordView } from '../../present/record-view.ts'
 import { absenceText, absenceView } from '../../present/proof-view.ts'
 import { NotFoundError } from '../../../services/errors.ts'
 import { EXIT_FAILURE, printJson, runHandler } from '../output.ts'
-import { configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 export function registerResolve (program: Command): void {
@@ -22,6 +22,7 @@ export function registerResolve (program: Command): void {
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {
+          await checkBootstrap(node, config, 'require')
           let r
           try {
             r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)), inclusion: opts.inclusion === true })
@@ -44,6 +45,6 @@ export function registerResolve (program: Command): void {
         } finally {
           await closeNode(node)
         }
-      })
+      }, { json: opts.json === true })
     })
 }

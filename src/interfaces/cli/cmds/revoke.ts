@@ -62,6 +62,6 @@ export function registerRevoke (program: Command): void {
         } finally {
           await session.close()
         }
-      })
+      }, { json: opts.json === true })
     })
 }

@@ -95,6 +95,6 @@ export function registerSim (program: Command): void {
         const failed = files.assertions.filter(a => !a.ok)
         for (const a of failed) process.stderr.write(`assertion failed: ${a.reason}\n`)
         return failed.length > 0 ? 1 : 0
-      })
+      }, { json: opts.json === true })
     })
 }
