@@ -487,6 +487,17 @@ describe('resolver', () => {
     })
   })
 
+  it('a sub-code with only its country cached: its city is resolved first, and the city\'s node is asked, not the country', async () => {
+    const routing = new FakeRouting()
+    const city = createRecord({ code: 'MA.156.1301', seq: 1, issuedAt: NOW - 1000, expiresAt: NOW + DAY_MS, ttl: 300_000, values: [{ type: 'peer', id: 'city-peer' }] }, h.city, h.chain).bytes
+    routing.peers.set('country-peer', city)
+    routing.peers.set('city-peer', null)
+    const r = make(routing, { timeoutMs: 1_000, hedgeDelayMs: 10, dhtDelayMs: 0 })
+    r.offer(countryRecord.bytes)
+    await assert.rejects(r.resolve('MA.156.1301.05'), { name: 'NotFoundError' })
+    assert.deepEqual(routing.asked.slice(0, 2), ['country-peer:MA.156.1301', 'city-peer:MA.156.1301.05'])
+  })
+
   it('stapled statements go to the status store with the chain of the record once it verified, never with a record that did not', async () => {
     const offered: Array<{ count: number, namespace: string }> = []
     const statuses = { forIssuers: () => [], fetch: async () => {}, offer: (statements: readonly Uint8Array[], vouch: { namespace: string }) => { offered.push({ count: statements.length, namespace: vouch.namespace }) } }
