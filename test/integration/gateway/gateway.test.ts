@@ -5,6 +5,7 @@ import type { LedgerEntry } from '../../../src/core/ledger/log.ts'
 import { leafHash } from '../../../src/core/ledger/merkle.ts'
 import { verifyInclusion } from '../../../src/core/ledger/proofs.ts'
 import { RESOLVE_PROTOCOL, RESOLVE_SESSION_PROTOCOL } from '../../../src/network/protocols/resolve.ts'
+import { DIRECTORY_PROTOCOL } from '../../../src/network/protocols/directory.ts'
 import { DHT_PROTOCOL } from '../../../src/network/node/constants.ts'
 import { gateway } from '../../../src/interfaces/gateway/index.ts'
 import { verifyAbsence } from '../../../src/core/proof/absence.ts'
@@ -252,7 +253,7 @@ describe('HTTP gateway against a real local network', function () {
   it('a network that does not answer in time is a 504 problem', async () => {
     // a resolver whose only peer takes questions (direct and DHT) and never answers
     const stall = await g.net.add('city')
-    for (const protocol of [RESOLVE_PROTOCOL, RESOLVE_SESSION_PROTOCOL, DHT_PROTOCOL]) {
+    for (const protocol of [RESOLVE_PROTOCOL, RESOLVE_SESSION_PROTOCOL, DIRECTORY_PROTOCOL, DHT_PROTOCOL]) {
       await stall.libp2p.unhandle(protocol)
       await stall.libp2p.handle(protocol, () => { /* takes the question, never answers */ })
     }
