@@ -3,12 +3,9 @@
  * `latency` option (which waits once per buffer, so buffers in flight add up) against the link-model
  * transport (each buffer arrives at its send time + 25 ms), same run. The ideal is 2 RTT = 100 ms.
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { memory } from '@libp2p/memory'
-import { createCitycodeLibp2p } from '../src/network/node/index.ts'
 import type { CitycodeLibp2p } from '../src/network/node/index.ts'
-import { LinkNetwork } from '../src/network/link-model/link-network.ts'
-import { linkTransport } from '../src/network/link-model/transport.ts'
+import { connectedPair } from './two-nodes.ts'
 import { handleRequests, sendRequest } from '../src/network/rpc/index.ts'
 import { median, writeResults } from './harness.ts'
 
@@ -16,19 +13,8 @@ const LATENCY_MS = 25
 const ROUNDS = 7
 
 async function pair (kind: 'stock' | 'link'): Promise<[CitycodeLibp2p, CitycodeLibp2p]> {
-  const net = new LinkNetwork({ latencyMs: () => LATENCY_MS })
-  const make = async (name: string): Promise<CitycodeLibp2p> => await createCitycodeLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    transport: 'memory',
-    listen: [`/memory/${name}`],
-    customTransport: (kind === 'stock' ? memory({ latency: LATENCY_MS }) : linkTransport(net, name)) as never,
-    validateRecord: async () => {},
-    selectRecord: () => 0
-  })
-  const a = await make(`lmb-${kind}-a-${process.pid}`)
-  const b = await make(`lmb-${kind}-b-${process.pid}`)
+  const { a, b } = await connectedPair(LATENCY_MS, kind === 'stock' ? () => memory({ latency: LATENCY_MS }) as never : undefined)
   await handleRequests(b, '/bench/echo/1.0.0', async (request) => request)
-  await a.dial(b.getMultiaddrs()[0] as Parameters<typeof a.dial>[0])
   await sendRequest(a, b.peerId, '/bench/echo/1.0.0', new Uint8Array(200))
   return [a, b]
 }

@@ -9,16 +9,12 @@
  * On the virtual clock (the protocol's figure: CPU costs no simulated time) and on the real clock
  * (the protocol plus this machine's CPU for noise, yamux and framing).
  */
-import { generateKeyPair } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
-import { createCitycodeLibp2p } from '../src/network/node/index.ts'
-import type { CitycodeLibp2p } from '../src/network/node/index.ts'
-import { LinkNetwork } from '../src/network/link-model/link-network.ts'
-import { linkTransport } from '../src/network/link-model/transport.ts'
 import { handleRequests, sendRequest } from '../src/network/rpc/index.ts'
 import { handleSessions, SessionPool } from '../src/network/rpc/session.ts'
 import { installVirtualClock } from '../src/interfaces/simulator/virtual-clock.ts'
 import { median, writeResults } from './harness.ts'
+import { connectedPair } from './two-nodes.ts'
 
 const LATENCY_MS = 25
 const ROUNDS = 15
@@ -27,26 +23,8 @@ const ANSWER = new Uint8Array(1300)
 const FLOOR = '/bench/floor/1.0.0'
 const ONE_SHOT = '/bench/question/1.0.0'
 const SESSION = '/bench/question/1.1.0'
-let pairs = 0
-
-async function pair (): Promise<{ a: CitycodeLibp2p, b: CitycodeLibp2p }> {
-  const net = new LinkNetwork({ latencyMs: () => LATENCY_MS })
-  const make = async (name: string): Promise<CitycodeLibp2p> => await createCitycodeLibp2p({
-    privateKey: await generateKeyPair('Ed25519'),
-    transport: 'memory',
-    listen: [`/memory/${name}`],
-    customTransport: linkTransport(net, name) as never,
-    validateRecord: async () => {},
-    selectRecord: () => 0
-  })
-  const a = await make(`qb-a-${process.pid}-${pairs}`)
-  const b = await make(`qb-b-${process.pid}-${pairs++}`)
-  await a.dial(b.getMultiaddrs()[0] as Parameters<typeof a.dial>[0])
-  return { a, b }
-}
-
 async function measure (): Promise<Record<string, number>> {
-  const { a, b } = await pair()
+  const { a, b } = await connectedPair(LATENCY_MS)
   // the floor: one stream negotiated once, then only message and answer cross
   await b.handle(FLOOR, async (stream) => {
     const lp = lpStream(stream)

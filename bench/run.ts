@@ -7,7 +7,7 @@ import { readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 
 const dir = fileURLToPath(new URL('.', import.meta.url))
-const skip = new Set(['run.ts', 'harness.ts'])
+const skip = new Set(['run.ts', 'harness.ts', 'two-nodes.ts'])
 const wanted = process.argv.slice(2)
 const benches = readdirSync(dir).filter(f => f.endsWith('.ts') && !skip.has(f)).sort()
   .filter(f => wanted.length === 0 || wanted.includes(f.replace(/\.ts$/, '')))

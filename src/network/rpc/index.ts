@@ -205,7 +205,7 @@ export function requestError (err: Error, context: { protocol: string, timeoutMs
 }
 
 /** A length prefix over the limit, or more buffered bytes than one message may take. */
-export function isOversized (err: unknown): boolean {
+function isOversized (err: unknown): boolean {
   const name = (err as Error | undefined)?.name
   // InvalidDataLengthLengthError: a prefix too long to encode any allowed length
   return name === 'InvalidDataLengthError' || name === 'InvalidDataLengthLengthError' || name === 'StreamBufferError'

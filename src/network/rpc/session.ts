@@ -152,6 +152,7 @@ export interface SessionPoolInit {
   eager?: (peer: PeerId) => boolean
 }
 
+/** What a dial negotiated: a session, or the fallback protocol on a stream its first question takes. */
 type Opened = { kind: 'session', session: ClientSession } | { kind: 'fallback', stream?: Stream }
 
 /**
@@ -162,13 +163,18 @@ type Opened = { kind: 'session', session: ClientSession } | { kind: 'fallback', 
 export class SessionPool {
   private readonly libp2p: Libp2p
   private readonly init: SessionPoolInit
+  private readonly maxSessions: number
+  /** Sessions open or opening, by peer. */
   private readonly opened = new Map<string, Promise<Opened>>()
+  /** Peers whose dial negotiated the fallback protocol, until they disconnect. */
+  private readonly fallbackPeers = new Set<string>()
   private readonly listeners: Array<[string, (evt: CustomEvent) => void]> = []
   private stopped = false
 
   constructor (libp2p: Libp2p, init: SessionPoolInit) {
     this.libp2p = libp2p
     this.init = init
+    this.maxSessions = init.maxSessions ?? DEFAULT_MAX_SESSIONS
   }
 
   start (): void {
@@ -176,10 +182,7 @@ export class SessionPool {
       if (this.init.eager?.(evt.detail.peerId) === true && evt.detail.protocols.includes(this.init.protocol)) this.open(evt.detail.peerId)
     }
     // a peer gone takes its fallback mark with it: it may speak sessions when it comes back
-    const onDisconnect = (evt: CustomEvent<PeerId>): void => {
-      const key = evt.detail.toString()
-      void this.opened.get(key)?.then(o => { if (o.kind === 'fallback' && this.opened.get(key) !== undefined) this.opened.delete(key) }, () => undefined)
-    }
+    const onDisconnect = (evt: CustomEvent<PeerId>): void => { this.fallbackPeers.delete(evt.detail.toString()) }
     this.listen('peer:identify', onIdentify as (evt: CustomEvent) => void)
     this.listen('peer:disconnect', onDisconnect as (evt: CustomEvent) => void)
   }
@@ -190,18 +193,15 @@ export class SessionPool {
     this.listeners.length = 0
     for (const opening of this.opened.values()) void opening.then(o => { if (o.kind === 'session') o.session.end(new ProtocolError('the node stopped', {})) }, () => undefined)
     this.opened.clear()
+    this.fallbackPeers.clear()
   }
 
   /** Opens a session to `peer` in the background, if none is open or opening and a connection is. */
   open (peer: PeerId): void {
-    if (this.stopped || this.opened.has(peer.toString()) || this.opened.size >= (this.init.maxSessions ?? DEFAULT_MAX_SESSIONS)) return
+    const key = peer.toString()
+    if (this.stopped || this.opened.has(key) || this.fallbackPeers.has(key) || this.opened.size >= this.maxSessions) return
     if (this.libp2p.getConnections(peer).length === 0) return
     this.opening(peer).catch(() => undefined)
-  }
-
-  /** Sessions open now (for tests and cost figures). */
-  get size (): number {
-    return this.opened.size
   }
 
   /** Sends one request to `peer` and returns its answer; rejects as `sendRequest` does. */
@@ -209,8 +209,11 @@ export class SessionPool {
     const { protocol, maxResponseBytes } = this.init
     const timeoutMs = options.timeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
     const key = peer.toString()
-    if (this.stopped || (!this.opened.has(key) && this.opened.size >= (this.init.maxSessions ?? DEFAULT_MAX_SESSIONS))) {
-      return await sendRequest(this.libp2p, peer, this.init.fallback ?? protocol, body, { ...options, maxResponseBytes })
+    const fallback = this.init.fallback
+    // a one-request stream when the peer speaks only the fallback, or the pool is full (without a
+    // fallback, a session is the only way to ask)
+    if (fallback !== undefined && (this.stopped || this.fallbackPeers.has(key) || (!this.opened.has(key) && this.opened.size >= this.maxSessions))) {
+      return await sendRequest(this.libp2p, peer, fallback, body, { ...options, maxResponseBytes })
     }
     const deadline = deadlineSignal(timeoutMs, options.signal)
     const signal = deadline.signal
@@ -224,12 +227,12 @@ export class SessionPool {
         throw requestError(err instanceof Error ? err : new Error(String(err)), { ...context, deadlinePassed: signal.aborted })
       }
       if (opened.kind === 'fallback') {
-        const fallback = this.init.fallback as string
-        // the stream the dial negotiated serves the first question; later ones dial their own
+        // the stream the dial negotiated serves the first question; questions that waited on the
+        // same dial dial their own
         const stream = opened.stream
         opened.stream = undefined
-        if (stream !== undefined) return await exchangeOnStream(stream, body, { ...options, ...context, protocol: fallback }, options.signal, signal)
-        return await sendRequest(this.libp2p, peer, fallback, body, { ...options, signal, maxResponseBytes })
+        if (stream !== undefined) return await exchangeOnStream(stream, body, { ...options, ...context, protocol: fallback as string }, options.signal, signal)
+        return await sendRequest(this.libp2p, peer, fallback as string, body, { ...options, signal, maxResponseBytes })
       }
       return await opened.session.ask(body, signal, options, context)
     } finally {
@@ -244,20 +247,24 @@ export class SessionPool {
 
   private async opening (peer: PeerId): Promise<Opened> {
     const key = peer.toString()
+    // called once the dial settled, so `promise` is set by then
+    const forget = (): void => { if (this.opened.get(key) === promise) this.opened.delete(key) }
     const promise = (async (): Promise<Opened> => {
       const { protocol, fallback } = this.init
       const deadline = deadlineSignal(this.init.openTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS)
       try {
         const stream = await raceSignal(this.libp2p.dialProtocol(peer, fallback !== undefined ? [protocol, fallback] : [protocol], { signal: deadline.signal }), deadline.signal)
-        if (stream.protocol !== protocol) return { kind: 'fallback', stream }
-        return { kind: 'session', session: new ClientSession(stream, protocol, this.init.maxResponseBytes, () => { if (this.opened.get(key) === promise) this.opened.delete(key) }) }
+        if (stream.protocol === protocol) return { kind: 'session', session: new ClientSession(stream, protocol, this.init.maxResponseBytes, forget) }
+        this.fallbackPeers.add(key)
+        forget()
+        return { kind: 'fallback', stream }
       } finally {
         deadline.clear()
       }
     })()
     this.opened.set(key, promise)
     // a failed dial is not remembered: the next question tries again
-    promise.catch(() => { if (this.opened.get(key) === promise) this.opened.delete(key) })
+    promise.catch(forget)
     return await promise
   }
 }

@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
-import { inNamespace, isDirectoryCode, lineage, parseCode } from '../../core/code/grammar.ts'
+import { inNamespace, isDirectoryCode, lineage, parent, parseCode } from '../../core/code/grammar.ts'
 import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
 import { equalBytes, toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
@@ -602,14 +602,19 @@ export class CitycodeNode {
     await this.keepChildRecord(verified).catch(err => { this.log.error('could not keep record of %s: %s', verified.record.body.code, (err as Error).message) })
   }
 
+  /** Whether `code` is a direct child of this node's own code (one it certified and keeps). */
+  private isOwnChild (code: string): boolean {
+    const namespace = this.identity?.namespace
+    return namespace !== undefined && parent(parseCode(code))?.text === namespace
+  }
+
   /**
    * Keeps the newest record of each direct child of this node's namespace, so this node answers for
    * them like a DNS parent zone answers for its delegations. Returns whether it was stored.
    */
   private async keepChildRecord (verified: VerifiedRecord): Promise<boolean> {
     const code = verified.record.body.code
-    if (this.identity === undefined || !inNamespace(this.identity.namespace, code)) return false
-    if (parseCode(code).segments.length !== parseCode(this.identity.namespace).segments.length + 1) return false
+    if (!this.isOwnChild(code)) return false
     const existing = await this.records.get('held', code)
     if (existing !== undefined && this.validator.compare(verified.record, decodeRecord(existing.bytes)) <= 0) return false
     await this.records.put('held', code, verified.record.bytes, this.now())
@@ -651,7 +656,7 @@ export class CitycodeNode {
     try {
       const verified = this.validator.validate(decodePushRequest(request))
       const code = verified.record.body.code
-      if (this.identity === undefined || parseCode(code).segments.length !== parseCode(this.identity.namespace).segments.length + 1 || !inNamespace(this.identity.namespace, code)) {
+      if (!this.isOwnChild(code)) {
         throw new NotAllocatedError(`${code} is not a direct child of ${this.identity?.namespace ?? 'this node'}`, { code })
       }
       const stored = await this.keepChildRecord(verified)
@@ -693,9 +698,7 @@ export class CitycodeNode {
    * and again whenever the connection to its parent opens), but for one in flight.
    */
   private keepsLive (held: VerifiedRecord): boolean {
-    const namespace = this.identity?.namespace
-    const code = held.record.body.code
-    if (namespace === undefined || !inNamespace(namespace, code) || code.split('.').length !== namespace.split('.').length + 1) return false
+    if (!this.isOwnChild(held.record.body.code)) return false
     const holder = holderOf(held)
     if (holder === undefined || holder.id === this.libp2p.peerId.toString()) return false
     try {
@@ -772,32 +775,45 @@ export class CitycodeNode {
     return [...new Set([...(this.identity?.parent !== undefined ? [this.identity.parent.addr] : []), ...(this.init.network.bootstrap ?? [])])].slice(0, DEFAULT_SYNC_PEERS)
   }
 
-  /** This node's own record when it is the root or a country, and the directory its resolver holds. */
+  /**
+   * This node's own record when it is the root or a country, and the directory its resolver holds.
+   * The own record goes as stored: every asker verifies what it takes, and a signature check per
+   * request would be work any peer could ask of this node for nothing.
+   */
   private async directoryRecords (): Promise<Uint8Array[]> {
     const namespace = this.identity?.namespace
-    const own = namespace !== undefined && isDirectoryCode(namespace) ? await this.held(namespace) : undefined
-    const cached = this.resolver.directory().filter(v => v.record.body.code !== namespace)
-    return [...(own !== undefined ? [own] : []), ...cached].map(v => v.record.bytes)
+    const own = namespace !== undefined && isDirectoryCode(namespace) ? (await this.records.get('own', namespace))?.bytes : undefined
+    const cached = this.resolver.directory().filter(v => v.record.body.code !== namespace).map(v => v.record.bytes)
+    return own !== undefined ? [own, ...cached] : cached
   }
 
-  /** Asks the sync peers, together and within the sync deadline, for their directory records. */
-  private async fetchDirectory (): Promise<Uint8Array[]> {
+  /**
+   * Asks every sync peer at once, within the sync deadline; a peer that fails (out of reach, or
+   * refusing) gives `none` and costs nothing but its share of the deadline.
+   */
+  private async askSyncPeers<T> (what: string, ask: (target: Multiaddr, signal: AbortSignal) => Promise<T>, none: T): Promise<T[]> {
     const addrs = this.syncPeers()
     if (addrs.length === 0) return []
     const deadline = deadlineSignal(this.init.revocations?.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
     try {
-      const pages = await Promise.all(addrs.map(async (addr) => {
+      return await Promise.all(addrs.map(async (addr) => {
         try {
-          return decodeDirectoryResponse(await sendRequest(this.libp2p, multiaddr(addr), DIRECTORY_PROTOCOL, encodeDirectoryRequest(), { signal: deadline.signal, maxResponseBytes: DIRECTORY_RESPONSE_MAX_BYTES }))
+          return await ask(multiaddr(addr), deadline.signal)
         } catch (err) {
-          this.log('directory sync with %s failed: %s', addr, (err as Error).message)
-          return []
+          this.log('%s with %s failed: %s', what, addr, (err as Error).message)
+          return none
         }
       }))
-      return pages.flat()
     } finally {
       deadline.clear()
     }
+  }
+
+  /** The directory records the sync peers hold, all together. */
+  private async fetchDirectory (): Promise<Uint8Array[]> {
+    const pages = await this.askSyncPeers('directory sync', async (target, signal) =>
+      decodeDirectoryResponse(await sendRequest(this.libp2p, target, DIRECTORY_PROTOCOL, encodeDirectoryRequest(), { signal, maxResponseBytes: DIRECTORY_RESPONSE_MAX_BYTES })), [] as Uint8Array[])
+    return pages.flat()
   }
 
   /** A directory record from a peer: verified as one from gossip; anything below country depth is ignored. */
@@ -812,29 +828,12 @@ export class CitycodeNode {
     }
   }
 
-  /**
-   * Asks the first bootstrap peers and the parent, together and within the sync deadline, for the
-   * revocations they hold; an unreachable peer costs nothing but its share of the deadline.
-   */
+  /** The revocations the sync peers hold, page by page from each. */
   private async syncRevocations (): Promise<void> {
-    const addrs = this.syncPeers()
-    if (addrs.length === 0) return
-    const deadline = deadlineSignal(this.init.revocations?.syncTimeoutMs ?? DEFAULT_SYNC_TIMEOUT_MS)
-    try {
-      const learnt = await Promise.all(addrs.map(async (addr) => {
-        try {
-          const target = multiaddr(addr)
-          return await this.revocations.syncFrom(async (after) => decodeSyncResponse(await sendRequest(this.libp2p, target, REVOCATION_SYNC_PROTOCOL, encodeSyncRequest(after), { signal: deadline.signal, maxResponseBytes: REVOCATION_SYNC_RESPONSE_MAX_BYTES })))
-        } catch (err) {
-          this.log('revocation sync with %s failed: %s', addr, (err as Error).message)
-          return 0
-        }
-      }))
-      const total = learnt.reduce((a, b) => a + b, 0)
-      if (total > 0) this.log('learnt %d revocations from %d peers at start', total, addrs.length)
-    } finally {
-      deadline.clear()
-    }
+    const learnt = await this.askSyncPeers('revocation sync', async (target, signal) =>
+      await this.revocations.syncFrom(async (after) => decodeSyncResponse(await sendRequest(this.libp2p, target, REVOCATION_SYNC_PROTOCOL, encodeSyncRequest(after), { signal, maxResponseBytes: REVOCATION_SYNC_RESPONSE_MAX_BYTES }))), 0)
+    const total = learnt.reduce((a, b) => a + b, 0)
+    if (total > 0) this.log('learnt %d revocations from %d peers at start', total, learnt.length)
   }
 
   /** As the authority above `code`: the signed proof that it is not allocated, when it is not. */

@@ -1,4 +1,4 @@
-import { COUNTRY_DEPTH, inNamespace, isDirectoryCode, lineage, parseCode } from '../../core/code/grammar.ts'
+import { COUNTRY_DEPTH, inNamespace, isDirectoryCode, lineage, parent, parseCode } from '../../core/code/grammar.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import { verifyAbsence } from '../../core/proof/absence.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
@@ -252,18 +252,18 @@ export class ResolverService implements Resolver {
    */
   private async learnParent (code: string, signal: AbortSignal, cost?: MessageCost): Promise<void> {
     const parsed = parseCode(code)
-    if (parsed.segments.length <= COUNTRY_DEPTH) return
-    const parent = parsed.segments.slice(0, -1).join('.')
+    const above = parent(parsed)?.text
+    if (above === undefined || parsed.segments.length <= COUNTRY_DEPTH) return
     // only the parent itself (or a copy of the code naming its holder) tells whom to ask: a country
     // cached for a sub-code of one of its cities led to the country, which holds no sub-codes, and
     // the lookup fell to the DHT, where no proof of absence can come from
-    const known = this.cache.peek(code) !== undefined || this.cache.peek(parent) !== undefined ||
-      this.authorities.some(a => a.namespace === parent)
+    const known = this.cache.peek(code) !== undefined || this.cache.peek(above) !== undefined ||
+      this.authorities.some(a => a.namespace === above)
     if (known) return
     try {
-      await this.resolve(parent, { signal, cost })
+      await this.resolve(above, { signal, cost })
     } catch (err) {
-      this.log('could not learn parent %s of %s: %s', parent, code, (err as Error).message)
+      this.log('could not learn parent %s of %s: %s', above, code, (err as Error).message)
     }
   }
 
@@ -494,11 +494,11 @@ export class ResolverService implements Resolver {
    * code): only the parent's word that its copy is live counts, a cache's or a stranger's does not.
    */
   private isParentOf (peer: PeerRef, code: string): boolean {
-    const parsed = parseCode(code)
-    if (parsed.segments.length < 2) return false
-    const parent = this.cache.peek(parsed.segments.slice(0, -1).join('.'))
-    if (parent !== undefined) return holderOf(parent.value)?.id === peer.id
-    return this.authorities.some(a => a.peer.id === peer.id && a.namespace === parsed.segments.slice(0, -1).join('.'))
+    const above = parent(parseCode(code))?.text
+    if (above === undefined) return false
+    const record = this.cache.peek(above)
+    if (record !== undefined) return holderOf(record.value)?.id === peer.id
+    return this.authorities.some(a => a.peer.id === peer.id && a.namespace === above)
   }
 
   /**
