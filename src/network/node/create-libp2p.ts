@@ -95,7 +95,8 @@ export async function createCitycodeLibp2p (init: CitycodeLibp2pInit): Promise<C
         // as Ethereum's consensus gossip); message ids are the SHA-256 of the bytes, so one record
         // version is one message however many nodes republish it.
         globalSignaturePolicy: 'StrictNoSign',
-        scoreParams: citycodePeerScoreParams(init.gossip?.scoredTopics ?? DEFAULT_SCORED_TOPICS),
+        scoreParams: citycodePeerScoreParams(init.gossip?.scoredTopics ?? DEFAULT_SCORED_TOPICS, init.gossip?.trustedPeer),
+        doPX: init.gossip?.peerExchange ?? false,
         scoreThresholds: init.gossip?.scoreThresholds ?? SCORE_THRESHOLDS,
         ...(init.gossip?.heartbeatIntervalMs !== undefined ? { heartbeatInterval: init.gossip.heartbeatIntervalMs } : {}),
         // a node's first records are published before any mesh forms; the DHT copy covers them

@@ -10,7 +10,7 @@ import type { DhtRecords, DhtStoreLimits } from '../dht/guarded-datastore.ts'
 export { createCitycodeLibp2p, routingTableSize } from './create-libp2p.ts'
 export { publishOnTopic, subscribeTopic } from './topic.ts'
 export type { TopicMessage, TopicSubscription, TopicValidation, SubscribeTopicOptions } from './topic.ts'
-export { SCORE_THRESHOLDS, citycodePeerScoreParams, citycodeTopicScoreParams } from './scoring.ts'
+export { SCORE_THRESHOLDS, TRUSTED_PEER_SCORE, citycodePeerScoreParams, citycodeTopicScoreParams } from './scoring.ts'
 export * from './constants.ts'
 export { allowListFor, pendingConnectionGate } from './pending-gate.ts'
 export type { DhtRecords, DhtStoreLimits } from '../dht/guarded-datastore.ts'
@@ -82,6 +82,18 @@ export interface GossipTuning {
   heartbeatIntervalMs?: number
   /** Messages at least this large are followed by IDONTWANT to mesh peers. @default DEFAULT_IDONTWANT_MIN_DATA_SIZE */
   idontwantMinDataSize?: number
+  /**
+   * Name other peers of the topic (signed peer records) in every PRUNE this node sends (gossipsub
+   * v1.1 peer exchange). Authorities do: their meshes fill with their children, and a GRAFT from a
+   * peer that dialled in is then refused; with PX the refused peer learns where else to join.
+   * @default false
+   */
+  peerExchange?: boolean
+  /**
+   * Peers whose PX this node follows (they score `TRUSTED_PEER_SCORE`); asked on every score
+   * computation, so the answer may change as the node learns its authorities. @default none
+   */
+  trustedPeer?: (peerId: string) => boolean
 }
 
 export interface CitycodeLibp2pInit {

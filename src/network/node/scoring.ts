@@ -28,12 +28,23 @@ export function citycodeTopicScoreParams (): TopicScoreParams {
  * Peer score parameters scoring `topics`. IP colocation is not penalised: city nodes behind one NAT,
  * and every node of a local network or simulation, share an address.
  */
-export function citycodePeerScoreParams (topics: readonly string[]): Partial<PeerScoreParams> {
+export function citycodePeerScoreParams (topics: readonly string[], trustedPeer?: (peerId: string) => boolean): Partial<PeerScoreParams> {
   return {
     IPColocationFactorWeight: 0,
-    topics: Object.fromEntries(topics.map(topic => [topic, citycodeTopicScoreParams()]))
+    topics: Object.fromEntries(topics.map(topic => [topic, citycodeTopicScoreParams()])),
+    ...(trustedPeer !== undefined
+      ? { appSpecificScore: (peerId: string) => trustedPeer(peerId) ? TRUSTED_PEER_SCORE : 0, appSpecificWeight: 1 }
+      : {})
   }
 }
+
+/**
+ * What a trusted peer (an authority this node verified) starts with: above `acceptPXThreshold`, so
+ * the peers it names in a PRUNE are dialled, and nobody else's are (a stranger's PX would be a way
+ * to make this node dial whom it chooses). Below `opportunisticGraftThreshold`, and small against
+ * P4: two rejected messages still sink a trusted peer below zero.
+ */
+export const TRUSTED_PEER_SCORE = 15
 
 export const SCORE_THRESHOLDS: PeerScoreThresholds = {
   gossipThreshold: -10,

@@ -229,6 +229,8 @@ export class CitycodeNode {
     await this.revocations.load()
     // the parent authority keeps its way in through a flood of strangers' connections
     const parentAddr = (await loadIdentity(this.init.datastore))?.parent?.addr
+    const parentPeer = parentAddr !== undefined ? peerIdOf(parentAddr) : undefined
+    const authority = this.role === 'root' || this.role === 'country'
     this.libp2p = await createCitycodeLibp2p({
       privateKey: this.init.peerKey,
       datastore: this.init.datastore,
@@ -241,10 +243,17 @@ export class CitycodeNode {
       customTransport: this.init.network.customTransport,
       clientMode: this.role === 'resolver',
       dht: this.init.network.dht,
-      ...(this.init.network.gossipHeartbeatIntervalMs !== undefined ? { gossip: { heartbeatIntervalMs: this.init.network.gossipHeartbeatIntervalMs } } : {}),
+      gossip: {
+        ...(this.init.network.gossipHeartbeatIntervalMs !== undefined ? { heartbeatIntervalMs: this.init.network.gossipHeartbeatIntervalMs } : {}),
+        // an authority's mesh fills with its children; a peer it then refuses (one that dialled
+        // in, e.g. a resolver that reaches only authorities) is told where else to join
+        peerExchange: authority,
+        // and only the authorities this node verified may tell it whom to dial
+        trustedPeer: (peerId) => this.authorityPeers.has(peerId) || peerId === parentPeer
+      },
       connectionMonitor: this.init.network.connectionMonitor,
       // authorities are dialled by every child and resolver: give them room
-      maxConnections: this.init.network.maxConnections ?? (this.role === 'root' || this.role === 'country' ? 1024 : undefined),
+      maxConnections: this.init.network.maxConnections ?? (authority ? 1024 : undefined),
       validateRecord: this.init.network.dhtPolicyOverride?.validate ?? (async (key, value) => {
         try {
           this.validator.validateDhtRecord(key, value)
@@ -538,8 +547,7 @@ export class CitycodeNode {
 
   /** Remembers an authority's node (e.g. the parent this node applied to) for direct questions. */
   async knowAuthority (authority: { namespace: string, addr: string }): Promise<void> {
-    const addr = multiaddr(authority.addr)
-    const id = addr.getComponents().findLast(c => c.name === 'p2p')?.value
+    const id = peerIdOf(authority.addr)
     if (id !== undefined) {
       this.resolver.addAuthority(authority.namespace, { id, addrs: [authority.addr] })
       this.noteAuthorityPeer(id)
@@ -896,3 +904,11 @@ export async function createCitycodeNode (init: CitycodeNodeInit): Promise<Cityc
   return node
 }
 
+/** The peer id a multiaddr names (`/p2p/<id>`), if any. */
+function peerIdOf (addr: string): string | undefined {
+  try {
+    return multiaddr(addr).getComponents().findLast(c => c.name === 'p2p')?.value
+  } catch {
+    return undefined
+  }
+}
