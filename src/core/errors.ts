@@ -156,3 +156,17 @@ export class InvalidEquivocationEvidenceError extends CitycodeError {
 export class InvitationError extends CitycodeError {
   static override readonly code = 'ERR_INVITATION'
 }
+
+/**
+ * A bulk registration file with bad lines. Nothing of the file was written: the whole file is
+ * checked before the first write. `lines` lists every bad line (1-based) with why.
+ */
+export class BatchError extends CitycodeError {
+  static override readonly code = 'ERR_BATCH'
+  readonly lines: ReadonlyArray<{ line: number, error: string, message: string }>
+
+  constructor (message: string, lines: ReadonlyArray<{ line: number, error: string, message: string }>) {
+    super(message, { bad: lines.length })
+    this.lines = lines
+  }
+}
