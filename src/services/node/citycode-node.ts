@@ -472,8 +472,9 @@ export class CitycodeNode {
   /** Registers checked batch lines as the city's own sub-codes (issue #20); see services/authority/bulk-register.ts. */
   async registerBatch (lines: readonly BatchLine[], options: BulkRegisterOptions = {}): Promise<BulkReport> {
     const identity = this.requireIdentity()
-    if (this.authority === undefined) throw new NotAllocatedError('bulk registration needs this node\'s authority key', { code: identity.namespace })
-    return await registerBatch({
+    const authority = this.authority
+    if (authority === undefined) throw new NotAllocatedError('bulk registration needs this node\'s authority key', { code: identity.namespace })
+    return await authority.writeOwnBatch(async () => await registerBatch({
       namespace: identity.namespace,
       signer: this.signer(),
       chain: identity.chain,
@@ -484,7 +485,7 @@ export class CitycodeNode {
       now: this.now,
       recordValidityMs: this.init.publisher?.recordValidityMs ?? DEFAULT_RECORD_VALIDITY_MS,
       recordTtlMs: this.init.publisher?.ttlMs ?? DEFAULT_RECORD_TTL_MS
-    }, lines, options)
+    }, lines, options))
   }
 
   async resolve (code: string, options?: ResolveOptions & { inclusion?: boolean }): Promise<NodeResolution> {

@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict'
+import { defaultLogger } from '@libp2p/logger'
 import { MemoryDatastore } from 'datastore-core'
+import { authority } from '../../../src/services/authority/index.ts'
 import { parseBatch } from '../../../src/core/allocation/batch.ts'
 import type { BatchLine } from '../../../src/core/allocation/batch.ts'
 import { BatchError } from '../../../src/core/errors.ts'
@@ -120,5 +122,19 @@ describe('bulk registration (issue #20)', () => {
     assert.deepEqual([report.registered, report.already], [3, 2])
     assert.equal(log.size, 4)
     assert.equal(await records.get('own', `${CITY}.05`), undefined)
+  })
+})
+
+describe('bulk registration through the authority (issue #20)', () => {
+  it('an absence proof signed before a batch is not served after it', async () => {
+    const ds = new MemoryDatastore()
+    const allocations = new AllocationStore(ds)
+    const city = authority({ approval: 'manual' })({ namespace: CITY, signer: h.city, chain: h.chain, store: allocations, now: () => NOW, logger: defaultLogger() })
+    assert.notEqual(await city.proveAbsence(`${CITY}.05`), undefined, 'not registered yet: proven absent')
+    const log = await LedgerStore.open(ds)
+    const c: BulkRegisterComponents = { namespace: CITY, signer: h.city, chain: h.chain, allocations, records: new RecordStore(ds), ledger: { appendMany: async (e) => await log.append(e), holds: (e) => log.has(e) }, validator: new RecordValidator(h.anchors, { now: () => NOW }), now: () => NOW, recordValidityMs: DAY_MS, recordTtlMs: 300_000 }
+    await city.writeOwnBatch(async () => await registerBatch(c, batch(10)))
+    assert.equal(await city.proveAbsence(`${CITY}.05`), undefined, 'registered: no proof of absence')
+    assert.notEqual(await city.proveAbsence(`${CITY}.11`), undefined)
   })
 })
