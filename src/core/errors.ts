@@ -186,3 +186,11 @@ function linesFromDetails (details: ErrorDetails): Array<{ line: number, error: 
     return []
   }
 }
+
+/**
+ * A page cursor that is not one this implementation made (mangled, forged text, another log's) or
+ * a page limit out of range: the gateway answers 400. `details.reason`.
+ */
+export class InvalidCursorError extends CitycodeError {
+  static override readonly code = 'ERR_INVALID_CURSOR'
+}
