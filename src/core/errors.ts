@@ -156,3 +156,41 @@ export class InvalidEquivocationEvidenceError extends CitycodeError {
 export class InvitationError extends CitycodeError {
   static override readonly code = 'ERR_INVITATION'
 }
+
+/**
+ * A bulk registration file with bad lines. Nothing of the file was written: the whole file is
+ * checked before the first write. `lines` lists every bad line (1-based) with why.
+ */
+export class BatchError extends CitycodeError {
+  static override readonly code = 'ERR_BATCH'
+  readonly lines: ReadonlyArray<{ line: number, error: string, message: string }>
+
+  /**
+   * Takes `lines`, or details as they crossed the admin socket (only scalars travel there, so the
+   * first BATCH_ERROR_WIRE_LINES lines go as JSON text in `details.lines`).
+   */
+  constructor (message: string, lines: ReadonlyArray<{ line: number, error: string, message: string }> | ErrorDetails) {
+    const list = Array.isArray(lines) ? lines as ReadonlyArray<{ line: number, error: string, message: string }> : linesFromDetails(lines as ErrorDetails)
+    super(message, { bad: Array.isArray(lines) ? list.length : (lines as ErrorDetails).bad, lines: JSON.stringify(list.slice(0, BATCH_ERROR_WIRE_LINES)) })
+    this.lines = list
+  }
+}
+
+const BATCH_ERROR_WIRE_LINES = 20
+
+function linesFromDetails (details: ErrorDetails): Array<{ line: number, error: string, message: string }> {
+  try {
+    const parsed: unknown = JSON.parse(String(details.lines ?? '[]'))
+    return Array.isArray(parsed) ? parsed as Array<{ line: number, error: string, message: string }> : []
+  } catch {
+    return []
+  }
+}
+
+/**
+ * A page cursor that is not one this implementation made (mangled, forged text, another log's) or
+ * a page limit out of range: the gateway answers 400. `details.reason`.
+ */
+export class InvalidCursorError extends CitycodeError {
+  static override readonly code = 'ERR_INVALID_CURSOR'
+}

@@ -42,6 +42,13 @@ export class AllocationStore {
     await batch.commit()
   }
 
+  /** Own sub-codes in one datastore batch (bulk registration): no by-key index, the city's key holds them all. */
+  async putOwnMany (allocations: readonly Allocation[]): Promise<void> {
+    const batch = this.datastore.batch()
+    for (const a of allocations) batch.put(new Key(`/citycode/alloc/code/${a.code}`), encodeCbor({ ...a }))
+    await batch.commit()
+  }
+
   async get (code: string): Promise<Allocation | undefined> {
     const k = new Key(`/citycode/alloc/code/${code}`)
     if (!(await this.datastore.has(k))) return undefined

@@ -34,6 +34,13 @@ export class RecordStore {
     await this.datastore.put(this.key(role, code), encodeCbor({ bytes, storedAt }))
   }
 
+  /** Many records in one datastore batch (bulk registration): all written or none. */
+  async putMany (role: RecordRole, items: ReadonlyArray<{ code: string, bytes: Uint8Array }>, storedAt: number): Promise<void> {
+    const batch = this.datastore.batch()
+    for (const item of items) batch.put(this.key(role, item.code), encodeCbor({ bytes: item.bytes, storedAt }))
+    await batch.commit()
+  }
+
   async get (role: RecordRole, code: string): Promise<StoredRecord | undefined> {
     const k = this.key(role, code)
     if (!(await this.datastore.has(k))) return undefined

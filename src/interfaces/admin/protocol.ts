@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { z } from 'zod'
 import type { ErrorDetails } from '../../core/errors.ts'
 import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
+import type { BulkReport } from '../../services/authority/bulk-register.ts'
 import type { Decision, InvitationResult, NodeStatus, PendingApplicationView, ProofResult, RevocationResult } from '../../services/admin/index.ts'
 
 /**
@@ -35,7 +36,7 @@ export function defaultSocketPath (dataDir: string): string {
   return join(dataDir, ADMIN_SOCKET_NAME)
 }
 
-export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite'] as const
+export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite', 'register-batch'] as const
 export type AdminOp = typeof ADMIN_OPS[number]
 
 export function isAdminOp (op: string): op is AdminOp {
@@ -69,6 +70,19 @@ export const requestSchemas = {
     key: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (an Ed25519 key)'),
     code: z.string().min(1).max(64).optional(),
     validDays: z.number().int().min(1).max(MAX_INVITATION_DAYS).optional()
+  }).strict(),
+  // a batch crosses the socket in requests under ADMIN_REQUEST_MAX_BYTES: the client checks every
+  // chunk first (`check`), then writes them, so a conflict in the last chunk still writes nothing
+  'register-batch': z.object({
+    op: z.literal('register-batch'),
+    lines: z.array(z.object({
+      line: z.number().int().min(1),
+      code: z.string().min(1).max(64),
+      name: z.string().max(256),
+      type: z.string().max(64),
+      values: z.record(z.string().max(64), z.string().max(1024))
+    }).strict()).min(1).max(1000),
+    check: z.boolean().optional()
   }).strict()
 } satisfies Record<AdminOp, z.ZodType>
 
@@ -125,6 +139,12 @@ export const resultSchemas = {
     ledger: z.object({ log: z.string(), index: z.number(), size: z.number(), cosignatures: z.number() }).nullable()
   }) satisfies z.ZodType<ProofResultWire>,
   revoke: z.object({ code: z.string(), bytes: z.base64(), revokedAt: z.number(), reason: z.string(), ledgerIndex: z.number().nullable() }) satisfies z.ZodType<RevocationResultWire>,
+  registerBatch: z.object({
+    total: z.number(),
+    registered: z.number(),
+    already: z.number(),
+    outcomes: z.array(z.object({ line: z.number(), code: z.string(), status: z.enum(['registered', 'already']) }))
+  }) satisfies z.ZodType<BulkReport>,
   invite: z.object({ namespace: z.string(), key: z.string(), code: z.string().nullable(), expiresAt: z.number(), bytes: z.base64() }) satisfies z.ZodType<InvitationResultWire>
 }
 

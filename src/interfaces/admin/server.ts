@@ -231,6 +231,7 @@ async function dispatch (operations: AdminOperations, request: AdminRequest): Pr
     case 'reject': return await operations.reject(request.ids)
     case 'prove': return proofToWire(await operations.prove({ code: request.code, ledger: request.ledger, timeoutMs: request.timeoutMs }))
     case 'revoke': return revocationToWire(await operations.revoke({ code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }))
+    case 'register-batch': return await operations.registerBatch({ lines: request.lines, ...(request.check === true ? { check: true } : {}) })
     case 'invite': return invitationToWire(await operations.invite({ key: request.key, ...(request.code !== undefined ? { code: request.code } : {}), ...(request.validDays !== undefined ? { validDays: request.validDays } : {}) }))
   }
 }

@@ -96,6 +96,7 @@ const STATUS: Record<string, number> = {
   ExpectationFailedError: 417,
   HeadersTooLargeError: 431,
   MalformedUrlError: 400,
+  InvalidCursorError: 400,
   GatewayBusyError: 503,
   GatewayClosingError: 503,
   RateLimitedError: 429,

@@ -1,3 +1,5 @@
+import type { BatchLine, BatchLineFields } from '../../core/allocation/batch.ts'
+import type { BulkProgress, BulkRegisterOptions, BulkReport } from '../authority/bulk-register.ts'
 import type { Authority } from '../authority/index.ts'
 import type { RevocationSource } from '../proof/revoke.ts'
 import { AdminOperationsService } from './operations.ts'
@@ -109,6 +111,15 @@ export interface AdminOperations {
   revoke(request: RevokeRequest): Promise<RevocationResult>
   /** Signs an invitation with this authority's key; under `auto` the invitee is allocated at once. */
   invite(request: InviteRequest): Promise<InvitationResult>
+  /** Registers checked sub-code lines as this city's own (issue #20); `check` only says what a write would do. */
+  registerBatch(request: RegisterBatchRequest): Promise<BulkReport>
+}
+
+export interface RegisterBatchRequest {
+  lines: readonly BatchLineFields[]
+  check?: boolean
+  /** Called after each written chunk; only on the data directory (the socket answers once). */
+  onProgress?: (p: BulkProgress) => void
 }
 
 /** What the operations need from a node (CitycodeNode has all of it). */
@@ -117,6 +128,8 @@ export interface AdminNode extends RevocationSource {
   /** Read at every call: a node gets its authority once its application is allocated. */
   readonly authority: Authority | undefined
   readonly peerId: { toString(): string }
+  /** Absent on a node that cannot register sub-codes in bulk. */
+  registerBatch?: (lines: readonly BatchLine[], options?: BulkRegisterOptions) => Promise<BulkReport>
 }
 
 export interface AdminOperationsInit {

@@ -6,7 +6,9 @@ import { buildBundle } from '../proof/build.ts'
 import { revokeCertificate } from '../proof/revoke.ts'
 import { AdminRequestError } from './errors.ts'
 import { APPLICATION_ID, DEFAULT_PROVE_TIMEOUT_MS, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from './index.ts'
-import type { AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
+import type { BulkReport } from '../authority/bulk-register.ts'
+import { checkBatchLines } from '../../core/allocation/batch.ts'
+import type { RegisterBatchRequest, AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
 import { decodeInvitation } from '../../core/application/invitation.ts'
 import { fromHex } from '../../core/crypto/hash.ts'
 
@@ -26,6 +28,13 @@ export class AdminOperationsService implements AdminOperations {
       peerId: this.node.peerId.toString(),
       approval: this.node.authority === undefined ? null : (this.init.approval ?? 'manual')
     }
+  }
+
+  async registerBatch (request: RegisterBatchRequest): Promise<BulkReport> {
+    const namespace = this.node.identity?.namespace
+    if (namespace === undefined || this.node.authority === undefined || this.node.registerBatch === undefined) throw new NotAllocatedError('bulk registration needs a city that holds its code and key', {})
+    const lines = checkBatchLines(namespace, request.lines)
+    return await this.node.registerBatch(lines, { ...(request.check === true ? { check: true } : {}), ...(request.onProgress !== undefined ? { onProgress: request.onProgress } : {}) })
   }
 
   async pending (): Promise<PendingApplicationView[]> {

@@ -206,6 +206,17 @@ export class AuthorityService implements Authority {
     })
   }
 
+  async writeOwnBatch<T> (write: () => Promise<T>): Promise<T> {
+    return await this.serialised(async () => {
+      try {
+        return await write()
+      } finally {
+        // also after a failed write: part of it may be stored
+        this.signedSet = undefined
+      }
+    })
+  }
+
   async proveAbsence (code: string): Promise<Uint8Array | undefined> {
     const target = childTowards(this.namespace, code)
     return await this.serialised(async () => {

@@ -89,6 +89,11 @@ export interface Authority {
   pending(): Promise<Array<{ id: string, name: string, officialCode: string | null, receivedAt: number }>>
   /** Allocates the next sub-code under this authority's own namespace for something it registers itself. */
   allocateOwn(name: string): Promise<string>
+  /**
+   * Runs a bulk write of own sub-codes (services/authority/bulk-register.ts) between allocations,
+   * never beside one, and drops the signed allocation set after it so no absence proof outlives it.
+   */
+  writeOwnBatch<T>(write: () => Promise<T>): Promise<T>
   allocations(): Promise<Array<{ code: string, name: string, allocatedAt: number }>>
   /**
    * A signed proof (AbsenceProof bytes) that `code`, strictly below this namespace, is not

@@ -156,6 +156,10 @@ export interface Ledger extends Startable {
   readonly counters: LedgerCounters
   /** Appends an entry to the own log; a head covering it is signed within `headIntervalMs`. */
   append(entry: LedgerEntry): Promise<number>
+  /** Appends entries in one store batch and schedules one head for all (bulk registration); returns the first index. */
+  appendMany(entries: readonly LedgerEntry[]): Promise<number>
+  /** True when the own log holds this entry (by type, code and object). */
+  holds(entry: Pick<LedgerEntry, 'type' | 'code' | 'object'>): boolean
   appendAllocation(code: string, certificate: Uint8Array): Promise<number>
   /** Logs a record version (signed record bytes); a version already logged is not logged twice. */
   appendRecord(record: Uint8Array): Promise<number>

@@ -169,6 +169,18 @@ export class LedgerService implements Ledger {
     return index
   }
 
+  async appendMany (entries: readonly LedgerEntry[]): Promise<number> {
+    if (entries.length === 0) return this.size
+    const index = await this.requireStore().append(entries)
+    this.counters.appended += entries.length
+    this.scheduleHead()
+    return index
+  }
+
+  holds (entry: Pick<LedgerEntry, 'type' | 'code' | 'object'>): boolean {
+    return this.requireStore().has(entry)
+  }
+
   async appendAllocation (code: string, certificate: Uint8Array): Promise<number> {
     return await this.append({ type: 'allocation', code, time: this.c.now(), object: sha256(certificate) })
   }

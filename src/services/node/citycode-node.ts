@@ -47,6 +47,10 @@ import { ledger } from '../ledger/index.ts'
 import { DEFAULT_SYNC_PEERS, DEFAULT_SYNC_TIMEOUT_MS, revocations } from '../revocations/index.ts'
 import type { Revocations } from '../revocations/index.ts'
 import type { Ledger } from '../ledger/index.ts'
+import { registerBatch } from '../authority/bulk-register.ts'
+import type { BulkRegisterOptions, BulkReport } from '../authority/bulk-register.ts'
+import type { BatchLine } from '../../core/allocation/batch.ts'
+import { DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS } from '../publisher/index.ts'
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
 import type { AbsenceAnswer, RecordAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
@@ -472,6 +476,25 @@ export class CitycodeNode {
     const identity = this.requireIdentity()
     if (!inNamespace(identity.namespace, code)) throw new NotAllocatedError(`${code} is outside this node's namespace ${identity.namespace}`, { code })
     return await this.publisher.publish(code, values, options)
+  }
+
+  /** Registers checked batch lines as the city's own sub-codes (issue #20); see services/authority/bulk-register.ts. */
+  async registerBatch (lines: readonly BatchLine[], options: BulkRegisterOptions = {}): Promise<BulkReport> {
+    const identity = this.requireIdentity()
+    const authority = this.authority
+    if (authority === undefined) throw new NotAllocatedError('bulk registration needs this node\'s authority key', { code: identity.namespace })
+    return await authority.writeOwnBatch(async () => await registerBatch({
+      namespace: identity.namespace,
+      signer: this.signer(),
+      chain: identity.chain,
+      allocations: this.allocations,
+      records: this.records,
+      ...(this.ledger !== undefined ? { ledger: this.ledger } : {}),
+      validator: this.validator,
+      now: this.now,
+      recordValidityMs: this.init.publisher?.recordValidityMs ?? DEFAULT_RECORD_VALIDITY_MS,
+      recordTtlMs: this.init.publisher?.ttlMs ?? DEFAULT_RECORD_TTL_MS
+    }, lines, options))
   }
 
   async resolve (code: string, options?: ResolveOptions & { inclusion?: boolean }): Promise<NodeResolution> {

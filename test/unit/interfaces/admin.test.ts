@@ -31,6 +31,7 @@ function fakeOperations (): AdminOperations & { calls: string[] } {
       if (r.code === 'MA.1') throw new MalformedCodeError('bad code', { position: 3 })
       return { code: r.code, bytes: new Uint8Array([1, 2, 3, 250]), text: 'CC1:X', madeAt: 5, ledger: null }
     },
+    registerBatch: async (r) => { calls.push(`register-batch ${r.lines.length}`); return { total: r.lines.length, registered: r.lines.length, already: 0, outcomes: [] } },
     invite: async (r) => { calls.push(`invite ${r.key.slice(0, 8)}`); return { namespace: 'MA', key: r.key, code: r.code ?? null, expiresAt: 9, bytes: new Uint8Array([7]) } },
     revoke: async (r: RevokeRequest) => {
       calls.push(`revoke ${r.code} ${r.reason} ${String(r.revokedAt)}`)

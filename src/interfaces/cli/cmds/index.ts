@@ -13,6 +13,7 @@ import { registerProve } from './prove.ts'
 import { registerVerify } from './verify.ts'
 import { registerRevoke } from './revoke.ts'
 import { registerInvite } from './invite.ts'
+import { registerRegister } from './register.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -30,4 +31,5 @@ export function registerCommands (program: Command): void {
   registerVerify(program)
   registerRevoke(program)
   registerInvite(program)
+  registerRegister(program)
 }
