@@ -1,0 +1,3 @@
+export * from './errors.ts'
+export * from './content-id.ts'
+export * from './catalogue.ts'
