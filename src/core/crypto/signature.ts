@@ -19,6 +19,9 @@ export type SignatureDomain =
   | 'bundle'
   | 'revocation-status'
   | 'invitation'
+  | 'catalogue'
+  | 'exchange-request'
+  | 'exchange-receipt'
 
 export const ED25519_PUBLIC_KEY_BYTES = 32
 export const ED25519_SIGNATURE_BYTES = 64
