@@ -12,6 +12,8 @@ import type { Scenario } from './scenario.ts'
 export interface LinkModel {
   network: LinkNetwork
   transport: (addrName: string, city?: SimCity) => NetworkInit['customTransport']
+  /** One-way latency between two listen names without jitter or loss: the floor a hop costs. */
+  floorMs: (from: string, to: string) => number
 }
 
 export type LinkModelFactory = (scenario: Scenario, cities: SimCity[]) => LinkModel | undefined
@@ -34,24 +36,25 @@ export const scenarioLinkModel: LinkModelFactory = (scenario) => {
   const where = new Map<string, { lat: number, lon: number }>()
   const latency = scenario.latency
   const jitter = latency.model === 'none' ? 0 : latency.jitterMs
+  const floorMs = (from: string, to: string): number => {
+    if (latency.model === 'fixed') return latency.ms
+    if (latency.model === 'geo') {
+      const a = where.get(from)
+      const b = where.get(to)
+      const km = a !== undefined && b !== undefined ? greatCircleKm(a, b) : UNKNOWN_DISTANCE_KM
+      return latency.baseMs + km / 1000 * latency.msPer1000Km
+    }
+    return 0
+  }
   const net = new LinkNetwork({
-    latencyMs: (from, to) => {
-      let ms = 0
-      if (latency.model === 'fixed') ms = latency.ms
-      else if (latency.model === 'geo') {
-        const a = where.get(from)
-        const b = where.get(to)
-        const km = a !== undefined && b !== undefined ? greatCircleKm(a, b) : UNKNOWN_DISTANCE_KM
-        ms = latency.baseMs + km / 1000 * latency.msPer1000Km
-      }
-      return ms + (jitter > 0 ? rng.next() * jitter : 0)
-    },
+    latencyMs: (from, to) => floorMs(from, to) + (jitter > 0 ? rng.next() * jitter : 0),
     lossRate: scenario.packetLoss,
     random: () => rng.next(),
     bandwidthMbps: scenario.bandwidthMbps
   })
   return {
     network: net,
+    floorMs,
     transport: (name, city) => {
       if (city?.lat !== undefined && city.lon !== undefined) where.set(name, { lat: city.lat, lon: city.lon })
       return linkTransport(net, name) as NetworkInit['customTransport']

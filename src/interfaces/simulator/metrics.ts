@@ -1,3 +1,4 @@
+import { floorForShare } from './gossip-floor.ts'
 import type { LookupOp, RunResult, UpdateOp } from './runner.ts'
 
 /** A figure with its unit, and its ratio to the plain kad-dht baseline where one applies. */
@@ -42,11 +43,33 @@ function meanOf (ops: readonly LookupOp[], pick: (o: LookupOp) => number): numbe
 
 /** Time until `share` of the nodes received an update by gossip, per update (ms). */
 function gossipReach (updates: readonly UpdateOp[], nodes: number, share: number): number[] {
+  return updates.map(u => reachOf(u, nodes, share)).filter(Number.isFinite)
+}
+
+/** Time until `share` of the nodes received an update by gossip, per update (ms; NaN when it never did). */
+function reachOf (u: UpdateOp, nodes: number, share: number): number {
   const need = Math.ceil(share * (nodes - 1))
-  return updates.map(u => {
-    const r = [...u.gossipReceiptsMs].sort((a, b) => a - b)
-    return r.length >= need && need > 0 ? r[need - 1] as number : Number.NaN
-  }).filter(Number.isFinite)
+  const r = [...u.gossipReceiptsMs].sort((a, b) => a - b)
+  return r.length >= need && need > 0 ? r[need - 1] as number : Number.NaN
+}
+
+/**
+ * The reach of 99% of the nodes beside its gossipsub floor (gossip-floor.ts), median over the
+ * updates where both are known: the floor, and the measured reach divided by it.
+ */
+function floorFigures (updates: readonly UpdateOp[], nodes: number): Metrics {
+  const pairs = updates.flatMap(u => {
+    if (u.gossipFloorsMs === undefined) return []
+    const floor = floorForShare(u.gossipFloorsMs, nodes - 1, 0.99)
+    const reach = reachOf(u, nodes, 0.99)
+    return Number.isFinite(floor) && Number.isFinite(reach) && floor > 0 ? [{ floor, ratio: reach / floor }] : []
+  })
+  if (pairs.length === 0) return {}
+  return {
+    gossipFloorTo99pct: { value: round(quantile(pairs.map(p => p.floor), 0.5)), unit: 'ms (median over updates: flood to known subscribers, then mesh hops x link latency, no jitter)' },
+    gossipTo99pctOverFloor: { value: round(quantile(pairs.map(p => p.ratio), 0.5)), unit: `x the floor (median over ${pairs.length} updates)` },
+    gossipTo99pctOverFloorMax: { value: round(Math.max(...pairs.map(p => p.ratio))), unit: 'x the floor (worst update)' }
+  }
 }
 
 /**
@@ -99,6 +122,7 @@ export function computeMetrics (run: RunResult): Metrics {
     gossipTo90pct: { value: round(quantile(gossipReach(r.updates, r.nodes, 0.9), 0.5)), unit: 'ms (median over updates)' },
     gossipTo99pct: withBaseline(quantile(gossipReach(r.updates, r.nodes, 0.99), 0.5), 'ms (median over updates)',
       r.baselineUpdates.length > 0 ? quantile(r.baselineUpdates.map(u => u.latencyMs), 0.5) : undefined),
+    ...floorFigures(r.updates, r.nodes),
     gossipRejected: { value: r.gossipRejected, unit: 'messages' },
     churnEvents: { value: r.churn.filter(c => c.kind !== 'rejoin').length, unit: 'nodes left' },
     rejoins: { value: r.churn.filter(c => c.kind === 'rejoin').length, unit: 'nodes came back' },

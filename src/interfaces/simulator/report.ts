@@ -60,6 +60,9 @@ export function summaryOf (r: RunResult, m: Metrics, cost: Metrics = computeCost
     row('gossip to 50% of nodes', 'gossipTo50pct'),
     row('gossip to 90% of nodes', 'gossipTo90pct'),
     row('gossip to 99% of nodes (baseline: plain PUT)', 'gossipTo99pct'),
+    ...(m.gossipFloorTo99pct !== undefined
+      ? [row('gossipsub floor to 99% of nodes', 'gossipFloorTo99pct'), row('gossip to 99% over its floor (median)', 'gossipTo99pctOverFloor'), row('gossip to 99% over its floor (worst update)', 'gossipTo99pctOverFloorMax')]
+      : []),
     row('gossip messages rejected', 'gossipRejected'),
     row('nodes that left (churn)', 'churnEvents'),
     ...(r.scenario.churn?.rejoinAfterMs !== undefined ? [row('nodes that came back', 'rejoins')] : []),

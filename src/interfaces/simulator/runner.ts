@@ -11,6 +11,8 @@ import { clockOf } from './scenario.ts'
 import { installVirtualClock, wallNow } from './virtual-clock.ts'
 import { installSeededRandomness } from './seeded-randomness.ts'
 import { scenarioLinkModel } from './link-model.ts'
+import { gossipFloorMs } from './gossip-floor.ts'
+import { meshPeers } from '../../network/gossip/mesh.ts'
 import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
@@ -51,6 +53,11 @@ export interface UpdateOp {
   latencyMs: number
   /** ms after publication at which each node received it by gossip (update only). */
   gossipReceiptsMs: number[]
+  /**
+   * The gossipsub floor of each other live node for this update (gossip-floor.ts), ms; absent when
+   * the scenario models no link latency.
+   */
+  gossipFloorsMs?: number[]
   dhtPeers: number
 }
 
@@ -346,6 +353,7 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
         if (!alive.has(holder)) continue
         const code = holder.code as string
         const op: UpdateOp = { kind: 'update', startMs: now, code, seq: 0, latencyMs: 0, gossipReceiptsMs: [], dhtPeers: 0 }
+        if (links !== undefined) op.gossipFloorsMs = gossipFloorOf(holder, [...alive], links.floorMs)
         updates.push(op)
         track((async () => {
           const t = performance.now()
@@ -423,3 +431,12 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
 }
 
 
+
+/** The floor of one update published by `origin` now, from the live nodes' gossip state. */
+function gossipFloorOf (origin: SimNode, live: readonly SimNode[], latencyMs: (from: string, to: string) => number): number[] {
+  const nameOf = new Map(live.map(n => [n.node.peerId.toString(), n.name]))
+  const names = (ids: Iterable<string>): string[] => [...ids].flatMap(id => { const name = nameOf.get(id); return name === undefined ? [] : [name] })
+  const mesh = new Map(live.map(n => [n.name, names(meshPeers(n.node.libp2p.services.pubsub, RECORDS_TOPIC))]))
+  const firstHop = names(origin.node.libp2p.services.pubsub.getSubscribers(RECORDS_TOPIC).map(p => p.toString()))
+  return gossipFloorMs({ origin: origin.name, firstHop, mesh }, live.map(n => n.name), latencyMs)
+}

@@ -102,3 +102,22 @@ describe('simulator metrics: revocations', () => {
     assert.equal(m.revokedAnsweredValidAfterReach?.value, 1, 'the one at 1010 ms came before the reach at 1200 ms')
   })
 })
+
+describe('simulator metrics: gossip reach beside its floor', () => {
+  it('sets the 99% reach of each update against its own floor and leaves out updates that have none', () => {
+    const scenario = parseScenario(JSON.parse(readFileSync(new URL('../../../../simulations/smoke.json', import.meta.url), 'utf8')) as unknown, 'smoke.json')
+    const update = (gossipReceiptsMs: number[], gossipFloorsMs?: number[]): RunResult['updates'][number] =>
+      ({ kind: 'update', startMs: 0, code: 'MA.156.1', seq: 2, latencyMs: 1, gossipReceiptsMs, dhtPeers: 0, ...(gossipFloorsMs !== undefined ? { gossipFloorsMs } : {}) })
+    const r: RunResult = {
+      scenario, nodes: 4, cityNodes: 3, adversaries: 0, setupMs: 1, lookups: [],
+      updates: [update([50, 110, 210], [50, 100, 150]), update([60, 100, 100], [50, 50, 100]), update([60, 100, 400]), update([60, 100], [50, 50, 100])],
+      baselineLookups: [], baselineUpdates: [], churn: [], partitionEvents: [], revocations: [], aliveOverTime: [], memory: { rssBytes: 0, heapBytes: 0 }, cpu: { userMs: 0, systemMs: 0, wallMs: 1 }, clock: { kind: 'virtual', simulatedMs: 1 }, gossipRejected: 0
+    }
+    const m = computeMetrics(r)
+    // the 3rd update has no floor, the 4th never reached 99%: two pairs, ratios 1.4 and 1.0
+    assert.equal(m.gossipTo99pctOverFloor?.unit, 'x the floor (median over 2 updates)')
+    assert.equal(m.gossipTo99pctOverFloor?.value, 1.4)
+    assert.equal(m.gossipTo99pctOverFloorMax?.value, 1.4)
+    assert.equal(m.gossipFloorTo99pct?.value, 150)
+  })
+})
