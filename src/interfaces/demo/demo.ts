@@ -13,6 +13,9 @@ import { chineseCities, countryName, largestCities } from '../gazetteer/cities.t
 import type { City } from '../gazetteer/cities.ts'
 import { displayName } from '../present/record-view.ts'
 import { toPrinted } from '../../core/code/check-character.ts'
+import { toHex } from '../../core/crypto/hash.ts'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { dirname } from 'node:path'
 
 /**
  * The embedded default (`npm start`): a root, three country authorities and fifteen real cities on
@@ -27,6 +30,19 @@ export interface DemoOptions {
   signal?: AbortSignal
   /** Serve the HTTP gateway and explorer from the root node on this `host:port`. */
   http?: string
+  /** Where to write a resolver config for this network (`citycode resolve -c`); none when undefined. */
+  resolverConfig?: string
+}
+
+/** The demo network as a resolver config file (configs/resolver.json's format): its root and anchor. */
+export function demoResolverConfig (net: Pick<DemoNetwork, 'root' | 'anchors'>): object {
+  const root = addrOf(net.root)
+  return {
+    role: 'resolver',
+    bootstrap: [root],
+    anchors: net.anchors.map(a => ({ name: a.name, namespace: a.namespace, keys: a.keys.map(toHex), threshold: a.threshold })),
+    authorities: [{ namespace: 'MA', addr: root }]
+  }
 }
 
 export interface DemoNetwork {
@@ -121,6 +137,12 @@ export async function runDemo (options: DemoOptions): Promise<number> {
     if (options.http !== undefined) {
       http = await serveGateway(net.root, { listen: options.http }, plan)
       print(`gateway ${http.url}/ (explorer), e.g. ${http.url}/v1/codes/MA.156.1301`)
+    }
+    for (const a of net.anchors) print(`trust anchor ${a.namespace} (${a.name}): ${a.keys.map(toHex).join(', ')}`)
+    if (options.resolverConfig !== undefined) {
+      await mkdir(dirname(options.resolverConfig), { recursive: true })
+      await writeFile(options.resolverConfig, JSON.stringify(demoResolverConfig(net), null, 2) + '\n')
+      print(`resolver config ${options.resolverConfig}: while the demo runs, \`citycode resolve MA.156.1301 -c ${options.resolverConfig}\` resolves from another process`)
     }
     print('')
     print('allocated codes:')

@@ -75,7 +75,7 @@ describe('citycode CLI', function () {
 
   it('npm start -- --once: the demo exits 0 and prints at least 12 distinct codes', () => {
     const t0 = Date.now()
-    const r = cli(['demo', '--once'], 180_000)
+    const r = cli(['demo', '--once', '--resolver-config', join(dir, 'demo-resolver.json')], 180_000)
     assert.equal(r.status, 0, r.stderr.slice(-2000))
     const codes = new Set([...r.stdout.matchAll(/^\s+(MA\.\d{3}\.\d{4})\s/gm)].map(m => m[1]))
     assert.ok(codes.size >= 12, `${codes.size} codes`)
