@@ -270,11 +270,15 @@ function networkContext (spec: NetworkSpec, shard?: ShardSpec): {
 
 type Context = ReturnType<typeof networkContext>
 
-async function startAuthorities (ctx: Context, spec: NetworkSpec): Promise<{ root: SimNode, countries: Map<string, SimNode> }> {
+/** The root and one country authority per country of the cities: the nodes started before any city. */
+const authorityCount = (spec: NetworkSpec): number => 1 + new Set(spec.cities.map(c => c.country)).size
+
+async function startAuthorities (ctx: Context, spec: NetworkSpec, done: { n: number }, total: number): Promise<{ root: SimNode, countries: Map<string, SimNode> }> {
   const alpha2s = [...new Set(spec.cities.map(c => c.country))]
   const root = await ctx.start('root', 'root', [], [{ type: 'name', lang: 'en', value: 'City ID root (simulation)' }], undefined, undefined, alpha2s.map(a => ctx.keyOf(`country ${a}`)))
   root.code = 'MA'
   await root.node.publishOwn([], { background: true })
+  spec.onProgress?.(++done.n, total)
   const countries = new Map<string, SimNode>()
   for (const alpha2 of alpha2s) {
     // labels as startCities gives them, so the keys are the cities' own
@@ -284,6 +288,7 @@ async function startAuthorities (ctx: Context, spec: NetworkSpec): Promise<{ roo
     await country.node.knowAuthority({ namespace: 'MA', addr: root.addr })
     await country.node.publishOwn([], { background: true })
     countries.set(alpha2, country)
+    spec.onProgress?.(++done.n, total)
   }
   return { root, countries }
 }
@@ -344,8 +349,11 @@ export async function buildNetwork (spec: NetworkSpec): Promise<SimNetwork> {
   const rng = new Rng(spec.seed)
   const ctx = networkContext(spec)
   try {
-    const { root, countries } = await startAuthorities(ctx, spec)
-    const { cities } = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), { n: 0 }, spec.cities.length + spec.resolvers)
+    // progress counts every node the run will hold, so the last count agrees with "built N nodes"
+    const done = { n: 0 }
+    const total = authorityCount(spec) + spec.cities.length + spec.resolvers
+    const { root, countries } = await startAuthorities(ctx, spec, done, total)
+    const { cities } = await startCities(ctx, spec, spec.cities.map((_, i) => i), authoritiesOf(root, countries, n => n.addr), done, total)
     // each node dials a few random others, like the plain kad-dht baseline, so the DHT is connected
     const servers = ctx.nodes.filter(n => n.role !== 'resolver')
     let dialed = 0
@@ -377,14 +385,16 @@ export async function buildShard (spec: NetworkSpec, shard: ShardSpec): Promise<
   try {
     let authorities = shard.authorities
     let exported: Authorities | undefined
+    const done = { n: 0 }
+    const total = (authorities === undefined ? authorityCount(spec) : 0) + shard.cityIndices.length + spec.resolvers
     if (authorities === undefined) {
-      const { root, countries } = await startAuthorities(ctx, spec)
+      const { root, countries } = await startAuthorities(ctx, spec, done, total)
       authorities = authoritiesOf(root, countries, n => n.addr)
       exported = authoritiesOf(root, countries, n => n.tcpAddr ?? n.addr)
       shard.onAuthorities?.(exported)
       await shard.beforeCities?.()
     }
-    const { cities, indices } = await startCities(ctx, spec, shard.cityIndices, authorities, { n: 0 }, shard.cityIndices.length + spec.resolvers)
+    const { cities, indices } = await startCities(ctx, spec, shard.cityIndices, authorities, done, total)
     return { anchors: ctx.anchors, nodes: ctx.nodes, cities, cityIndices: indices, stop: ctx.stop, ...(exported !== undefined ? { authorities: exported } : {}) }
   } catch (err) {
     await ctx.stop()
