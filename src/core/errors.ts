@@ -52,6 +52,11 @@ export class UnknownAnchorError extends CitycodeError {
   static override readonly code = 'ERR_UNKNOWN_ANCHOR'
 }
 
+/** A code asked for that no configured trust anchor's namespace covers: nothing under it could verify. */
+export class UncoveredCodeError extends CitycodeError {
+  static override readonly code = 'ERR_UNCOVERED_CODE'
+}
+
 /** A certificate or record claims a code outside the namespace its signer was delegated. */
 export class NamespaceViolationError extends CitycodeError {
   static override readonly code = 'ERR_NAMESPACE_VIOLATION'

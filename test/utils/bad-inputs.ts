@@ -56,6 +56,7 @@ export function badHttpRequests (): BadHttpRequest[] {
     { name: 'script in the code', method: 'GET', path: '/v1/codes/%3Cscript%3Ealert(1)%3C%2Fscript%3E', status: 400, error: 'MalformedCodeError' },
     { name: 'wrong check character', method: 'GET', path: '/v1/codes/MA.156.1301-A', status: 400, error: 'CheckCharacterError' },
     { name: 'country no one has', method: 'GET', path: '/v1/codes/MA.999.0001', status: 400, error: 'AllocationRuleError' },
+    { name: 'code under no trust anchor', method: 'GET', path: '/v1/codes/XX.156.1301', status: 404, error: 'UncoveredCodeError' },
     { name: 'children of a malformed code', method: 'GET', path: '/v1/codes/MA.15/children', status: 400, error: 'MalformedCodeError' },
     { name: 'history of a malformed code', method: 'GET', path: '/v1/codes/MA.156.0000/history', status: 400, error: 'MalformedCodeError' },
     { name: 'log of a malformed authority', method: 'GET', path: '/v1/authorities/ma-156/log', status: 400, error: 'MalformedCodeError' },

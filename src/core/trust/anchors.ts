@@ -1,5 +1,5 @@
 import { parseCode } from '../code/grammar.ts'
-import { UnknownAnchorError } from '../errors.ts'
+import { UncoveredCodeError, UnknownAnchorError } from '../errors.ts'
 
 /**
  * A trust anchor: the root of one agency's namespace, held by `threshold` of `keys` (m-of-n
@@ -22,4 +22,14 @@ export function checkAnchors (anchors: readonly TrustAnchor[]): void {
       throw new UnknownAnchorError(`anchor ${a.name}: threshold ${a.threshold} must be 1..${a.keys.length}`, { anchor: a.name })
     }
   }
+}
+
+/**
+ * Refuses a code that no anchor's namespace is, or is above: its chain could never verify here, so
+ * a resolver says so at once instead of asking the network and failing on the answer.
+ */
+export function checkCovered (code: string, anchors: readonly TrustAnchor[]): void {
+  if (anchors.some(a => code === a.namespace || code.startsWith(`${a.namespace}.`))) return
+  const trusted = [...new Set(anchors.map(a => a.namespace))].join(', ')
+  throw new UncoveredCodeError(`${code} is under no configured trust anchor (this node trusts ${trusted === '' ? 'none' : trusted})`, { code, anchors: trusted })
 }

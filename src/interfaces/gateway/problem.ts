@@ -87,6 +87,7 @@ const STATUS: Record<string, number> = {
   NotFoundError: 404,
   UnknownLogError: 404,
   NotAllocatedError: 404,
+  UncoveredCodeError: 404,
   RouteNotFoundError: 404,
   MethodNotAllowedError: 405,
   ClientTimeoutError: 408,

@@ -37,6 +37,19 @@ describe('citycode CLI', function () {
     assert.doesNotMatch(r.stderr, /\bat .*\.ts:\d+/)
   })
 
+  it('a code the allocation rule forbids, or one under no configured anchor, is refused as the gateway refuses it, before any network work', () => {
+    const resolver = config({ role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['11'.repeat(32)], threshold: 1 }], bootstrap: [] })
+    const forbidden = cli(['resolve', 'MA.999', '-c', resolver])
+    assert.equal(forbidden.status, 1)
+    assert.match(forbidden.stderr, /^error: AllocationRuleError: MA\.999: 999 is not an ISO 3166-1 numeric country code/)
+    const uncovered = cli(['resolve', 'XX.156.1301', '-c', resolver, '--json'])
+    assert.equal(uncovered.status, 1)
+    const body = JSON.parse(uncovered.stdout) as { error: { name: string, code: string, message: string } }
+    assert.equal(body.error.name, 'UncoveredCodeError')
+    assert.equal(body.error.code, 'ERR_UNCOVERED_CODE')
+    assert.match(body.error.message, /under no configured trust anchor \(this node trusts MA\)/)
+  })
+
   it('a bad config names the bad field and exits non-zero', () => {
     const r = cli(['resolve', 'MA.156.1301', '-c', config({ role: 'mayor' })])
     assert.equal(r.status, 1)

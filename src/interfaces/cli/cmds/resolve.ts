@@ -1,6 +1,8 @@
 import type { Command } from 'commander'
 import { parseCodeInput } from '../../../core/code/check-character.ts'
-import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
+import { checkAllocationRule } from '../../../core/allocation/rule.ts'
+import { checkCovered } from '../../../core/trust/anchors.ts'
+import { anchorsOf, closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { recordText, recordView } from '../../present/record-view.ts'
 import { absenceText, absenceView } from '../../present/proof-view.ts'
 import { NotFoundError } from '../../../services/errors.ts'
@@ -17,9 +19,13 @@ export function registerResolve (program: Command): void {
     .option('--inclusion', 'also fetch and verify the proof that this version is in its signer\'s ledger')
     .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string, inclusion?: boolean }) => {
       await runHandler(async () => {
-        // checked before any network work: a malformed code is one clear line and exit 1
-        const code = parseCodeInput(input).text
+        // checked before any network work, as the gateway does: a malformed code, one the allocation
+        // rule forbids or one under no configured anchor is one clear line and exit 1
+        const parsed = parseCodeInput(input)
+        checkAllocationRule(parsed)
+        const code = parsed.text
         const config = configFrom(opts)
+        checkCovered(code, anchorsOf(config))
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {
           await checkBootstrap(node, config, 'require')

@@ -1,6 +1,7 @@
 import { checkAllocationRule } from '../../../core/allocation/rule.ts'
 import { parseCodeInput } from '../../../core/code/check-character.ts'
 import { toHex } from '../../../core/crypto/hash.ts'
+import { checkCovered } from '../../../core/trust/anchors.ts'
 import type { HeadRecord } from '../../../core/record/head-record.ts'
 import { ResolveTimeoutError } from '../../../services/errors.ts'
 import type { Resolution } from '../../../services/resolver/index.ts'
@@ -40,6 +41,7 @@ export function codeFrom (input: string): string {
  * gateway answers within its deadline whatever the network does: past it, a ResolveTimeoutError (504).
  */
 export async function resolveWithin (ctx: GatewayContext, code: string): Promise<Resolution> {
+  checkCovered(code, ctx.node.validator.chains.anchors)
   // a cache hit answers at once: no deadline to arm
   if (ctx.node.resolver.cached(code) !== undefined) return await ctx.node.resolve(code)
   const signal = AbortSignal.timeout(ctx.resolveTimeoutMs)
