@@ -69,6 +69,8 @@ export const configSchema = z.object({
   adminSocket: z.string().min(1).max(107).optional(),
   /** HTTP gateway address, e.g. 127.0.0.1:8080; omitted: no gateway. */
   http: z.string().regex(/^[^:]+:\d{1,5}$/, 'must be HOST:PORT').optional(),
+  /** The gateway's access log on stderr, one line (`text`) or one JSON object (`json`) per request; omitted: none. */
+  httpAccessLog: z.enum(['off', 'text', 'json']).optional(),
   /**
    * Limits of the HTTP gateway (docs/GATEWAY.md, "Limits and headers"): request budgets per client
    * and for all clients (`false`: none), connection caps and deadlines; omitted fields keep their defaults.

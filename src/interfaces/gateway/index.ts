@@ -30,7 +30,7 @@ export interface GatewayInit {
   logCacheMs?: number
   /**
    * Request logs: `json` (one JSON object per line on stderr, for log collectors), `text` (one short
-   * line per request on stderr), `off`. @default `text` on a terminal, else `json`
+   * line per request on stderr), `off`. @default `off`: the operator's own output stays its own
    */
   log?: 'json' | 'text' | 'off'
   /** `Access-Control-Allow-Origin` of read endpoints. @default '*' */

@@ -166,7 +166,8 @@ function clientErrorHandler (ctx: GatewayContext, limits: Readonly<GatewayConnec
 }
 
 function buildApp (init: GatewayInit, ctx: GatewayContext, limits: Readonly<GatewayConnectionLimits>, state: { readonly closing: boolean }): FastifyInstance {
-  const logMode = init.log ?? (process.stderr.isTTY ? 'text' : 'json')
+  // an access log is asked for: by default it would be mixed into the operator's own output
+  const logMode = init.log ?? 'off'
   const maxUrlLength = init.maxUrlLength ?? DEFAULT_MAX_URL_LENGTH
   const rateLimits = new GatewayRateLimits(
     init.rateLimit === false ? undefined : { perSecond: init.rateLimit?.perSecond ?? DEFAULT_RATE_PER_SECOND, burst: init.rateLimit?.burst ?? DEFAULT_RATE_BURST },

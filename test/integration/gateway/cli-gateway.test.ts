@@ -12,20 +12,20 @@ const main = fileURLToPath(new URL('../../../src/interfaces/cli/main.ts', import
 describe('citycode node start --http', function () {
   this.timeout(120_000)
   const dir = mkdtempSync(join(tmpdir(), 'citycode-gateway-cli-'))
-  let child: ChildProcessWithoutNullStreams | undefined
+  const children: ChildProcessWithoutNullStreams[] = []
   after(async () => {
-    if (child !== undefined && child.exitCode === null) {
-      child.kill('SIGKILL')
-      await new Promise(resolve => child?.on('exit', resolve))
-    }
+    await Promise.all(children.filter(c => c.exitCode === null && c.signalCode === null).map(async c => {
+      c.kill('SIGKILL')
+      await new Promise(resolve => c.on('exit', resolve))
+    }))
     rmSync(dir, { recursive: true, force: true })
   })
 
-  it('serves the gateway with libp2p metrics and JSON logs, and stops cleanly on SIGINT', async () => {
-    const config = join(dir, 'root.json')
+  const start = async (name: string, extra: string[]): Promise<{ proc: ChildProcessWithoutNullStreams, url: string, err: () => string }> => {
+    const config = join(dir, `${name}.json`)
     writeFileSync(config, JSON.stringify({ role: 'root', authority: { namespace: 'MA', name: 'Test root' } }))
-    const proc = spawn(process.execPath, [main, 'node', 'start', '-c', config, '--http', '127.0.0.1:0'], { env: { ...process.env, DEBUG: '' } })
-    child = proc
+    const proc = spawn(process.execPath, [main, 'node', 'start', '-c', config, '--http', '127.0.0.1:0', ...extra], { env: { ...process.env, DEBUG: '' } })
+    children.push(proc)
     let out = ''
     let err = ''
     proc.stderr.on('data', (d: Buffer) => { err += d.toString() })
@@ -41,6 +41,15 @@ describe('citycode node start --http', function () {
       })
       proc.on('exit', (code) => { clearTimeout(timer); reject(new Error(`node exited ${String(code)}: ${err.slice(-500)}`)) })
     })
+    return { proc, url, err: () => err }
+  }
+  const stop = async (proc: ChildProcessWithoutNullStreams): Promise<number | null> => {
+    proc.kill('SIGINT')
+    return await new Promise<number | null>(resolve => proc.on('exit', resolve))
+  }
+
+  it('serves the gateway with libp2p metrics, JSON access logs when asked, and stops cleanly on SIGINT', async () => {
+    const { proc, url, err } = await start('logged', ['--access-log', 'json'])
     assert.equal((await http(url, 'GET', '/healthz')).status, 200)
     const root = await http(url, 'GET', '/v1/codes/MA')
     assert.equal(root.status, 200, root.text)
@@ -49,11 +58,17 @@ describe('citycode node start --http', function () {
     const metrics = (await http(url, 'GET', '/metrics')).text
     assert.match(metrics, /^libp2p_\w+/m, 'libp2p metrics in the same registry')
     assert.match(metrics, /citycode_records_held\{role="own"\} 1/)
-    // stderr is not a terminal: one JSON object per request line
-    const logged = err.split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as { msg?: string, res?: { statusCode: number } })
-    assert.ok(logged.some(l => l.msg === 'request completed' && l.res?.statusCode === 400), err.slice(-1000))
-    proc.kill('SIGINT')
-    const code = await new Promise<number | null>(resolve => proc.on('exit', resolve))
-    assert.equal(code, 0, err.slice(-500))
+    // one JSON object per request line
+    const logged = err().split('\n').filter(l => l.startsWith('{')).map(l => JSON.parse(l) as { msg?: string, res?: { statusCode: number } })
+    assert.ok(logged.some(l => l.msg === 'request completed' && l.res?.statusCode === 400), err().slice(-1000))
+    assert.equal(await stop(proc), 0, err().slice(-500))
+  })
+
+  it('keeps the access log out of the operator\'s output unless asked', async () => {
+    const { proc, url, err } = await start('quiet', [])
+    assert.equal((await http(url, 'GET', '/v1/codes/MA')).status, 200)
+    assert.equal((await http(url, 'GET', '/v1/codes/MA.15')).status, 400)
+    assert.equal(await stop(proc), 0, err().slice(-500))
+    assert.doesNotMatch(err(), /request completed|\/v1\/codes|GET /, err().slice(-1000))
   })
 })

@@ -1,3 +1,4 @@
+import { Option } from 'commander'
 import type { Command } from 'commander'
 import { runHandler } from '../output.ts'
 import { untilSignal } from '../shutdown.ts'
@@ -49,9 +50,10 @@ export function registerNode (program: Command): void {
   withConfig(node.command('start'))
     .description('start a node from its config: apply to the parent if needed (waiting as long as its approval takes), publish, serve until Ctrl-C; approve, prove and revoke reach it on its admin socket')
     .option('--http <host:port>', 'serve the HTTP gateway and web explorer on this address (e.g. 127.0.0.1:8080)')
-    .action(async (opts: ConfigOptions & { http?: string }) => {
+    .addOption(new Option('--access-log <format>', 'print the gateway\'s access log on stderr').choices(['text', 'json']))
+    .action(async (opts: ConfigOptions & { http?: string, accessLog?: 'text' | 'json' }) => {
       await runHandler(async () => {
-        const config = configFrom(opts, { http: opts.http })
+        const config = configFrom(opts, { http: opts.http, ...(opts.accessLog !== undefined ? { httpAccessLog: opts.accessLog } : {}) })
         // before the node makes its keys: a first start that cannot serve leaves no identity behind
         await assertHttpAddressFree(config.http)
         const stop = untilSignal()
@@ -69,7 +71,7 @@ export function registerNode (program: Command): void {
             process.stdout.write(`admin ${admin.path}\n`)
           }
           if (config.http !== undefined) {
-            http = await serveGateway(n, { listen: config.http, ...config.httpLimits }, plan)
+            http = await serveGateway(n, { listen: config.http, ...config.httpLimits, ...(config.httpAccessLog !== undefined ? { log: config.httpAccessLog } : {}) }, plan)
             process.stdout.write(`gateway ${http.url}/ (explorer), ${http.url}/v1/codes/{code}\n`)
           }
           const parent = config.authority.parent
