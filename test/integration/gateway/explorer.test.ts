@@ -73,6 +73,18 @@ describe('web explorer in a real headless browser', function () {
     // the pin sits at the city's longitude and (flipped) latitude on the world grid
     const pin = await page.$eval('#pin', el => [Number(el.getAttribute('cx')), Number(el.getAttribute('cy'))])
     assert.ok(Math.abs((pin[0] as number) - SJZ.lon) < 1e-3 && Math.abs((pin[1] as number) + SJZ.lat) < 1e-3, `pin at ${pin.join(',')}`)
+    // over land outlines (Natural Earth 1:110m, served by the gateway): hundreds of rings, the city's among them
+    const land = await page.$eval('#land', el => el.getAttribute('d') ?? '')
+    assert.ok(land.startsWith('M') && land.split('M').length > 100, `${land.length} characters of land outline`)
+    const onLand = await page.$eval('#land', (el, p) => {
+      const path = el as SVGGeometryElement
+      const point = (path.ownerSVGElement as SVGSVGElement).createSVGPoint()
+      point.x = p[0] as number
+      point.y = p[1] as number
+      return path.isPointInFill(point)
+    }, pin)
+    assert.equal(onLand, true, 'Shijiazhuang is on land')
+    assert.equal(await page.isVisible('#place'), true)
     const children = await page.$$eval('#children a', els => els.map(e => e.textContent))
     assert.deepEqual(children, [SJZ_SUB])
     const history = await page.$$eval('#history tbody tr', rows => rows.map(r => r.children[1]?.textContent))
@@ -87,6 +99,48 @@ describe('web explorer in a real headless browser', function () {
     await page.waitForSelector(`body[data-loaded="${SJZ_SUB}"]`, { timeout: 30_000 })
     assert.equal(await page.textContent('#record-name'), 'Shijiazhuang urban management bureau')
     assert.deepEqual(await page.$$eval('#chain li strong', els => els.map(e => e.textContent)), ['test-root', 'MA.156', SJZ.code, SJZ_SUB])
+  })
+
+  it('links service URLs (web addresses only) and shows no map for a record without a place', async () => {
+    const city = g.net.cities[0] as CitycodeNode
+    const office = await city.authority?.allocateOwn('Open data office')
+    assert.ok(office !== undefined)
+    await city.publish(office, [{ type: 'name', lang: 'en', value: 'Shijiazhuang open data office' }, { type: 'service', name: 'open-data', url: 'https://data.sjz.example/' }, { type: 'service', name: 'trap', url: 'javascript:alert(1)' }])
+    await lookUp(office)
+    await page.waitForSelector(`body[data-loaded="${office}"]`, { timeout: 30_000 })
+    assert.deepEqual(await page.$$eval('#values a.service', els => els.map(e => [e.getAttribute('href'), e.getAttribute('rel'), e.textContent])), [['https://data.sjz.example/', 'noopener noreferrer nofollow', 'https://data.sjz.example/']])
+    assert.match(await page.textContent('#values') ?? '', /trap {2}javascript:alert\(1\)/, 'the other URL stays text')
+    assert.equal(await page.isHidden('#place'), true, 'no empty map')
+  })
+
+  it('words the proof of a log\'s only entry as such', async () => {
+    await page.route('**/v1/codes/MA/history', async (route) => {
+      await route.fulfill({ json: { code: 'MA', ledger: true, versions: [{ type: 'record', current: true, seq: 1, time: '2026-12-07T00:00:00.000Z', log: 'MA', index: 0, proof: [] }, { type: 'record', seq: 2, time: '2026-12-07T00:00:01.000Z', log: 'MA', index: 1, proof: ['ab'] }] } })
+    })
+    try {
+      await lookUp('MA')
+      await page.waitForSelector('body[data-loaded="MA"]', { timeout: 30_000 })
+      assert.deepEqual(await page.$$eval('#history td.proof', els => els.map(e => e.textContent)), ['✓ the only entry: its hash is the signed root', '✓ proof of 1 hash'])
+    } finally {
+      await page.unroute('**/v1/codes/MA/history')
+    }
+  })
+
+  it('speaks Chinese to a browser that prefers it', async () => {
+    const context = await browser.newContext({ locale: 'zh-CN' })
+    try {
+      const zh = await context.newPage()
+      zh.on('pageerror', (err) => { pageErrors.push(err.message) })
+      await zh.goto(`${g.gateway.url}/?code=${SJZ.code}`)
+      await zh.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
+      assert.equal(await zh.getAttribute('html', 'lang'), 'zh-CN')
+      assert.deepEqual(await zh.$$eval('main h3', els => els.map(e => e.textContent)), ['信任链', '位置', '下级编码', '历史', '离线证明'])
+      assert.equal(await zh.textContent('#lookup-button'), '查询')
+      assert.deepEqual(await zh.$$eval('#history tbody tr', rows => rows.map(r => r.children[1]?.textContent)), ['已分配', '记录', '记录（当前）'])
+      assert.match(await zh.textContent('#place-text') ?? '', /^Shijiazhuang：纬度 38\.0414，经度 114\.4786$/)
+    } finally {
+      await context.close()
+    }
   })
 
   it('draws the root\'s own record as signed by the anchor itself', async () => {
@@ -122,6 +176,10 @@ describe('web explorer in a real headless browser', function () {
       assert.equal(await other.isVisible('#proof-img'), true)
       const src = await other.getAttribute('#proof-img', 'src')
       assert.match(src ?? '', /^blob:/)
+      // large enough to scan from a screen: 4 CSS pixels per module at least, quiet zone included
+      const size = await other.$eval('#proof-img', el => ({ modules: Number(el.getAttribute('data-modules')), width: (el as HTMLImageElement).getBoundingClientRect().width }))
+      assert.ok(size.modules >= 21, `a QR code has at least 21 modules, got ${size.modules}`)
+      assert.ok(size.width >= size.modules * 4, `${size.width} px for ${size.modules} modules`)
       await other.close()
     } finally {
       await authority.stop()

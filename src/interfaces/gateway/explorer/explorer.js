@@ -5,6 +5,101 @@
 const $ = (id) => document.getElementById(id)
 const SVG = 'http://www.w3.org/2000/svg'
 const CHILD_NAMES_LOOKED_UP = 24
+/** A QR module needs this many CSS pixels to be read from a screen by a phone camera. */
+const QR_PX_PER_MODULE = 4
+
+/** The page's words in English and Chinese; the browser's preferred language picks (English by default). */
+const TEXTS = {
+  en: {
+    title: 'citycode explorer',
+    lead: 'Type or scan a city code. Every answer is verified by this node against its trust anchors before it is shown.',
+    codeLabel: 'Code', lookUp: 'Look up', scan: 'Scan a QR code', version: 'version', cacheFor: 'cache for', answeredFrom: 'answered from',
+    issued: 'issued', expires: 'expires', chainTitle: 'Chain of trust', chainHint: 'From the root anchor this node trusts, each link signed by the one before it.',
+    placeTitle: 'Place', childrenTitle: 'Children', historyTitle: 'History', when: 'when', what: 'what', log: 'log', inTheLog: 'in the log',
+    proofTitle: 'Offline proof', metrics: 'metrics',
+    printed: (p) => `printed ${p}`,
+    valueType: { name: 'name', geo: 'place', service: 'service', data: 'data' },
+    trustAnchor: 'trust anchor (root)', serial: 'serial', anchorOwnKey: "signed by the anchor's own key", signedBy: (ns) => `signed by ${ns}`,
+    notValid: (code, detail) => `“${code}” is not a valid code: ${detail}`,
+    provenAbsent: (code, authority, detail) => `No one holds the code ${code}: it does not exist, and ${authority} proved it with its signed list of allocated codes (${detail}).`,
+    unknown: (code, detail) => `No one holds the code ${code}: it is unknown to the network (${detail}).`,
+    timeout: (code) => `The network did not answer in time for ${code}. Try again.`,
+    tooMany: 'Too many requests from this address: wait a moment and try again.',
+    failed: (code, detail) => `Could not look up ${code}: ${detail}`,
+    lookingUp: (code) => `Looking up ${code}…`, loading: 'loading…',
+    place: (name, lat, lon) => `${name}: latitude ${lat}, longitude ${lon}`,
+    noLedgerChildren: 'No ledger lists children of this code.', childrenUnavailable: (d) => `Children unavailable: ${d}`,
+    noChildren: 'No codes allocated under this one.',
+    childrenCount: (n, fromTable, log) => `${n} allocated under this code (${fromTable ? "from this node's allocation table" : `from the ledger of ${log}, checked against its signed head`}).`,
+    historyUnavailable: (d) => `History unavailable: ${d}`,
+    historyLedger: "Entries in the authorities' ledgers, each with an inclusion proof against a signed tree head.",
+    historyNoLedger: 'This node keeps no ledger: only the current version is shown.',
+    entry: { allocation: 'allocated', record: 'record', current: 'record (current)' },
+    proofOf: (n) => `✓ proof of ${n} ${n === 1 ? 'hash' : 'hashes'}`,
+    onlyEntry: '✓ the only entry: its hash is the signed root',
+    proofNote: 'Scan this with any QR reader and check it offline: citycode verify "CC1:…" checks the record, its chain and, when present, its ledger proof against the trust anchors, with no network.',
+    proofAlt: (code) => `Offline proof of ${code}: scan and check it with citycode verify`,
+    noQr: 'No QR code found in that picture.'
+  },
+  zh: {
+    title: '城市编码浏览器',
+    lead: '输入或扫描城市编码。每个结果在显示之前，都由本节点依据其信任锚验证。',
+    codeLabel: '编码', lookUp: '查询', scan: '扫描二维码', version: '版本', cacheFor: '缓存', answeredFrom: '来源',
+    issued: '签发', expires: '到期', chainTitle: '信任链', chainHint: '从本节点信任的根锚开始，每一环都由前一环签名。',
+    placeTitle: '位置', childrenTitle: '下级编码', historyTitle: '历史', when: '时间', what: '事件', log: '日志', inTheLog: '日志证明',
+    proofTitle: '离线证明', metrics: '指标',
+    printed: (p) => `印刷形式 ${p}`,
+    valueType: { name: '名称', geo: '位置', service: '服务', data: '数据' },
+    trustAnchor: '信任锚（根）', serial: '序号', anchorOwnKey: '由根锚自身的密钥签名', signedBy: (ns) => `由 ${ns} 签名`,
+    notValid: (code, detail) => `“${code}”不是有效的编码：${detail}`,
+    provenAbsent: (code, authority, detail) => `没有人持有编码 ${code}：它不存在，${authority} 已用其签名的已分配编码列表证明（${detail}）。`,
+    unknown: (code, detail) => `没有人持有编码 ${code}：网络中没有它（${detail}）。`,
+    timeout: (code) => `网络未能及时回答 ${code}，请重试。`,
+    tooMany: '来自此地址的请求过多，请稍候再试。',
+    failed: (code, detail) => `无法查询 ${code}：${detail}`,
+    lookingUp: (code) => `正在查询 ${code}…`, loading: '加载中…',
+    place: (name, lat, lon) => `${name}：纬度 ${lat}，经度 ${lon}`,
+    noLedgerChildren: '没有日志列出此编码的下级编码。', childrenUnavailable: (d) => `下级编码暂不可用：${d}`,
+    noChildren: '此编码下尚未分配编码。',
+    childrenCount: (n, fromTable, log) => `此编码下已分配 ${n} 个（${fromTable ? '来自本节点的分配表' : `来自 ${log} 的日志，已对照其签名树头核验`}）。`,
+    historyUnavailable: (d) => `历史暂不可用：${d}`,
+    historyLedger: '各授权机构日志中的条目，每条都附有对照签名树头的包含证明。',
+    historyNoLedger: '本节点不保存日志：只显示当前版本。',
+    entry: { allocation: '已分配', record: '记录', current: '记录（当前）' },
+    proofOf: (n) => `✓ ${n} 个哈希的证明`,
+    onlyEntry: '✓ 日志中唯一的条目：其哈希即签名根',
+    proofNote: '用任意二维码扫描器扫描，即可离线核验：citycode verify "CC1:…" 无需网络，依据信任锚检查记录、信任链以及（如有）日志证明。',
+    proofAlt: (code) => `${code} 的离线证明：扫描后用 citycode verify 核验`,
+    noQr: '图片中没有找到二维码。'
+  }
+}
+const LANG = (() => {
+  for (const l of navigator.languages && navigator.languages.length > 0 ? navigator.languages : [navigator.language || 'en']) {
+    const base = String(l).toLowerCase().split('-')[0]
+    if (base in TEXTS) return base
+  }
+  return 'en'
+})()
+const T = TEXTS[LANG]
+
+function translatePage () {
+  document.documentElement.lang = LANG === 'zh' ? 'zh-CN' : 'en'
+  document.title = T.title
+  for (const e of document.querySelectorAll('[data-text]')) {
+    const text = T[e.getAttribute('data-text')]
+    if (typeof text === 'string') e.textContent = text
+  }
+}
+
+/** A link only for a web address: a `javascript:` or `data:` URL in a record stays text. */
+function webLink (url) {
+  try {
+    const u = new URL(url)
+    return u.protocol === 'https:' || u.protocol === 'http:' ? u.href : undefined
+  } catch {
+    return undefined
+  }
+}
 
 function el (tag, attrs = {}, text) {
   const e = document.createElement(tag)
@@ -39,19 +134,19 @@ async function getJson (url) {
 /** What a problem response means for a person. */
 function explain (code, status, problem) {
   const detail = problem && problem.detail ? problem.detail : ''
-  if (status === 400) return `“${code}” is not a valid code: ${detail}`
+  if (status === 400) return T.notValid(code, detail)
   const proven = status === 404 && problem && problem.details && problem.details.proven === true
-  if (proven) return `No one holds the code ${code}: it does not exist, and ${problem.details.authority} proved it with its signed list of allocated codes (${detail}).`
-  if (status === 404) return `No one holds the code ${code}: it is unknown to the network (${detail}).`
-  if (status === 504) return `The network did not answer in time for ${code}. Try again.`
-  if (status === 429) return 'Too many requests from this address: wait a moment and try again.'
-  return `Could not look up ${code}: ${detail || 'error ' + status}`
+  if (proven) return T.provenAbsent(code, problem.details.authority, detail)
+  if (status === 404) return T.unknown(code, detail)
+  if (status === 504) return T.timeout(code)
+  if (status === 429) return T.tooMany
+  return T.failed(code, detail || 'error ' + status)
 }
 
 function drawRecord (r) {
   $('record-name').textContent = r.name || r.code
   $('record-code').textContent = r.code
-  $('record-printed').textContent = `printed ${r.printed}`
+  $('record-printed').textContent = T.printed(r.printed)
   $('record-seq').textContent = String(r.seq)
   $('record-ttl').textContent = `${r.ttlSeconds} s`
   $('record-source').textContent = r.resolution ? r.resolution.source : '?'
@@ -63,7 +158,14 @@ function drawRecord (r) {
     const { type, ...rest } = v
     if (type === 'addr' || type === 'peer') continue
     const tr = el('tr')
-    tr.append(el('th', {}, type), el('td', { class: 'mono' }, Object.values(rest).join('  ')))
+    const cell = el('td', { class: 'mono' })
+    const href = type === 'service' ? webLink(v.url) : undefined
+    if (href !== undefined) {
+      cell.append(`${v.name}  `, el('a', { href, rel: 'noopener noreferrer nofollow', target: '_blank', class: 'service' }, v.url))
+    } else {
+      cell.textContent = Object.values(rest).join('  ')
+    }
+    tr.append(el('th', {}, T.valueType[type] || type), cell)
     body.append(tr)
   }
 }
@@ -79,28 +181,38 @@ function drawChain (r) {
     li.append(box)
     list.append(li)
   }
-  item('anchor', r.verification.anchor, 'trust anchor (root)')
-  for (const c of r.verification.chain) item('cert', c.namespace, `${c.kind} · serial ${c.serial}`)
+  item('anchor', r.verification.anchor, T.trustAnchor)
+  for (const c of r.verification.chain) item('cert', c.namespace, `${c.kind} · ${T.serial} ${c.serial}`)
   const chain = r.verification.chain
   if (chain.length > 0 && chain[chain.length - 1].namespace === r.code) list.lastElementChild.classList.add('holder')
-  else item('holder', r.code, chain.length === 0 ? "signed by the anchor's own key" : 'signed by ' + r.verification.namespace)
+  else item('holder', r.code, chain.length === 0 ? T.anchorOwnKey : T.signedBy(r.verification.namespace))
 }
 
-/** An equirectangular grid (no tiles: the page works offline) with the place as a pin. */
-function drawMap (r) {
+/** The land outlines, fetched once from this gateway (no tile server: the page works offline). */
+let land
+function landPath () {
+  if (land === undefined) land = fetch('/explorer/land.json').then(r => r.ok ? r.json() : undefined).then(j => j && j.d).catch(() => undefined)
+  return land
+}
+
+/**
+ * An equirectangular world map (x = longitude, y = minus latitude) with land outlines and the place
+ * as a pin; a record without a place shows no map at all.
+ */
+async function drawMap (r) {
   const map = $('map')
   map.replaceChildren()
-  for (let lon = -180; lon <= 180; lon += 30) map.append(svgEl('line', { x1: lon, y1: -90, x2: lon, y2: 90, stroke: lon === 0 ? '#9fb3c8' : '#d5dde6', 'stroke-width': 0.4 }))
-  for (let lat = -90; lat <= 90; lat += 30) map.append(svgEl('line', { x1: -180, y1: -lat, x2: 180, y2: -lat, stroke: lat === 0 ? '#9fb3c8' : '#d5dde6', 'stroke-width': 0.4 }))
+  const geo = r.values.find(v => v.type === 'geo')
+  $('place').hidden = geo === undefined
+  if (geo === undefined) return
+  const d = await landPath()
+  if (d) map.append(svgEl('path', { id: 'land', d, fill: '#dfe7d8', stroke: '#a9b8a0', 'stroke-width': 0.3 }))
+  for (let lon = -180; lon <= 180; lon += 30) map.append(svgEl('line', { x1: lon, y1: -90, x2: lon, y2: 90, stroke: lon === 0 ? '#9fb3c8' : '#d5dde6', 'stroke-width': 0.3 }))
+  for (let lat = -90; lat <= 90; lat += 30) map.append(svgEl('line', { x1: -180, y1: -lat, x2: 180, y2: -lat, stroke: lat === 0 ? '#9fb3c8' : '#d5dde6', 'stroke-width': 0.3 }))
   for (let lon = -150; lon <= 150; lon += 60) {
     const t = svgEl('text', { x: lon + 1, y: 88, 'font-size': 5, fill: '#7d8b99' })
     t.textContent = `${Math.abs(lon)}°${lon < 0 ? 'W' : lon > 0 ? 'E' : ''}`
     map.append(t)
-  }
-  const geo = r.values.find(v => v.type === 'geo')
-  if (geo === undefined) {
-    $('place-text').textContent = 'This record gives no location.'
-    return
   }
   const x = geo.lon
   const y = -geo.lat
@@ -114,19 +226,19 @@ function drawMap (r) {
   const label = svgEl('text', { x: x + 5, y: y + 1.5, 'font-size': 6, fill: '#1d2733' })
   label.textContent = r.name || r.code
   map.append(label)
-  $('place-text').textContent = `${r.name || r.code}: latitude ${geo.lat.toFixed(4)}, longitude ${geo.lon.toFixed(4)}`
+  $('place-text').textContent = T.place(r.name || r.code, geo.lat.toFixed(4), geo.lon.toFixed(4))
 }
 
 async function drawChildren (code) {
   const list = $('children')
   list.replaceChildren()
-  $('children-note').textContent = 'loading…'
+  $('children-note').textContent = T.loading
   const { ok, status, body } = await getJson(`/v1/codes/${encodeURIComponent(code)}/children`)
   if (!ok) {
-    $('children-note').textContent = status === 404 ? 'No ledger lists children of this code.' : `Children unavailable: ${body.detail || status}`
+    $('children-note').textContent = status === 404 ? T.noLedgerChildren : T.childrenUnavailable(body.detail || status)
     return
   }
-  $('children-note').textContent = body.count === 0 ? 'No codes allocated under this one.' : `${body.count} allocated under this code (${body.source === 'authority' ? "from this node's allocation table" : `from the ledger of ${body.log}, checked against its signed head`}).`
+  $('children-note').textContent = body.count === 0 ? T.noChildren : T.childrenCount(body.count, body.source === 'authority', body.log)
   const unnamed = []
   for (const c of body.children) {
     const li = el('li')
@@ -146,18 +258,18 @@ async function drawChildren (code) {
 async function drawHistory (code) {
   const body = $('history').tBodies[0]
   body.replaceChildren()
-  $('history-note').textContent = 'loading…'
+  $('history-note').textContent = T.loading
   const { ok, body: h } = await getJson(`/v1/codes/${encodeURIComponent(code)}/history`)
   if (!ok) {
-    $('history-note').textContent = `History unavailable: ${h.detail || 'error'}`
+    $('history-note').textContent = T.historyUnavailable(h.detail || 'error')
     return
   }
-  $('history-note').textContent = h.ledger ? 'Entries in the authorities\' ledgers, each with an inclusion proof against a signed tree head.' : 'This node keeps no ledger: only the current version is shown.'
+  $('history-note').textContent = h.ledger ? T.historyLedger : T.historyNoLedger
   for (const v of h.versions) {
     const tr = el('tr')
-    const what = v.type === 'allocation' ? 'allocated' : v.type === 'record' ? (v.current ? 'record (current)' : 'record') : v.type
+    const what = v.type === 'allocation' ? T.entry.allocation : v.type === 'record' ? (v.current ? T.entry.current : T.entry.record) : v.type
     tr.append(el('td', {}, v.time), el('td', {}, what), el('td', {}, v.seq === undefined ? '' : String(v.seq)),
-      el('td', { class: 'mono' }, v.log ? `${v.log} #${v.index}` : ''), el('td', {}, v.proof ? `✓ proof of ${v.proof.length} hashes` : ''))
+      el('td', { class: 'mono' }, v.log ? `${v.log} #${v.index}` : ''), el('td', { class: 'proof' }, v.proof ? (v.proof.length === 0 ? T.onlyEntry : T.proofOf(v.proof.length)) : ''))
     body.append(tr)
   }
 }
@@ -171,9 +283,15 @@ async function drawProof (code) {
   const url = `/v1/codes/${encodeURIComponent(code)}/proof?format=svg`
   const res = await fetch(url)
   if (!res.ok) return
-  const blob = await res.blob()
-  const img = el('img', { id: 'proof-img', alt: `Offline proof of ${code}: scan and check it with citycode verify`, src: URL.createObjectURL(blob), width: 220, height: 220 })
-  const note = el('p', { class: 'hint' }, 'Scan this with any QR reader and check it offline: citycode verify "CC1:…" checks the record, its chain and, when present, its ledger proof against the trust anchors, with no network.')
+  const svg = await res.text()
+  // the QR's size in modules (its viewBox, quiet zone included) sets the image's: a phone camera
+  // reads a screen at QR_PX_PER_MODULE pixels per module, not a bundle of a thousand bytes in 220 px
+  const box = /viewBox="0 0 (\d+) (\d+)"/.exec(svg)
+  const modules = box ? Number(box[1]) : 0
+  const side = Math.max(256, modules * QR_PX_PER_MODULE)
+  const src = URL.createObjectURL(new Blob([svg], { type: 'image/svg+xml' }))
+  const img = el('img', { id: 'proof-img', alt: T.proofAlt(code), src, width: side, height: side, 'data-modules': String(modules) })
+  const note = el('p', { class: 'hint' }, T.proofNote)
   slot.append(img, note)
   section.hidden = false
 }
@@ -184,7 +302,7 @@ async function lookUp (input, push = true) {
   $('code-input').value = code
   if (push) history.pushState({ code }, '', `/?code=${encodeURIComponent(code)}`)
   clearMessage()
-  showMessage(`Looking up ${code}…`, 'info')
+  showMessage(T.lookingUp(code), 'info')
   const { ok, status, body } = await getJson(`/v1/codes/${encodeURIComponent(code)}`)
   if (!ok) {
     $('result').hidden = true
@@ -194,9 +312,8 @@ async function lookUp (input, push = true) {
   clearMessage()
   drawRecord(body)
   drawChain(body)
-  drawMap(body)
   $('result').hidden = false
-  await Promise.all([drawChildren(body.code), drawHistory(body.code), drawProof(body.code)])
+  await Promise.all([drawMap(body), drawChildren(body.code), drawHistory(body.code), drawProof(body.code)])
   document.body.dataset.loaded = body.code
 }
 
@@ -216,12 +333,13 @@ async function scan (file) {
   const image = g.getImageData(0, 0, canvas.width, canvas.height)
   const found = typeof jsQR === 'function' ? jsQR(image.data, image.width, image.height) : null
   if (found === null) {
-    showMessage('No QR code found in that picture.')
+    showMessage(T.noQr)
     return
   }
   await lookUp(codeFromScan(found.data))
 }
 
+translatePage()
 $('lookup').addEventListener('submit', (e) => {
   e.preventDefault()
   void lookUp($('code-input').value)

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type { FastifyInstance } from 'fastify'
 import type { RouteModule } from '../context.ts'
+import { landOutlinePath } from '../land-outline.ts'
 
 const here = new URL('../explorer/', import.meta.url)
 /** The page runs only its own files and talks only to this gateway; the proof QR may be a data: image. */
@@ -40,7 +41,9 @@ function assets (): Record<string, { type: string, body: Buffer }> {
     '/explorer/explorer.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(new URL('explorer.js', here)) },
     '/explorer/explorer.css': { type: 'text/css; charset=utf-8', body: readFileSync(new URL('explorer.css', here)) },
     // QR decoding of a photo or camera frame, served from the package so the page works offline
-    '/explorer/jsqr.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('jsqr/dist/jsQR.js')) }
+    '/explorer/jsqr.js': { type: 'text/javascript; charset=utf-8', body: readFileSync(require.resolve('jsqr/dist/jsQR.js')) },
+    // the map's land outlines (land-outline.ts)
+    '/explorer/land.json': { type: 'application/json; charset=utf-8', body: Buffer.from(JSON.stringify({ viewBox: '-180 -90 360 180', d: landOutlinePath() })) }
   }
 }
 
