@@ -1,4 +1,5 @@
 import { mkdirSync, writeFileSync } from 'node:fs'
+import { environmentLine } from './environment.ts'
 import { join } from 'node:path'
 import { checkAssertions } from './assertions.ts'
 import type { AssertionResult } from './assertions.ts'
@@ -39,6 +40,9 @@ export function summaryOf (r: RunResult, m: Metrics, cost: Metrics = computeCost
   return [
     `# Simulation: ${r.scenario.name}`,
     '',
+    ...(r.interrupted !== undefined
+      ? [`**Stopped by a signal** during the ${r.interrupted.phase} at ${(r.interrupted.atMs / 1000).toFixed(1)} s of ${r.scenario.workload.durationMs / 1000} s: the figures cover the operations finished by then${r.interrupted.phase === 'workload' ? ', with no baseline' : ' (the baseline only in part)'}.`, '']
+      : []),
     r.scenario.description,
     '',
     `${r.nodes} nodes (${r.cityNodes} cities, ${r.adversaries} adversaries)${r.sharding !== undefined ? ` on ${r.sharding.shards} shard processes linked by TCP` : ''}, transport ${r.scenario.transport}, ${r.scenario.encryption}, latency ${r.scenario.latency.model}${r.scenario.bandwidthMbps !== undefined ? `, ${r.scenario.bandwidthMbps} Mbit/s links` : ''}, seed ${r.scenario.seed}, **${r.clock.kind} clock**; ${m.lookups?.value} lookups, ${m.updates?.value} updates over ${r.scenario.workload.durationMs / 1000} s; setup ${m.setupTime?.value} s${r.clock.kind === 'virtual' ? ' simulated' : ''}.`,
@@ -82,6 +86,7 @@ export function summaryOf (r: RunResult, m: Metrics, cost: Metrics = computeCost
     '|---|---|',
     ...Object.entries(cost).filter(([k]) => k !== 'clock').map(([k, f]) => `| ${k.replace(/([A-Z])/g, ' $1').toLowerCase()} | ${fmt(f)} ${f.unit} |`),
     '',
+    ...(r.environment !== undefined ? [environmentLine(r.environment), ''] : []),
     'Files: `metrics.json` (every figure with its unit), `operations.csv` (one row per operation), `latency-cdf.svg`, `gossip-reach.svg`, `success-over-time.svg`.',
     ''
   ].join('\n')
@@ -108,7 +113,7 @@ export async function writeReport (r: RunResult, dir: string): Promise<ReportFil
   // a target may bound a cost too (memory per node); figures win a name clash
   const assertions = checkAssertions(r.scenario, { ...cost, ...m })
   const metrics = join(dir, 'metrics.json')
-  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m, cost, assertions }, null, 2) + '\n')
+  writeFileSync(metrics, JSON.stringify({ scenario: r.scenario, figures: m, cost, assertions, ...(r.interrupted !== undefined ? { interrupted: r.interrupted } : {}), ...(r.environment !== undefined ? { environment: r.environment } : {}) }, null, 2) + '\n')
   const csv = join(dir, 'operations.csv')
   writeFileSync(csv, csvOf(r))
   const plots: string[] = []

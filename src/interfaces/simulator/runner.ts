@@ -13,6 +13,7 @@ import { installSeededRandomness } from './seeded-randomness.ts'
 import { scenarioLinkModel } from './link-model.ts'
 import { gossipFloorMs } from './gossip-floor.ts'
 import { meshPeers } from '../../network/gossip/mesh.ts'
+import type { RunEnvironment } from './environment.ts'
 import { rejoinDelay } from './churn.ts'
 import type { LinkModelFactory } from './link-model.ts'
 import { tolerateStrayNetworkErrors } from '../../network/stray-errors.ts'
@@ -93,6 +94,10 @@ export interface RunResult {
    * deadline or a message handler waits this long, so latencies above it measure the process.
    */
   eventLoopDelay?: { p50Ms: number, p99Ms: number, maxMs: number }
+  /** The run was stopped before its end (RunOptions.stop): in which phase, how far into the workload. */
+  interrupted?: { phase: 'workload' | 'baseline', atMs: number }
+  /** Where the run ran (environment.ts); set by the command that ran it. */
+  environment?: RunEnvironment
 }
 
 export interface RunOptions {
@@ -101,6 +106,11 @@ export interface RunOptions {
   linkModel?: LinkModelFactory
   /** Started as the workload begins and stopped as it ends (e.g. a CPU profile of that window). */
   workloadProbe?: WorkloadProbe
+  /**
+   * Stops the run early (Ctrl-C): no new operation starts, those in flight end within their
+   * deadlines, the baseline is not run, and the result says where it stopped (`interrupted`).
+   */
+  stop?: AbortSignal
 }
 
 /** The real cities a scenario names, in a fixed order (a sharded run splits them by index). */
@@ -137,6 +147,17 @@ export function citiesFor (s: Scenario): SimCity[] {
 }
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** Sleeps `ms`, or less when `stop` aborts first. */
+async function sleepUnless (ms: number, stop: AbortSignal | undefined): Promise<void> {
+  if (stop === undefined) { await sleep(ms); return }
+  if (stop.aborted) return
+  await new Promise<void>(resolve => {
+    const done = (): void => { clearTimeout(timer); stop.removeEventListener('abort', done); resolve() }
+    const timer = setTimeout(done, ms)
+    stop.addEventListener('abort', done, { once: true })
+  })
+}
 
 /**
  * Runs a scenario: builds the network from the same node factory as `citycode node start`, runs the
@@ -305,7 +326,7 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
         const event: RevocationEvent = { atMs, code, reachMs: null, honoured: 0, of: 0 }
         revocations.push(event)
         const hash = revocation.target
-        while (elapsed() < s.workload.durationMs + 5_000) {
+        while (elapsed() < s.workload.durationMs + 5_000 && options.stop?.aborted !== true) {
           const live = net.nodes.filter(n => alive.has(n))
           event.of = live.length
           event.honoured = live.filter(n => n.node.validator.revocations.get(hash) !== undefined).length
@@ -332,8 +353,13 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
     const expected = expectedLookups(s.workload)
     // Events follow their seeded schedule, not the wall clock: a loaded machine issues them late,
     // never fewer of them, so one seed always gives the same operations.
+    let interrupted: RunResult['interrupted']
     for (const event of workloadEvents(s.workload, rng, codes, askers.length, honestCities.length)) {
-      if (elapsed() < event.dueMs) await sleep(event.dueMs - elapsed())
+      if (elapsed() < event.dueMs) await sleepUnless(event.dueMs - elapsed(), options.stop)
+      if (options.stop?.aborted === true) {
+        interrupted = { phase: 'workload', atMs: elapsed() }
+        break
+      }
       const now = elapsed()
       if (event.kind === 'lookup') {
         const { asker: askerIdx, code } = event
@@ -373,7 +399,7 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
     await Promise.allSettled([...inflight])
     await Promise.allSettled(rejoins)
     await Promise.allSettled(watchers)
-    await sleep(1_000)
+    await sleepUnless(1_000, options.stop)
     clearInterval(sampler)
     loopDelay?.disable()
     await options.workloadProbe?.stop()
@@ -383,16 +409,21 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
     // the baseline: the same lookups and updates as plain kad-dht GET/PUT on the same nodes
     const baselineLookups: LookupOp[] = []
     const baselineUpdates: UpdateOp[] = []
-    if (s.baseline) {
+    if (s.baseline && interrupted === undefined) {
       let bdone = 0
       await inBatches(plan, BASELINE_CONCURRENCY, async ({ asker: idx, code }) => {
         const asker = askers[idx] as SimNode
+        if (options.stop?.aborted === true) {
+          interrupted ??= { phase: 'baseline', atMs: elapsed() }
+          return
+        }
         if (!alive.has(asker)) return
         const op: LookupOp = { kind: 'baseline-get', startMs: elapsed(), asker: idx, code, newestSeq: newest.get(code) ?? 1, ...unanswered('dht') }
         baselineLookups.push(Object.assign(op, await baselineGet(asker.node, code, s.workload.timeoutMs)))
         options.progress?.('baseline', ++bdone, plan.length)
       })
       for (const u of updates.slice(0, BASELINE_PUTS)) {
+        if (options.stop?.aborted === true) break
         const holder = net.cities.find(c => c.code === u.code)
         if (holder === undefined || !alive.has(holder)) continue
         const startMs = elapsed()
@@ -422,7 +453,8 @@ async function runOnClock (s: Scenario, options: RunOptions): Promise<RunResult>
       clock: { kind: virtual ? 'virtual' : 'real', simulatedMs: performance.now() - t0 },
       gossipRejected: net.nodes.reduce((sum, n) => sum + n.node.gossip.rejected, 0),
       partitionSides,
-      eventLoopDelay
+      eventLoopDelay,
+      ...(interrupted !== undefined ? { interrupted } : {})
     }
   } finally {
     for (const stop of stopAdversaries) stop()

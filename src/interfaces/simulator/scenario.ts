@@ -125,7 +125,7 @@ export function parseScenario (raw: unknown, source: string): Scenario {
   return parseWithSchema(scenarioSchema, raw, source, ScenarioError)
 }
 
-export function loadScenario (path: string, overrides: { seed?: number, nodes?: number, shards?: number, clock?: 'virtual' | 'real' } = {}): Scenario {
+export function loadScenario (path: string, overrides: { seed?: number, nodes?: number, shards?: number, clock?: 'virtual' | 'real', baseline?: boolean } = {}): Scenario {
   let raw: unknown
   try {
     raw = JSON.parse(readFileSync(path, 'utf8'))
@@ -138,5 +138,6 @@ export function loadScenario (path: string, overrides: { seed?: number, nodes?: 
   if (overrides.nodes !== undefined) scenario.cities.count = overrides.nodes
   if (overrides.shards !== undefined) scenario.shards = overrides.shards
   if (overrides.clock !== undefined) scenario.clock = overrides.clock
+  if (overrides.baseline !== undefined) scenario.baseline = overrides.baseline
   return parseScenario(scenario, path)
 }

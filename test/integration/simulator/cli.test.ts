@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { spawnSync } from 'node:child_process'
+import { spawn, spawnSync } from 'node:child_process'
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -23,11 +23,11 @@ describe('citycode sim run (CLI)', function () {
   const dir = mkdtempSync(join(tmpdir(), 'citycode-sim-cli-'))
   after(() => { rmSync(dir, { recursive: true, force: true }) })
 
-  it('--seed and --nodes override the scenario; without a terminal, progress comes as plain lines; --clock real measures the event loop', () => {
+  it('--seed, --nodes and --no-baseline override the scenario; without a terminal, progress comes as plain lines; --clock real measures the event loop', () => {
     const out = join(dir, 'small')
     const profile = join(dir, 'workload.cpuprofile')
     const heap = join(dir, 'workload.heapprofile')
-    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json', '--clock', 'real', '--cpu-profile', profile, '--heap-profile', heap])
+    const r = citycode(['sim', 'run', smoke, '--out', out, '--seed', '3', '--nodes', '4', '--json', '--clock', 'real', '--no-baseline', '--cpu-profile', profile, '--heap-profile', heap])
     assert.equal(r.status, 0, r.stderr)
     const builds = [...r.stderr.matchAll(/^build: (\d+)\/(\d+)$/gm)]
     const last = builds.at(-1)
@@ -39,16 +39,25 @@ describe('citycode sim run (CLI)', function () {
     assert.match(r.stderr, /^dial: (\d+)\/\1$/m, 'the random dials after the build report their progress to the end')
     assert.match(r.stderr, /^workload: \d+\/\d+$/m)
     assert.doesNotMatch(r.stderr, /\u001b\[|\r/, 'no terminal control characters')
-    const { figures, cost } = JSON.parse(r.stdout) as Record<'figures' | 'cost', Record<string, { value: number, unit: string }>>
+    const { figures, cost } = JSON.parse(r.stdout) as Record<'figures' | 'cost', Record<string, { value: number, unit: string, baseline?: number }>>
     assert.equal(figures.cityNodes?.value, 4)
     // on the real clock, how late the event loop ran while the workload ran: the context of every latency figure
     for (const k of ['eventLoopDelayP50', 'eventLoopDelayP99', 'eventLoopDelayMax']) assert.ok((cost[k]?.value ?? -1) >= 0, `${k} is measured`)
     assert.ok((cost.eventLoopDelayP99?.value ?? 0) <= (cost.eventLoopDelayMax?.value ?? -1))
     assert.equal(cost.clock?.unit, 'real clock')
     assert.equal(figures.eventLoopDelayP99, undefined, 'what the machine costs is not a protocol figure')
-    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { scenario: { seed: number, cities: { count: number } } }
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { scenario: { seed: number, cities: { count: number }, baseline: boolean }, environment: { node: string, cpus: number, commit: string, loadAverage: { start: number, end: number } } }
     assert.equal(metrics.scenario.seed, 3)
     assert.equal(metrics.scenario.cities.count, 4)
+    assert.equal(metrics.scenario.baseline, false)
+    assert.equal(figures.lookupSuccessRate?.baseline, undefined, 'no comparison without the baseline')
+    assert.ok((figures.lookups?.value ?? 0) > 0)
+    // where it ran: the machine, its load, the Node version and the commit of this checkout
+    assert.equal(metrics.environment.node, process.version)
+    assert.ok(metrics.environment.cpus >= 1)
+    assert.match(metrics.environment.commit, /^[0-9a-f]{40}$/)
+    assert.ok(metrics.environment.loadAverage.end >= 0)
+    assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), new RegExp(`^Machine: .*Node ${process.version.replace(/\./g, '\\.')}; commit ${metrics.environment.commit.slice(0, 12)}`, 'm'))
     // the workload's CPU profile: samples over the workload window, in the resolver among others
     const cpu = JSON.parse(readFileSync(profile, 'utf8')) as { nodes: Array<{ callFrame: { url: string } }>, samples: number[], startTime: number, endTime: number }
     assert.ok(cpu.samples.length > 100, `${cpu.samples.length} samples`)
@@ -95,6 +104,33 @@ describe('citycode sim run (CLI)', function () {
     assert.ok((a.cost.simulatedTime?.value ?? 0) >= smokeDurationMs() / 1000, 'simulated time covers the workload')
     assert.match(a.summary, /\*\*virtual clock\*\*/)
     assert.match(a.summary, /## Cost of the run \(wall clock/)
+  })
+
+  it('a run stopped by a signal ends its operations in flight and writes what finished', async () => {
+    const file = join(dir, 'long.json')
+    const base = JSON.parse(readFileSync(smoke, 'utf8')) as Record<string, unknown> & { workload: Record<string, unknown> }
+    writeFileSync(file, JSON.stringify({ ...base, name: 'long', cities: { count: 4, countries: ['CN'] }, resolvers: 1, clock: 'real', workload: { ...base.workload, durationMs: 120_000, timeoutMs: 3_000 } }))
+    const out = join(dir, 'stopped')
+    const child = spawn(process.execPath, [main, 'sim', 'run', file, '--out', out], { env: { ...process.env, DEBUG: '' } })
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    child.stdout.resume()
+    const exited = new Promise<number | null>(resolve => child.on('exit', resolve))
+    const t0 = Date.now()
+    while (!/^workload: [1-9]\d*\//m.test(err) && Date.now() - t0 < 120_000 && child.exitCode === null) await new Promise(resolve => setTimeout(resolve, 200))
+    const signalled = Date.now()
+    child.kill('SIGINT')
+    const code = await exited
+    assert.equal(code, 130, err.slice(-1000))
+    assert.ok(Date.now() - signalled < 30_000, 'it stops within the operations\' deadline, not at the end of the two minutes')
+    assert.match(err, /SIGINT: stopping/)
+    const metrics = JSON.parse(readFileSync(join(out, 'metrics.json'), 'utf8')) as { interrupted: { phase: string, atMs: number }, figures: Record<string, { value: number, baseline?: number }> }
+    assert.equal(metrics.interrupted.phase, 'workload')
+    assert.ok(metrics.interrupted.atMs < 120_000)
+    assert.ok((metrics.figures.lookups?.value ?? 0) > 0, 'the lookups that finished are counted')
+    assert.equal(metrics.figures.lookupSuccessRate?.baseline, undefined, 'no baseline after a stop')
+    assert.match(readFileSync(join(out, 'summary.md'), 'utf8'), /\*\*Stopped by a signal\*\* during the workload at [\d.]+ s of 120 s/)
+    assert.ok(readFileSync(join(out, 'operations.csv'), 'utf8').split('\n').some(l => l.startsWith('lookup,')))
   })
 
   it('bad overrides get one line naming the problem', () => {

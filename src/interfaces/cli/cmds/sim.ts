@@ -10,6 +10,7 @@ import { runSharded } from '../../simulator/coordinator.ts'
 import { parseHostPort } from '../../simulator/shard-protocol.ts'
 import { probes, workloadCpuProfile, workloadHeapProfile } from '../../simulator/profiles.ts'
 import { writeReport } from '../../simulator/report.ts'
+import { environmentAtStart } from '../../simulator/environment.ts'
 import { computeCost, computeMetrics } from '../../simulator/metrics.ts'
 import { printJson, runHandler } from '../output.ts'
 
@@ -41,14 +42,17 @@ export function registerSim (program: Command): void {
     .option('--json', 'print the figures and the run\'s cost as JSON ({ figures, cost })')
     .option('--cpu-profile <file>', 'write a CPU profile (.cpuprofile) of the workload phase (single-process runs)')
     .option('--heap-profile <file>', 'write a sampling profile of what the workload phase allocates (.heapprofile, single-process runs)')
-    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, clock?: string, externalShards?: boolean, control: string, json?: boolean, cpuProfile?: string, heapProfile?: string }) => {
+    .option('--no-baseline', 'skip the plain kad-dht baseline (no comparison column)')
+    .action(async (file: string, opts: { out: string, seed?: string, nodes?: string, shards?: string, clock?: string, externalShards?: boolean, control: string, json?: boolean, cpuProfile?: string, heapProfile?: string, baseline: boolean }) => {
       await runHandler(async () => {
+        const environment = environmentAtStart()
         if (opts.clock !== undefined && opts.clock !== 'virtual' && opts.clock !== 'real') throw new ScenarioError(`--clock must be virtual or real, not ${opts.clock}`, { field: '--clock', source: file })
         const scenario = loadScenario(file, {
           clock: opts.clock,
           seed: opts.seed === undefined ? undefined : Number(opts.seed),
           nodes: opts.nodes === undefined ? undefined : Number(opts.nodes),
-          shards: opts.shards === undefined ? undefined : Number(opts.shards)
+          shards: opts.shards === undefined ? undefined : Number(opts.shards),
+          ...(opts.baseline ? {} : { baseline: false })
         })
         const sharded = scenario.shards > 1 || opts.externalShards === true
         const virtual = !sharded && clockOf(scenario) === 'virtual'
@@ -62,7 +66,21 @@ export function registerSim (program: Command): void {
         const bar = tty ? new cliProgress.SingleBar({ format: '{phase} [{bar}] {value}/{total}', stream: process.stderr }, cliProgress.Presets.shades_classic) : undefined
         let phase = ''
         let lastLine = 0
+        // the first Ctrl-C ends the run early and writes what finished; a second one quits at once
+        const stop = new AbortController()
+        const onSignal = (signal: NodeJS.Signals): void => {
+          if (stop.signal.aborted) process.exit(130)
+          bar?.stop()
+          process.stderr.write(`${signal}: stopping: the operations in flight end within their deadline, then what finished is written (again to quit at once)\n`)
+          stop.abort()
+        }
+        // a sharded run's shards have no way to stop early: there a signal ends the command as usual
+        if (!sharded) {
+          process.on('SIGINT', onSignal)
+          process.on('SIGTERM', onSignal)
+        }
         const runOptions: Parameters<typeof runScenario>[1] = {
+          stop: stop.signal,
           ...(profiles.length > 0 ? { workloadProbe: probes(profiles) } : {}),
           out: (line) => { process.stderr.write(`${line}\n`) },
           progress: (p, done, total) => {
@@ -87,11 +105,18 @@ export function registerSim (program: Command): void {
           })
           : await runScenario(scenario, runOptions)
         bar?.stop()
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+        result.environment = environment.end()
         const files = await writeReport(result, opts.out)
         if (opts.json === true) printJson({ figures: computeMetrics(result), cost: computeCost(result) })
         else process.stdout.write(readFileSync(files.summary, 'utf8'))
         process.stderr.write(`wrote ${files.metrics}, ${files.csv}, ${files.plots.length} plots, ${files.summary}\n`)
         // a scenario's targets that the run missed: the run itself worked, its result did not hold
+        if (result.interrupted !== undefined) {
+          process.stderr.write(`stopped during the ${result.interrupted.phase}: the report covers what finished\n`)
+          return 130
+        }
         const failed = files.assertions.filter(a => !a.ok)
         for (const a of failed) process.stderr.write(`assertion failed: ${a.reason}\n`)
         return failed.length > 0 ? 1 : 0
