@@ -326,6 +326,7 @@ export class CitycodeNode {
     this.publisher = publisher(this.init.publisher)({
       signer: () => this.signer(),
       chain: () => this.requireIdentity().chain,
+      ownCode: () => this.identity?.namespace,
       validator: this.validator,
       // own record versions are logged as they are stored
       store: this.ledger === undefined ? this.records : new LedgeredRecordStore(this.init.datastore, async (bytes) => await this.ledger?.appendRecord(bytes)),

@@ -25,6 +25,13 @@ export const DEFAULT_PUSH_RETRY_FIRST_DELAY_MS = 1_000
  */
 export const PUSH_RETRY_MAX_DELAY_MS = 10_000
 export const DEFAULT_PUSH_RETRY_FOR_MS = 10 * 60_000
+/**
+ * Records of the sub-codes a holder registered (its own children: bureaus, facilities), re-sent to
+ * the DHT per republish interval, in turn. The holder itself answers for them (it is their
+ * authority) and its ledger proves them, so the DHT copy is a fallback: a city of a million
+ * sub-codes costs this many PUTs an hour, not a million.
+ */
+export const DEFAULT_REPUBLISH_BATCH = 1_000
 
 export interface PublisherInit {
   recordValidityMs?: number
@@ -34,6 +41,8 @@ export interface PublisherInit {
   pushRetryFirstDelayMs?: number
   /** @default DEFAULT_PUSH_RETRY_FOR_MS */
   pushRetryForMs?: number
+  /** @default DEFAULT_REPUBLISH_BATCH */
+  republishBatch?: number
 }
 
 /** Where a signed record goes once it is stored: the DHT and the gossip topic. */
@@ -49,6 +58,12 @@ export interface PublisherComponents {
   signer: () => Signer
   /** The holder's current delegation chain (anchor side first). */
   chain: () => readonly Uint8Array[]
+  /**
+   * The code this node holds itself (its chain's last namespace), undefined before it has one.
+   * Only its record goes to the parent (the parent answers for its direct children, not for their
+   * sub-codes), and it is re-announced on every republish; sub-codes go by REPUBLISH_BATCH.
+   */
+  ownCode?: () => string | undefined
   validator: RecordValidator
   store: RecordStore
   targets: PublishTargets
@@ -67,11 +82,23 @@ export interface PublishOptions extends AbortOptions {
   background?: boolean
 }
 
+/** What one republish sent: records walked, re-signed, and the messages it cost. */
+export interface RepublishReport {
+  records: number
+  resigned: number
+  dhtPuts: number
+  gossiped: number
+  pushed: number
+}
+
 export interface Publisher extends Startable {
   /** Signs the next version of `code` with `values`, stores it, PUTs it to the DHT and gossips it. */
   publish(code: string, values: RecordValue[], options?: PublishOptions): Promise<PublishResult>
-  /** Re-sends every own record (re-signed when close to expiry). */
-  republish(options?: AbortOptions): Promise<number>
+  /**
+   * Re-signs every own record close to expiry; re-sends the holder's own and directory records in
+   * full (push, gossip, DHT) and the next REPUBLISH_BATCH sub-code records to the DHT only.
+   */
+  republish(options?: AbortOptions): Promise<RepublishReport>
   /**
    * The parent is reachable again (a connection to it opened, e.g. after a partition healed): pushes
    * it has not taken yet are retried now instead of at their next retry time.

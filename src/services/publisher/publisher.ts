@@ -6,8 +6,8 @@ import { isDirectoryCode, parseCode } from '../../core/code/grammar.ts'
 import { isCitycodeError } from '../../core/errors.ts'
 import { PublishError } from '../errors.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
-import { DEFAULT_PUSH_RETRY_FIRST_DELAY_MS, DEFAULT_PUSH_RETRY_FOR_MS, DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS, DEFAULT_REPUBLISH_INTERVAL_MS, PUSH_RETRY_MAX_DELAY_MS } from './index.ts'
-import type { Publisher, PublisherComponents, PublisherInit, PublishOptions, PublishResult } from './index.ts'
+import { DEFAULT_PUSH_RETRY_FIRST_DELAY_MS, DEFAULT_PUSH_RETRY_FOR_MS, DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS, DEFAULT_REPUBLISH_BATCH, DEFAULT_REPUBLISH_INTERVAL_MS, PUSH_RETRY_MAX_DELAY_MS } from './index.ts'
+import type { Publisher, PublisherComponents, PublisherInit, PublishOptions, PublishResult, RepublishReport } from './index.ts'
 import type { AbortOptions, Logger } from '@libp2p/interface'
 
 const DHT_PUT_TIMEOUT_MS = 30_000
@@ -29,6 +29,9 @@ export class PublisherService implements Publisher {
   private readonly pushRetryForMs: number
   /** Codes whose latest version the parent has not taken yet, each with its next retry. */
   private readonly pushRetries = new Map<string, { timer: ReturnType<typeof setTimeout>, attempt: number, until: number }>()
+  private readonly republishBatch: number
+  /** The last sub-code re-sent to the DHT: the next republish goes on after it, wrapping around. */
+  private batchCursor: string | undefined
 
   constructor (init: PublisherInit, components: PublisherComponents) {
     this.c = components
@@ -37,6 +40,7 @@ export class PublisherService implements Publisher {
     this.republishIntervalMs = init.republishIntervalMs ?? DEFAULT_REPUBLISH_INTERVAL_MS
     this.pushRetryFirstDelayMs = init.pushRetryFirstDelayMs ?? DEFAULT_PUSH_RETRY_FIRST_DELAY_MS
     this.pushRetryForMs = init.pushRetryForMs ?? DEFAULT_PUSH_RETRY_FOR_MS
+    this.republishBatch = init.republishBatch ?? DEFAULT_REPUBLISH_BATCH
     this.log = components.logger.forComponent('citycode:publisher')
   }
 
@@ -69,8 +73,12 @@ export class PublisherService implements Publisher {
   }
 
   async publish (code: string, values: RecordValue[], options: PublishOptions = {}): Promise<PublishResult> {
-    const canonical = parseCode(code).text
-    const record = await this.serialised(async () => {
+    return await this.send(await this.sign(parseCode(code).text, values), options)
+  }
+
+  /** Signs and stores the next version of `canonical`. */
+  private async sign (canonical: string, values: readonly RecordValue[]): Promise<SignedRecord> {
+    return await this.serialised(async () => {
       const previous = await this.c.store.get('own', canonical)
       const prev = previous === undefined ? undefined : decodeRecord(previous.bytes)
       const now = this.c.now()
@@ -81,7 +89,7 @@ export class PublisherService implements Publisher {
         expiresAt: now + this.validityMs,
         ttl: this.ttlMs,
         prev: previous === undefined ? null : sha256(previous.bytes),
-        values
+        values: [...values]
       }, this.c.signer(), this.c.chain())
       // kad-dht does not refuse a local PUT of an invalid value: check here, with the same rules every
       // other node applies, so a record that others would refuse is never stored or sent.
@@ -93,53 +101,79 @@ export class PublisherService implements Publisher {
       await this.c.store.put('own', canonical, next.bytes, now)
       return next
     })
-    return await this.send(record, options)
   }
 
-  async republish (options: AbortOptions = {}): Promise<number> {
-    let count = 0
+  async republish (options: AbortOptions = {}): Promise<RepublishReport> {
+    const report: RepublishReport = { records: 0, resigned: 0, dhtPuts: 0, gossiped: 0, pushed: 0 }
+    const own = this.c.ownCode?.()
+    /**
+     * The next sub-codes after the cursor in code order, wrapping around: the `republishBatch`
+     * smallest codes above the cursor, then the smallest from the start. Bounded memory, and one
+     * comparison a record when the store lists in key order (as a level datastore does).
+     */
+    const after: SignedRecord[] = []
+    const before: SignedRecord[] = []
     for await (const entry of this.c.store.list('own')) {
-      const record = decodeRecord(entry.bytes)
-      const remaining = record.body.expiresAt - this.c.now()
-      if (remaining < this.validityMs / 2) {
-        await this.publish(entry.code, [...record.body.values], options)
-      } else {
-        await this.send(record, options)
+      let record = decodeRecord(entry.bytes)
+      report.records++
+      if (record.body.expiresAt - this.c.now() < this.validityMs / 2) {
+        // the same values signed again: nothing a cache holds changes, so no announcement for a sub-code
+        record = await this.sign(entry.code, record.body.values)
+        report.resigned++
       }
-      count++
+      if (own === undefined || entry.code === own || isDirectoryCode(entry.code)) {
+        await this.send(record, options, report)
+        continue
+      }
+      keepSmallest(this.batchCursor === undefined || entry.code > this.batchCursor ? after : before, record, this.republishBatch)
     }
-    return count
+    for (const record of [...after, ...before].slice(0, this.republishBatch)) {
+      if (options.signal?.aborted === true) break
+      await this.put(record, options.signal)
+      report.dhtPuts++
+      this.batchCursor = record.body.code
+    }
+    return report
   }
 
-  private async send (record: SignedRecord, options: PublishOptions): Promise<PublishResult> {
-    if (changesCaches(record)) await this.c.targets.gossip(record.bytes).catch(err => { this.log('gossip of %s failed: %s', record.body.code, (err as Error).message) })
-    if (this.c.targets.push !== undefined) {
+  private async send (record: SignedRecord, options: PublishOptions, report?: RepublishReport): Promise<PublishResult> {
+    if (changesCaches(record)) {
+      await this.c.targets.gossip(record.bytes).catch(err => { this.log('gossip of %s failed: %s', record.body.code, (err as Error).message) })
+      if (report !== undefined) report.gossiped++
+    }
+    const own = this.c.ownCode?.()
+    // the parent keeps its direct children's records, not their sub-codes: those it would refuse
+    if (this.c.targets.push !== undefined && (own === undefined || record.body.code === own)) {
       const code = record.body.code
       const delivered = await this.pushOnce(record.bytes, options.signal)
+      if (report !== undefined) report.pushed++
       // a new version starts its own retries; one delivered ends the older version's
       const pending = this.pushRetries.get(code)
       if (pending !== undefined) clearTimeout(pending.timer)
       this.pushRetries.delete(code)
       if (!delivered) this.schedulePushRetry(code, 1, performance.now() + this.pushRetryForMs)
     }
-    const put = async (signal = options.signal): Promise<number> => {
-      const deadline = deadlineSignal(DHT_PUT_TIMEOUT_MS, signal)
-      try {
-        return await this.c.targets.dhtPut(record.body.code, record.bytes, { signal: deadline.signal })
-      } catch (err) {
-        this.log('DHT put of %s failed: %s', record.body.code, (err as Error).message)
-        return 0
-      } finally {
-        deadline.clear()
-      }
-    }
+    if (report !== undefined) report.dhtPuts++
     if (options.background === true) {
-      const p = put(this.stopping.signal)
+      const p = this.put(record, this.stopping.signal)
       this.background.add(p)
       void p.finally(() => this.background.delete(p))
       return { record, dhtPeers: 0 }
     }
-    return { record, dhtPeers: await put() }
+    return { record, dhtPeers: await this.put(record, options.signal) }
+  }
+
+  /** PUTs to the DHT within its deadline; the number of peers that stored it, 0 when it failed. */
+  private async put (record: SignedRecord, signal?: AbortSignal): Promise<number> {
+    const deadline = deadlineSignal(DHT_PUT_TIMEOUT_MS, signal)
+    try {
+      return await this.c.targets.dhtPut(record.body.code, record.bytes, { signal: deadline.signal })
+    } catch (err) {
+      this.log('DHT put of %s failed: %s', record.body.code, (err as Error).message)
+      return 0
+    } finally {
+      deadline.clear()
+    }
   }
 
   /** Whether the push is settled: delivered, or refused by the parent (not worth a retry). */
@@ -207,4 +241,20 @@ export class PublisherService implements Publisher {
  */
 function changesCaches (record: SignedRecord): boolean {
   return record.body.seq > 1 || isDirectoryCode(record.body.code)
+}
+
+/** Keeps `list` the `max` records of smallest code seen so far, in code order. */
+function keepSmallest (list: SignedRecord[], record: SignedRecord, max: number): void {
+  const code = record.body.code
+  const last = list.at(-1)
+  if (list.length >= max && last !== undefined && code >= last.body.code) return
+  let lo = 0
+  let hi = list.length
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1
+    if ((list[mid] as SignedRecord).body.code < code) lo = mid + 1
+    else hi = mid
+  }
+  list.splice(lo, 0, record)
+  if (list.length > max) list.pop()
 }

@@ -63,11 +63,78 @@ describe('publisher', () => {
     await p.publish('MA.156.1301', [])
     await p.publish('MA.156.1301.01', [])
     clock.now += DAY_MS
-    assert.equal(await p.republish(), 2)
+    assert.equal((await p.republish()).records, 2)
     assert.deepEqual(put.slice(2).map(b => decodeRecord(b).body.seq), [1, 1], 'fresh: same versions re-sent')
     clock.now += 5 * DAY_MS
     await p.republish()
     assert.deepEqual(put.slice(4).map(b => decodeRecord(b).body.seq), [2, 2], 'past half their validity: re-signed')
+  })
+
+  describe('a holder of many sub-codes', () => {
+    function city (batch: number): { p: ReturnType<ReturnType<typeof publisher>>, clock: { now: number }, gossiped: string[], put: string[], pushed: string[] } {
+      const clock = { now: NOW }
+      const gossiped: string[] = []
+      const put: string[] = []
+      const pushed: string[] = []
+      const p = publisher({ recordValidityMs: 10 * DAY_MS, republishBatch: batch })({
+        signer: () => h.city,
+        chain: () => h.chain,
+        ownCode: () => 'MA.156.1301',
+        validator: new RecordValidator(h.anchors, { now: () => clock.now }),
+        store: new RecordStore(new MemoryDatastore()),
+        targets: {
+          gossip: async (bytes) => { gossiped.push(decodeRecord(bytes).body.code) },
+          dhtPut: async (code) => { put.push(code); return 3 },
+          push: async (bytes) => { pushed.push(decodeRecord(bytes).body.code) }
+        },
+        now: () => clock.now,
+        logger: defaultLogger()
+      })
+      return { p, clock, gossiped, put, pushed }
+    }
+    const subCodes = (n: number): string[] => Array.from({ length: n }, (_, i) => `MA.156.1301.${String(i + 1).padStart(2, '0')}`)
+
+    it('pushes only its own record to the parent: the parent keeps its direct children, not their sub-codes', async () => {
+      const { p, pushed } = city(100)
+      await p.publish('MA.156.1301', [])
+      for (const code of subCodes(5)) await p.publish(code, [])
+      assert.deepEqual(pushed, ['MA.156.1301'])
+      await p.stop()
+    })
+
+    it('republish re-announces its own record in full and sends sub-codes to the DHT in turns of the batch, covering all of them', async () => {
+      const { p, gossiped, put, pushed } = city(100)
+      await p.publish('MA.156.1301', [])
+      await p.publish('MA.156.1301', [{ type: 'name', lang: 'en', value: 'v2' }])
+      const codes = subCodes(250)
+      for (const code of codes) await p.publish(code, [])
+      gossiped.length = 0
+      put.length = 0
+      pushed.length = 0
+      const turns: string[][] = []
+      for (let i = 0; i < 3; i++) {
+        const before = put.length
+        const report = await p.republish()
+        assert.deepEqual({ ...report }, { records: 251, resigned: 0, dhtPuts: 101, gossiped: 1, pushed: 1 }, `turn ${i + 1}`)
+        turns.push(put.slice(before).filter(c => c !== 'MA.156.1301'))
+      }
+      assert.deepEqual(gossiped, ['MA.156.1301', 'MA.156.1301', 'MA.156.1301'], 'no sub-code announced again')
+      assert.deepEqual(pushed, ['MA.156.1301', 'MA.156.1301', 'MA.156.1301'])
+      assert.equal(new Set([...(turns[0] as string[]), ...(turns[1] as string[])]).size, 200, 'two turns, two distinct batches')
+      assert.deepEqual(new Set(turns.flat()), new Set(codes), 'three turns of 100 reach all 250, then start again')
+      await p.stop()
+    })
+
+    it('re-signs sub-codes close to expiry without announcing them: their values did not change', async () => {
+      const { p, clock, gossiped } = city(10)
+      await p.publish('MA.156.1301', [])
+      for (const code of subCodes(20)) await p.publish(code, [])
+      clock.now += 6 * DAY_MS
+      const report = await p.republish()
+      assert.equal(report.resigned, 21)
+      assert.deepEqual(gossiped, ['MA.156.1301'], 'the re-signed own record (seq 2) only')
+      await p.stop()
+    })
   })
 
   describe('push to the parent', () => {
