@@ -93,8 +93,7 @@ export class ExchangeService implements Exchange {
   }
 
   private indexCatalogue (catalogue: SignedCatalogue): void {
-    const old = this.catalogues.get(catalogue.body.code)
-    if (old !== undefined) this.cataloguesByCid.delete(old.cid.toString())
+    // earlier versions stay servable this session: a requester may hold a cached record naming one
     this.catalogues.set(catalogue.body.code, catalogue)
     this.cataloguesByCid.set(catalogue.cid.toString(), catalogue)
   }
@@ -300,10 +299,11 @@ export class ExchangeService implements Exchange {
       let result: Omit<FetchResult, 'receipts' | 'logSeq' | 'out'> | undefined
       let out: string | null = null
       try {
-        const catalogueBytes = await this.blocks.has(catalogueCid, { signal })
-          ? await this.blocks.getBlock(catalogueCid, { signal })
-          : await session.fetchCatalogue(catalogueCid)
+        const held = await this.blocks.has(catalogueCid, { signal })
+        const catalogueBytes = held ? await this.blocks.getBlock(catalogueCid, { signal }) : await session.fetchCatalogue(catalogueCid)
+        // a held copy is verified again: its chain may have been revoked since
         catalogue = verifyCatalogue(catalogueBytes, this.c.validator.chains, { now: this.c.now(), expectedCode: target, expectedCid: catalogueCid, revocations: this.c.validator.revocations }).catalogue
+        if (!held) await this.blocks.put(catalogueCid, catalogueBytes, { signal })
         session.providerKey = catalogue.body.key
         session.checkReceipts()
         const entry = findDataset(catalogue, name)
