@@ -11,7 +11,8 @@ import { revokeCertificate } from '../../../src/services/proof/revoke.ts'
 import { BlockStore } from '../../../src/storage/block-store.ts'
 import { createExchangeRequest, issueCertificate } from '../../../src/core/index.ts'
 import type { CID } from 'multiformats/cid'
-import { importContent } from '../../../src/services/exchange/content.ts'
+import { blockLinks, importContent } from '../../../src/services/exchange/content.ts'
+import * as varint from 'uint8-varint'
 import { rawExchange, startExchangePeer } from '../../utils/exchange-peer.ts'
 import type { ExchangePeer } from '../../utils/exchange-peer.ts'
 import { seededSigner } from '../../utils/fixtures.ts'
@@ -222,5 +223,48 @@ describe('data exchange between cities (/citycode/exchange/1.0.0)', function () 
     await revokeCertificate(net.country, ns(outsider), { reason: 'test', revokedAt: Date.now() - 1000 })
     assert.ok(await eventually(() => provider.validator.revocations.size > 0, 10_000))
     await assert.rejects(outsider.exchange?.fetch(ns(provider), 'after-revocation') as Promise<unknown>, { name: 'RevokedError' })
+  })
+
+  it('a sub-code shares under its own catalogue, and is fetched as SUBCODE/NAME', async () => {
+    const sub = `${ns(provider)}.05`
+    await provider.publish(sub, [{ type: 'name', lang: 'en', value: 'Water bureau' }])
+    const file = join(dir, 'bureau.bin')
+    const data = bytesOf(2000, 5)
+    writeFileSync(file, data)
+    const shared = await provider.exchange?.share({ path: file, name: 'water-quality', code: sub, access: { kind: 'public' } })
+    assert.equal(shared?.code, sub)
+    const record = await provider.held(sub)
+    assert.equal(catalogueIdOf(record?.record.body.values ?? [])?.toString(), shared?.catalogue)
+    assert.ok(record?.record.body.values.some(v => v.type === 'name' && v.value === 'Water bureau'), 'the sub-code keeps its other values')
+    const out = join(dir, 'bureau.out')
+    const fetched = await member.exchange?.fetch(sub, 'water-quality', { out })
+    assert.equal(fetched?.code, sub)
+    assert.deepEqual(new Uint8Array(readFileSync(out)), data)
+    // outside this node's namespace: refused before anything is imported
+    await assert.rejects(provider.exchange?.share({ path: file, name: 'x', code: ns(member) }) as Promise<unknown>, { name: 'NotAllocatedError' })
+  })
+
+  it('a reader that stops reading is cut off at the provider\'s batch deadline', async () => {
+    const slow = await net.add('city', { exchange: { batchTimeoutMs: 1500 } })
+    await slow.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Slow provider', officialCode: '130400' })
+    const file = join(dir, 'large.bin')
+    writeFileSync(file, bytesOf(16 * 262_144, 3))
+    const shared = await slow.exchange?.share({ path: file, name: 'large', access: { kind: 'public' } })
+    assert.ok(shared !== undefined)
+    const leaves = blockLinks(shared.dataset.cid, await new BlockStore(slow.datastore).getBlock(shared.dataset.cid))
+    const request = createExchangeRequest({ code: ns(member), dataset: 'large', root: shared.dataset.cid, want: leaves, nonce: crypto.getRandomValues(new Uint8Array(16)), time: Date.now(), from: member.peerId.toString(), to: slow.peerId.toString() }, member.authorityKey as NonNullable<CitycodeNode['authorityKey']>, member.identity?.chain ?? [])
+    await member.libp2p.dial(slow.addresses[0] as never)
+    const stream = await member.libp2p.dialProtocol(slow.peerId, '/citycode/exchange/1.0.0')
+    // write the request, then never read: the provider fills the muxer's window and waits
+    stream.pause()
+    stream.send(varint.encode(request.bytes.length))
+    stream.send(request.bytes)
+    const started = Date.now()
+    const ended = await eventually(() => stream.status !== 'open', 8000)
+    assert.ok(ended, 'the provider ended the stream')
+    // reset by the provider, not closed after sending all 4 MiB: it sent what flow control let through
+    assert.equal(stream.status, 'reset')
+    assert.ok(stream.readBufferLength < 2 * 1024 * 1024, `${stream.readBufferLength} bytes were buffered`)
+    assert.ok(Date.now() - started < 6000)
   })
 })
