@@ -135,6 +135,8 @@ export interface ServedTransfer {
   readonly batches: readonly ServedBatch[]
   /** The refusal sent, or what broke the stream. */
   readonly error?: Error
+  /** The request that was refused, when a refusal ended the stream. */
+  readonly refused?: Uint8Array
 }
 
 export interface ServeExchangeOptions {
@@ -158,20 +160,23 @@ export async function serveExchange (libp2p: Libp2p, serve: ExchangeServe, optio
   await libp2p.handle(EXCHANGE_PROTOCOL, async (stream, connection) => {
     const batches: ServedBatch[] = []
     let error: Error | undefined
+    let refused: Uint8Array | undefined
     try {
-      error = await serveStream(stream, connection.remotePeer, serve, options, batches)
+      const refusal = await serveStream(stream, connection.remotePeer, serve, options, batches)
+      error = refusal?.error
+      refused = refusal?.request
     } catch (err) {
       error = err instanceof Error ? err : new Error(String(err))
       log('exchange stream from %p ended: %s: %s', connection.remotePeer, error.name, error.message)
       stream.abort(error)
     } finally {
-      options.onTransfer?.({ peer: connection.remotePeer, batches, ...(error !== undefined ? { error } : {}) })
+      options.onTransfer?.({ peer: connection.remotePeer, batches, ...(error !== undefined ? { error } : {}), ...(refused !== undefined ? { refused } : {}) })
     }
   }, { runOnLimitedConnection: false, maxInboundStreams: options.maxInboundStreams ?? DEFAULT_EXCHANGE_MAX_INBOUND_STREAMS })
 }
 
-/** Returns the refusal it sent, if any; throws what broke the stream. */
-async function serveStream (stream: Stream, peer: PeerId, serve: ExchangeServe, options: ServeExchangeOptions, batches: ServedBatch[]): Promise<Error | undefined> {
+/** Returns the refusal it sent and the request refused, if any; throws what broke the stream. */
+async function serveStream (stream: Stream, peer: PeerId, serve: ExchangeServe, options: ServeExchangeOptions, batches: ServedBatch[]): Promise<{ error: Error, request: Uint8Array } | undefined> {
   const batchTimeoutMs = options.batchTimeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS
   const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS
   const lp = lpStream(stream, framing(REQUEST_MAX_BYTES))
@@ -198,7 +203,7 @@ async function serveStream (stream: Stream, peer: PeerId, serve: ExchangeServe, 
         if (signal.aborted) throw err
         await raceSignal(lp.write(encodeProviderFrame({ status: 'refused', error: err }), { signal }), signal)
         await stream.close({ signal }).catch(() => undefined)
-        return err instanceof Error ? err : new Error(String(err))
+        return { error: err instanceof Error ? err : new Error(String(err)), request }
       }
       let bytes = 0
       let blocks = 0

@@ -32,6 +32,8 @@ import { DEFAULT_FETCH_TIMEOUT_MS } from './index.ts'
 import type { Exchange, ExchangeComponents, ExchangeInit, ExchangeLogView, FetchOptions, FetchResult, ShareRequest, ShareView } from './index.ts'
 
 const TEXT_MAX = 128
+/** Refusals given only after the request verified (11.3): the requester's signature is in the log. */
+const LOGGED_REFUSALS = new Set(['AccessDeniedError', 'UnknownDatasetError'])
 
 /** A policy as the log writes it. */
 export function policyText (policy: AccessPolicy): string {
@@ -159,9 +161,12 @@ export class ExchangeService implements Exchange {
   }
 
   private async logServed (transfer: ServedTransfer): Promise<void> {
-    if (transfer.batches.length === 0) return
+    // a refusal of a request whose chain and signature verified is logged (who asked for what and was
+    // told no); one that did not verify proves nobody asked, and logging it would let anyone fill the log
+    const refusedVerified = transfer.refused !== undefined && transfer.error !== undefined && LOGGED_REFUSALS.has(transfer.error.name)
+    if (transfer.batches.length === 0 && !refusedVerified) return
     try {
-      const requests = transfer.batches.map(b => b.request)
+      const requests = [...transfer.batches.map(b => b.request), ...(refusedVerified && transfer.refused !== undefined ? [transfer.refused] : [])]
       // every logged request verified when it was served: decoding is enough here
       const bodies = requests.map(q => decodeExchangeRequest(q).body)
       const last = bodies.findLast(b => b.dataset !== '') ?? bodies[bodies.length - 1]

@@ -108,6 +108,9 @@ describe('data exchange between cities (/citycode/exchange/1.0.0)', function () 
     await assert.rejects(outsider.exchange?.fetch(ns(provider), 'budget', { out: join(dir, 'budget.out') }) as Promise<unknown>, { name: 'AccessDeniedError' })
     assert.equal(await new BlockStore(outsider.datastore).has(cid), false)
     assert.equal(existsSync(join(dir, 'budget.out')), false)
+    // the provider logs the refusal with the signed request that was refused
+    assert.ok(await eventually(async () => (await provider.exchange?.log())?.some(e => e.role === 'served' && e.requester === ns(outsider) && e.outcome === 'AccessDeniedError' && e.policy === `codes:${ns(member)}`) === true, 5000))
+    assert.equal((await provider.exchange?.verifyLog())?.entries, (await provider.exchange?.log())?.length)
     // the one it names is served
     const ok = await member.exchange?.fetch(ns(provider), 'budget')
     assert.equal(ok?.cid, cid.toString())
