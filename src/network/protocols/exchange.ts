@@ -1,4 +1,5 @@
 import { lpStream } from '@libp2p/utils'
+import * as varint from 'uint8-varint'
 import type { AbortOptions, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 import { blockMatches, parseContentId } from '../../core/catalogue/content-id.ts'
@@ -52,9 +53,51 @@ export type ProviderFrame =
 
 export function encodeProviderFrame (frame: { status: 'block', cid: CID, data: Uint8Array } | { status: 'end', receipt: Uint8Array, missing: readonly CID[] } | { status: 'refused', error: unknown }): Uint8Array {
   switch (frame.status) {
-    case 'block': return encodeCbor({ v: 1, status: 'block', cid: frame.cid.bytes, data: frame.data })
+    case 'block': return concat(blockFrameParts(frame.cid, frame.data))
     case 'end': return encodeCbor({ v: 1, status: 'end', receipt: frame.receipt, missing: frame.missing.map(c => c.bytes) })
     case 'refused': return encodeCbor({ v: 1, status: 'refused', error: errorToWire(frame.error) })
+  }
+}
+
+const encoder = new TextEncoder()
+const BLOCK_FRAME_HEAD = Uint8Array.from([0xa4, 0x61, ...encoder.encode('v'), 0x01, 0x63, ...encoder.encode('cid')])
+const DATA_KEY = Uint8Array.from([0x64, ...encoder.encode('data')])
+const BLOCK_FRAME_TAIL = Uint8Array.from([0x66, ...encoder.encode('status'), 0x65, ...encoder.encode('block')])
+
+/** The head of a CBOR byte string (major type 2) of `length` bytes, in its shortest form. */
+function bytesHead (length: number): Uint8Array {
+  if (length < 24) return Uint8Array.of(0x40 + length)
+  if (length < 0x100) return Uint8Array.of(0x58, length)
+  if (length < 0x10000) return Uint8Array.of(0x59, length >> 8, length & 0xff)
+  return Uint8Array.of(0x5a, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff)
+}
+
+/**
+ * A block frame as three parts around the block's own bytes, so they are never copied into a frame:
+ * the generic encoder copied each 256 KiB block at ~285 MB/s, a third of a raw stream's time. The
+ * bytes are exactly canonical DAG-CBOR of `{ v: 1, cid, data, status: "block" }` (keys by length).
+ */
+export function blockFrameParts (cid: CID, data: Uint8Array): [Uint8Array, Uint8Array, Uint8Array] {
+  const id = cid.bytes
+  const head = concat([BLOCK_FRAME_HEAD, bytesHead(id.length), id, DATA_KEY, bytesHead(data.length)])
+  return [head, data, BLOCK_FRAME_TAIL]
+}
+
+function concat (parts: readonly Uint8Array[]): Uint8Array {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0))
+  let at = 0
+  for (const p of parts) {
+    out.set(p, at)
+    at += p.length
+  }
+  return out
+}
+
+/** Writes one length-prefixed message given in parts, waiting for the muxer to drain as lpStream does. */
+async function writeParts (stream: Stream, parts: readonly Uint8Array[], signal: AbortSignal): Promise<void> {
+  const length = parts.reduce((n, p) => n + p.length, 0)
+  for (const part of [varint.encode(length), ...parts]) {
+    if (!stream.send(part)) await stream.onDrain({ signal })
   }
 }
 
@@ -214,7 +257,7 @@ async function serveStream (stream: Stream, peer: PeerId, serve: ExchangeServe, 
           missing.push(cid)
           continue
         }
-        await raceSignal(lp.write(encodeProviderFrame({ status: 'block', cid, data }), { signal }), signal)
+        await raceSignal(writeParts(stream, blockFrameParts(cid, data), signal), signal)
         bytes += data.byteLength
         blocks++
       }
@@ -284,6 +327,7 @@ export class ExchangeStream {
     const deadline = deadlineSignal(options.timeoutMs ?? DEFAULT_BATCH_TIMEOUT_MS, options.signal)
     const signal = deadline.signal
     const pending = new Map(want.map(c => [c.toString(), c]))
+    if (pending.size !== want.length) throw new InvalidRequestError('a batch may want each block once', { want: want.length })
     let blocks = 0
     let bytes = 0
     try {

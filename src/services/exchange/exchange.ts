@@ -119,6 +119,7 @@ export class ExchangeService implements Exchange {
     })
     this.checkTrusted(verified)
     const body = verified.request.body
+    if (new Set(body.want.map(c => c.toString())).size !== body.want.length) throw new InvalidRequestError('a request may want each block once', { want: body.want.length })
     let catalogue: SignedCatalogue
     if (body.dataset === '') {
       // the catalogue itself: any requester whose code verifies may read what is offered
@@ -280,7 +281,7 @@ export class ExchangeService implements Exchange {
       out.push(...level)
       const next: CID[] = []
       for (const cid of level) if (cid.code === DAG_PB) next.push(...blockLinks(cid, await this.blocks.getBlock(cid, options)))
-      level = next
+      level = unique(next)
     }
     return out
   }
@@ -476,6 +477,7 @@ class FetchSession {
     let blocks = 0
     let alreadyHeld = 0
     let leafBytes = 0
+    // a file with repeated chunks (zeros, say) links one leaf many times: each is asked for once
     let level: CID[] = [entry.cid]
     while (level.length > 0) {
       const missing: CID[] = []
@@ -498,7 +500,7 @@ class FetchSession {
       }
       const next: CID[] = []
       for (const cid of level) if (cid.code === DAG_PB) next.push(...blockLinks(cid, await this.service.blockOf(cid, { signal })))
-      level = next
+      level = unique(next)
     }
     return { blocks, bytes: this.bytes, alreadyHeld }
   }
@@ -519,4 +521,14 @@ class FetchSession {
       throw new TransferIncompleteError(`the provider lacks ${result.missing.length} block(s) of ${dataset === '' ? 'its catalogue' : dataset}; the ${result.blocks} received are kept for a later fetch`, { missing: result.missing.length, received: result.blocks })
     }
   }
+}
+
+function unique (cids: readonly CID[]): CID[] {
+  const seen = new Set<string>()
+  return cids.filter(c => {
+    const key = c.toString()
+    if (seen.has(key)) return false
+    seen.add(key)
+    return true
+  })
 }

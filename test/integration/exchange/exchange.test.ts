@@ -270,4 +270,15 @@ describe('data exchange between cities (/citycode/exchange/1.0.0)', function () 
     assert.ok(stream.readBufferLength < 2 * 1024 * 1024, `${stream.readBufferLength} bytes were buffered`)
     assert.ok(Date.now() - started < 6000)
   })
+
+  it('a file of repeated chunks (its DAG links one leaf many times) is fetched whole, each block asked for once', async () => {
+    const data = new Uint8Array(4 * 262_144 + 10)
+    const file = join(dir, 'zeros.bin')
+    writeFileSync(file, data)
+    await provider.exchange?.share({ path: file, name: 'zeros', access: { kind: 'public' } })
+    const out = join(dir, 'zeros.out')
+    const fetched = await member.exchange?.fetch(ns(provider), 'zeros', { out })
+    assert.equal(fetched?.blocks, 3) // the root, the one full-chunk leaf, the short last leaf
+    assert.deepEqual(new Uint8Array(readFileSync(out)), data)
+  })
 })
