@@ -43,6 +43,8 @@ export const DEFAULT_BATCH_TIMEOUT_MS = 60_000
 export const DEFAULT_IDLE_TIMEOUT_MS = 10_000
 /** Batches one stream may carry; a longer transfer opens another stream. */
 export const MAX_BATCHES_PER_STREAM = 4096
+/** Blocks a requester stores while it reads on: overlaps storing with the transfer, 4 MiB at most. */
+export const MAX_BLOCKS_STORING = 4
 /** Transfer streams one connection may have open: a requester needs one per dataset it fetches. */
 export const DEFAULT_EXCHANGE_MAX_INBOUND_STREAMS = 8
 
@@ -194,9 +196,9 @@ export interface ServeExchangeOptions {
 }
 
 /**
- * Serves transfers. Memory per stream is bounded by one request and one block at a time: a block is
- * read from the store only once the previous one is written, and writing waits for the muxer's flow
- * control, so a slow reader holds one block until the batch deadline aborts the stream.
+ * Serves transfers. Memory per stream is bounded by one request and two blocks: the block being
+ * written and the next, read from the store meanwhile; writing waits for the muxer's flow control,
+ * so a slow reader holds them until the batch deadline aborts the stream.
  */
 export async function serveExchange (libp2p: Libp2p, serve: ExchangeServe, options: ServeExchangeOptions = {}): Promise<void> {
   const log = libp2p.logger.forComponent('citycode:exchange')
@@ -251,8 +253,13 @@ async function serveStream (stream: Stream, peer: PeerId, serve: ExchangeServe, 
       let bytes = 0
       let blocks = 0
       const missing: CID[] = []
-      for (const cid of batch.want) {
-        const data = await batch.block(cid, { signal })
+      // the next block is read from the store while this one is written: two blocks in memory at most
+      let reading = batch.want.length > 0 ? batch.block(batch.want[0] as CID, { signal }) : undefined
+      for (let i = 0; i < batch.want.length; i++) {
+        const cid = batch.want[i] as CID
+        const data = await reading
+        reading = i + 1 < batch.want.length ? batch.block(batch.want[i + 1] as CID, { signal }) : undefined
+        reading?.catch(() => undefined)
         if (data === undefined) {
           missing.push(cid)
           continue
@@ -319,8 +326,9 @@ export class ExchangeStream {
   }
 
   /**
-   * Sends `request` (which wants `want`) and reads its answer; `onBlock` is awaited for each block
-   * before the next frame is read, so a slow block store holds back the provider, not memory.
+   * Sends `request` (which wants `want`) and reads its answer; `onBlock` runs for each block while
+   * the next frames are read, at most MAX_BLOCKS_STORING at once, and all have finished when this
+   * returns.
    * A refusal is thrown as the provider's typed error.
    */
   async batch (request: Uint8Array, want: readonly CID[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, options: BatchOptions = {}): Promise<BatchResult> {
@@ -330,6 +338,7 @@ export class ExchangeStream {
     if (pending.size !== want.length) throw new InvalidRequestError('a batch may want each block once', { want: want.length })
     let blocks = 0
     let bytes = 0
+    const storing: Array<Promise<void>> = []
     try {
       await raceSignal(this.lp.write(request, { signal }), signal)
       // at most one frame per wanted block, then the end: a provider cannot keep a batch open by talking
@@ -347,12 +356,18 @@ export class ExchangeStream {
           for (const cid of frame.missing) {
             if (!pending.has(cid.toString())) throw new ProtocolError(`provider says it lacks ${cid.toString()}, which this batch did not want or it sent`, { cid: cid.toString() })
           }
+          await Promise.all(storing)
           return { receipt: frame.receipt, missing: frame.missing, blocks, bytes }
         }
         const key = frame.cid.toString()
         if (!pending.delete(key)) throw new ProtocolError(`provider sent block ${key}, which this batch did not want (or sent it twice)`, { cid: key })
         if (!blockMatches(frame.cid, frame.data)) throw new BlockMismatchError(`provider sent bytes that do not hash to ${key}`, { cid: key, peer: this.peer.toString() })
-        await onBlock(frame.cid, frame.data)
+        // the next frame is read while this block is stored; at most MAX_BLOCKS_STORING wait, so a slow
+        // store holds back the provider (flow control), not memory
+        const stored = onBlock(frame.cid, frame.data)
+        stored.catch(() => undefined)
+        storing.push(stored)
+        if (storing.length >= MAX_BLOCKS_STORING) await storing.shift()
         blocks++
         bytes += frame.data.byteLength
       }
