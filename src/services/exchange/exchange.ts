@@ -24,6 +24,7 @@ import { ExchangeStream, EXCHANGE_PROTOCOL, serveExchange } from '../../network/
 import type { ExchangeBatch, ServedTransfer } from '../../network/protocols/exchange.ts'
 import { BlockStore } from '../../storage/block-store.ts'
 import { ExchangeLogStore, ShareStore } from '../../storage/exchange-store.ts'
+import { StorageError } from '../../storage/errors.ts'
 import type { StoredShare } from '../../storage/exchange-store.ts'
 import { NotAllocatedError } from '../node/citycode-node.ts'
 import { holderOf } from '../resolver/resolver.ts'
@@ -298,8 +299,7 @@ export class ExchangeService implements Exchange {
       const catalogueCid = catalogueIdOf(record.record.body.values)
       if (catalogueCid === undefined) throw new UnknownDatasetError(`${target} publishes no catalogue`, { code: target })
       const provider = options.provider ?? await this.providerOf(record)
-      const stream = await ExchangeStream.open(this.c.libp2p, provider, { signal })
-      const session = new FetchSession(this, me, stream, signal)
+      const session = new FetchSession(this, me, provider, signal)
       let outcome = 'complete'
       let catalogue: SignedCatalogue | undefined
       let result: Omit<FetchResult, 'receipts' | 'logSeq' | 'out'> | undefined
@@ -316,12 +316,12 @@ export class ExchangeService implements Exchange {
         if (entry === undefined) throw new UnknownDatasetError(`${target} shares no dataset "${name.slice(0, 64)}"`, { code: target, dataset: name.slice(0, 64) })
         session.entry = entry
         const moved = await session.fetchDag(entry, options.onProgress)
-        await stream.close({ signal })
+        await session.close()
         if (options.out !== undefined) out = await this.writeOut(entry, options.out, signal)
         result = { code: target, dataset: entry.name, cid: entry.cid.toString(), size: entry.size, mediaType: entry.mediaType, licence: entry.licence, provider: provider.toString(), ...moved }
       } catch (err) {
         outcome = (err as Error).name
-        stream.abort(err instanceof Error ? err : new Error(String(err)))
+        session.abort(err instanceof Error ? err : new Error(String(err)))
         throw err
       } finally {
         if (session.requests.length > 0) {
@@ -374,6 +374,9 @@ export class ExchangeService implements Exchange {
       return path
     } catch (err) {
       await rm(partial, { force: true })
+      // the operator's path (a missing directory, no permission): a typed error, not a trace
+      const code = (err as NodeJS.ErrnoException).code
+      if (typeof code === 'string' && code.startsWith('E')) throw new StorageError(`cannot write ${path}: ${code}`, { path, reason: code })
       throw err
     }
   }
@@ -402,6 +405,14 @@ export class ExchangeService implements Exchange {
       from: this.c.libp2p.peerId.toString(),
       to: provider.toString()
     }, me.signer, me.chain)
+  }
+
+  get selfId (): PeerId {
+    return this.c.libp2p.peerId
+  }
+
+  get network (): ExchangeComponents['libp2p'] {
+    return this.c.libp2p
   }
 
   get wantPerRequest (): number {
@@ -448,14 +459,32 @@ class FetchSession {
   logSeq: number | undefined
   private readonly service: ExchangeService
   private readonly me: { code: string, signer: Signer, chain: readonly Uint8Array[] }
-  private readonly stream: ExchangeStream
+  private readonly provider: PeerId
+  private stream: ExchangeStream | undefined
   private readonly signal: AbortSignal
 
-  constructor (service: ExchangeService, me: { code: string, signer: Signer, chain: readonly Uint8Array[] }, stream: ExchangeStream, signal: AbortSignal) {
+  constructor (service: ExchangeService, me: { code: string, signer: Signer, chain: readonly Uint8Array[] }, provider: PeerId, signal: AbortSignal) {
     this.service = service
     this.me = me
-    this.stream = stream
+    this.provider = provider
     this.signal = signal
+  }
+
+  /** The stream is opened at the first batch: a dataset already held whole costs no connection. */
+  private async open (): Promise<ExchangeStream> {
+    if (this.stream === undefined) {
+      if (this.provider.equals(this.service.selfId)) throw new TransferIncompleteError('this node is the dataset\'s holder but lacks some of its blocks', { provider: this.provider.toString() })
+      this.stream = await ExchangeStream.open(this.service.network, this.provider, { signal: this.signal })
+    }
+    return this.stream
+  }
+
+  async close (): Promise<void> {
+    await this.stream?.close({ signal: this.signal })
+  }
+
+  abort (err: Error): void {
+    this.stream?.abort(err)
   }
 
   async fetchCatalogue (cid: CID): Promise<Uint8Array> {
@@ -506,9 +535,10 @@ class FetchSession {
   }
 
   private async batch (dataset: string, root: CID, want: CID[], onBlock: (cid: CID, data: Uint8Array) => Promise<void>, verifyReceiptNow: boolean): Promise<void> {
-    const request = this.service.requestFor(this.me, this.stream.peer, dataset, root, want)
+    const stream = await this.open()
+    const request = this.service.requestFor(this.me, stream.peer, dataset, root, want)
     this.requests.push(request.hash)
-    const result = await this.stream.batch(request.bytes, want, async (cid, data) => {
+    const result = await stream.batch(request.bytes, want, async (cid, data) => {
       this.bytes += data.byteLength
       await onBlock(cid, data)
     }, { signal: this.signal })

@@ -281,4 +281,16 @@ describe('data exchange between cities (/citycode/exchange/1.0.0)', function () 
     assert.equal(fetched?.blocks, 3) // the root, the one full-chunk leaf, the short last leaf
     assert.deepEqual(new Uint8Array(readFileSync(out)), data)
   })
+
+  it('a dataset held whole is written out with no transfer; an unwritable --out is StorageError and keeps the blocks', async () => {
+    const own = await provider.exchange?.fetch(ns(provider), 'probe', { out: join(dir, 'own-probe.out') })
+    assert.equal(own?.blocks, 0)
+    assert.equal(own?.receipts, 0)
+    assert.equal(readFileSync(join(dir, 'own-probe.out'), 'utf8'), 'a small public dataset')
+    const { data } = await share('unwritable', 3000, { kind: 'public' }, 41)
+    await assert.rejects(member.exchange?.fetch(ns(provider), 'unwritable', { out: join(dir, 'no-such-dir', 'x.out') }) as Promise<unknown>, { name: 'StorageError' })
+    const again = await member.exchange?.fetch(ns(provider), 'unwritable', { out: join(dir, 'unwritable.out') })
+    assert.equal(again?.blocks, 0)
+    assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'unwritable.out'))), data)
+  })
 })
