@@ -6,7 +6,7 @@ import { MemoryDatastore } from 'datastore-core'
 import { startTestNetwork, eventually } from '../../utils/citycode-network.ts'
 import type { TestNetwork } from '../../utils/citycode-network.ts'
 import type { CitycodeNode } from '../../../src/services/node/index.ts'
-import { catalogueIdOf } from '../../../src/core/index.ts'
+import { catalogueIdOf, catalogueValue } from '../../../src/core/index.ts'
 import { revokeCertificate } from '../../../src/services/proof/revoke.ts'
 import { BlockStore } from '../../../src/storage/block-store.ts'
 import { createExchangeRequest, issueCertificate } from '../../../src/core/index.ts'
@@ -292,5 +292,18 @@ describe('data exchange between cities (/citycode/exchange/1.0.0)', function () 
     const again = await member.exchange?.fetch(ns(provider), 'unwritable', { out: join(dir, 'unwritable.out') })
     assert.equal(again?.blocks, 0)
     assert.deepEqual(new Uint8Array(readFileSync(join(dir, 'unwritable.out'))), data)
+  })
+
+  it('a record naming a catalogue that does not verify for its code: InvalidCatalogueError, the catalogue not kept', async () => {
+    const sub = provider.exchange?.catalogueOf(`${ns(provider)}.05`)
+    assert.ok(sub !== undefined)
+    // the holder's record names its sub-code's catalogue, a valid block of another code
+    await provider.publishOwn([catalogueValue(sub.cid)])
+    const fresh = await net.add('city')
+    await fresh.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Fresh', officialCode: '130500' })
+    assert.ok(await eventually(async () => catalogueIdOf((await fresh.resolve(ns(provider), { fresh: true })).verified.record.body.values)?.equals(sub.cid) === true, 10_000))
+    await assert.rejects(fresh.exchange?.fetch(ns(provider), 'water-quality') as Promise<unknown>, { name: 'InvalidCatalogueError' })
+    assert.equal(await new BlockStore(fresh.datastore).has(sub.cid), false)
+    await provider.publishOwn([])
   })
 })
