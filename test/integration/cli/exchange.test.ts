@@ -79,7 +79,8 @@ describe('exchange doors over TCP loopback (share add/list/remove, fetch, exchan
     const sjzLog = await run(['exchange', 'log', '-c', sjzConfig])
     assert.equal(sjzLog.status, 0, sjzLog.stderr)
     assert.match(sjzLog.stdout, /served MA\.156\.1302 .* water-quality .* access MA\.156, \d+ receipt\(s\), complete/)
-    assert.match(sjzLog.stdout, /1 entries verified, head [0-9a-f]{64}/)
+    assert.match(sjzLog.stdout, /served MA\.156\.1302 .* budget .* access codes:MA\.156\.1399, 0 receipt\(s\), AccessDeniedError/)
+    assert.match(sjzLog.stdout, /2 entries verified, head [0-9a-f]{64}/)
 
     const removed = await run(['share', 'remove', 'budget', '-c', sjzConfig])
     assert.equal(removed.status, 0, removed.stderr)
