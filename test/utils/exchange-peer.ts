@@ -40,14 +40,6 @@ export interface ExchangePeer {
   stop(): Promise<void>
 }
 
-export function frame (body: Uint8Array): Uint8Array {
-  const prefix = varint.encode(body.byteLength)
-  const out = new Uint8Array(prefix.byteLength + body.byteLength)
-  out.set(prefix, 0)
-  out.set(body, prefix.byteLength)
-  return out
-}
-
 export async function startExchangePeer (options: { listen: string, lie?: ProviderLie }): Promise<ExchangePeer> {
   const libp2p = await createLibp2p({
     addresses: { listen: [options.listen] },
