@@ -50,3 +50,18 @@ export class UnknownDatasetError extends CitycodeError {
 export class InvalidReceiptError extends CitycodeError {
   static override readonly code = 'ERR_INVALID_RECEIPT'
 }
+
+/** A transfer that ended before every block of the dataset was held (the provider stopped, or lacks blocks); what arrived is kept for a resume. */
+export class TransferIncompleteError extends CitycodeError {
+  static override readonly code = 'ERR_TRANSFER_INCOMPLETE'
+}
+
+/** An exchange log whose entries do not verify: a broken link, a bad signature (`details.seq`, `details.reason`). */
+export class ExchangeLogError extends CitycodeError {
+  static override readonly code = 'ERR_EXCHANGE_LOG'
+}
+
+/** A dataset fetched whole whose bytes or size differ from what the catalogue states. */
+export class DatasetMismatchError extends CitycodeError {
+  static override readonly code = 'ERR_DATASET_MISMATCH'
+}

@@ -10,22 +10,34 @@ import { DEFAULT_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import * as serviceErrors from '../../services/errors.ts'
 import { NotAllocatedError } from '../../services/node/citycode-node.ts'
 import * as storageErrors from '../../storage/errors.ts'
+import * as exchangeErrors from '../../core/catalogue/errors.ts'
+import type { AccessPolicy } from '../../core/catalogue/catalogue.ts'
+import type { ExchangeLogRequest, ExchangeLogResult, FetchRequest, ShareAddRequest, ShareRemoveRequest, ShareResult } from '../../services/admin/index.ts'
+import { DEFAULT_FETCH_TIMEOUT_MS } from '../../services/exchange/index.ts'
+import type { FetchResult } from '../../services/exchange/index.ts'
 import * as interfaceErrors from './errors.ts'
 import { AdminProtocolError, AdminUnavailableError } from './errors.ts'
-import { ADMIN_PATH, ADMIN_PROTOCOL_VERSION, ADMIN_RESPONSE_MAX_BYTES, answerSchema, resultSchemas } from './protocol.ts'
+import { ADMIN_PATH, ADMIN_PROTOCOL_VERSION, ADMIN_RESPONSE_MAX_BYTES, answerSchema, exchangeResultSchemas, resultSchemas } from './protocol.ts'
 import type { AdminRequest, AdminWireError } from './protocol.ts'
 
 /** A status, pending list or decision answers in well under a second; the authority's queue may hold it behind live applications. */
 export const ADMIN_CALL_TIMEOUT_MS = 30_000
 /** A prove resolves its code first: its own deadline plus this. */
 export const ADMIN_PROVE_MARGIN_MS = 10_000
+/** A share imports its file (hashing every chunk) before it answers. */
+export const ADMIN_SHARE_TIMEOUT_MS = 10 * 60_000
 
 type ErrorClass = new (message: string, details?: ErrorDetails) => CitycodeError
 const byName = new Map<string, ErrorClass>()
-for (const module of [coreErrors, serviceErrors, storageErrors, adminErrors, interfaceErrors, { NotAllocatedError }]) {
+for (const module of [coreErrors, serviceErrors, storageErrors, adminErrors, interfaceErrors, exchangeErrors, { NotAllocatedError }]) {
   for (const value of Object.values(module)) {
     if (typeof value === 'function' && value.prototype instanceof CitycodeError) byName.set(value.name, value as unknown as ErrorClass)
   }
+}
+
+function accessToWire (access: AccessPolicy | undefined): { kind: 'public' } | { kind: 'namespace', namespace: string } | { kind: 'codes', codes: string[] } | undefined {
+  if (access === undefined) return undefined
+  return access.kind === 'codes' ? { kind: 'codes', codes: [...access.codes] } : access
 }
 
 /** A typed error of the node that this build has no class for: its name and code are kept, so callers still branch on them. */
@@ -96,6 +108,28 @@ export class AdminClient implements AdminOperations {
   async registerBatch (request: RegisterBatchRequest): Promise<BulkReport> {
     // one chunk of lines per call; a chunk of 1000 is signed and logged in well under a second
     return this.check(resultSchemas.registerBatch, await this.call({ op: 'register-batch', lines: [...request.lines], ...(request.check === true ? { check: true } : {}) }, this.timeoutMs))
+  }
+
+  async shareAdd (request: ShareAddRequest): Promise<ShareResult> {
+    // importing a large file takes the node a while: hashing runs at a few hundred MB/s
+    return this.check(exchangeResultSchemas.share, await this.call({ op: 'share-add', ...request, access: accessToWire(request.access) }, ADMIN_SHARE_TIMEOUT_MS))
+  }
+
+  async shareList (): Promise<ShareResult[]> {
+    return this.check(exchangeResultSchemas.shares, await this.call({ op: 'share-list' }, this.timeoutMs))
+  }
+
+  async shareRemove (request: ShareRemoveRequest): Promise<ShareResult> {
+    return this.check(exchangeResultSchemas.share, await this.call({ op: 'share-remove', ...request }, this.timeoutMs))
+  }
+
+  async fetch (request: FetchRequest): Promise<FetchResult> {
+    const wait = (request.timeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS) + ADMIN_PROVE_MARGIN_MS
+    return this.check(exchangeResultSchemas.fetch, await this.call({ op: 'fetch', ...request }, wait))
+  }
+
+  async exchangeLog (request: ExchangeLogRequest): Promise<ExchangeLogResult> {
+    return this.check(exchangeResultSchemas.log, await this.call({ op: 'exchange-log', ...request }, this.timeoutMs))
   }
 
   private check<S extends z.ZodType> (schema: S, result: unknown): z.infer<S> {

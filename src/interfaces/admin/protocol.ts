@@ -4,6 +4,9 @@ import type { ErrorDetails } from '../../core/errors.ts'
 import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import type { BulkReport } from '../../services/authority/bulk-register.ts'
 import type { Decision, InvitationResult, NodeStatus, PendingApplicationView, ProofResult, RevocationResult } from '../../services/admin/index.ts'
+import { MAX_FETCH_TIMEOUT_MS, MAX_LOG_ENTRIES_PER_REQUEST } from '../../services/admin/index.ts'
+import type { ExchangeLogResult, ShareResult } from '../../services/admin/index.ts'
+import type { FetchResult } from '../../services/exchange/index.ts'
 
 /**
  * The admin protocol (docs/spec/admin.md), version 1: HTTP/1.1 over a Unix domain socket, one JSON
@@ -36,7 +39,7 @@ export function defaultSocketPath (dataDir: string): string {
   return join(dataDir, ADMIN_SOCKET_NAME)
 }
 
-export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite', 'register-batch'] as const
+export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite', 'register-batch', 'share-add', 'share-list', 'share-remove', 'fetch', 'exchange-log'] as const
 export type AdminOp = typeof ADMIN_OPS[number]
 
 export function isAdminOp (op: string): op is AdminOp {
@@ -45,6 +48,13 @@ export function isAdminOp (op: string): op is AdminOp {
 
 const applicationId = z.string().regex(APPLICATION_ID, 'must be an application id: 16 lower-case hex characters')
 const ids = z.array(applicationId).min(1).max(MAX_IDS_PER_REQUEST)
+const code = z.string().min(1).max(64)
+const datasetName = z.string().min(1).max(64)
+const accessPolicy = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('public') }).strict(),
+  z.object({ kind: z.literal('namespace'), namespace: code }).strict(),
+  z.object({ kind: z.literal('codes'), codes: z.array(code).min(1).max(256) }).strict()
+])
 
 /** The arguments of each operation; unknown fields are refused so a typo is never silently ignored. */
 export const requestSchemas = {
@@ -83,6 +93,30 @@ export const requestSchemas = {
       values: z.record(z.string().max(64), z.string().max(1024))
     }).strict()).min(1).max(1000),
     check: z.boolean().optional()
+  }).strict(),
+  'share-add': z.object({
+    op: z.literal('share-add'),
+    path: z.string().min(1).max(4096),
+    name: datasetName,
+    code: code.optional(),
+    access: accessPolicy.optional(),
+    mediaType: z.string().max(128).optional(),
+    licence: z.string().max(128).optional(),
+    description: z.string().max(4096).optional()
+  }).strict(),
+  'share-list': z.object({ op: z.literal('share-list') }).strict(),
+  'share-remove': z.object({ op: z.literal('share-remove'), name: datasetName, code: code.optional() }).strict(),
+  fetch: z.object({
+    op: z.literal('fetch'),
+    code,
+    name: datasetName,
+    out: z.string().min(1).max(4096).optional(),
+    timeoutMs: z.number().int().min(1).max(MAX_FETCH_TIMEOUT_MS).optional()
+  }).strict(),
+  'exchange-log': z.object({
+    op: z.literal('exchange-log'),
+    from: z.number().int().min(0).optional(),
+    limit: z.number().int().min(1).max(MAX_LOG_ENTRIES_PER_REQUEST).optional()
   }).strict()
 } satisfies Record<AdminOp, z.ZodType>
 
@@ -146,6 +180,27 @@ export const resultSchemas = {
     outcomes: z.array(z.object({ line: z.number(), code: z.string(), status: z.enum(['registered', 'already']) }))
   }) satisfies z.ZodType<BulkReport>,
   invite: z.object({ namespace: z.string(), key: z.string(), code: z.string().nullable(), expiresAt: z.number(), bytes: z.base64() }) satisfies z.ZodType<InvitationResultWire>
+}
+
+const shareResult = z.object({
+  code: z.string(), catalogue: z.string(), seq: z.number(), name: z.string(), version: z.number(), cid: z.string(), size: z.number(), mediaType: z.string(), licence: z.string(), description: z.string(), access: z.string()
+}) satisfies z.ZodType<ShareResult>
+
+/** The exchange's answers (issue #19), as the client checks them. */
+export const exchangeResultSchemas = {
+  share: shareResult,
+  shares: z.array(shareResult),
+  fetch: z.object({
+    code: z.string(), dataset: z.string(), cid: z.string(), size: z.number(), mediaType: z.string(), licence: z.string(), provider: z.string(),
+    blocks: z.number(), bytes: z.number(), alreadyHeld: z.number(), receipts: z.number(), out: z.string().nullable(), logSeq: z.number()
+  }) satisfies z.ZodType<FetchResult>,
+  log: z.object({
+    entries: z.array(z.object({
+      seq: z.number(), role: z.enum(['served', 'fetched']), time: z.number(), peer: z.string(), requester: z.string(), provider: z.string(), dataset: z.string(),
+      root: z.string(), bytes: z.number(), policy: z.string(), requests: z.number(), receipts: z.number(), outcome: z.string(), hash: z.string()
+    })),
+    verified: z.object({ entries: z.number(), head: z.string().nullable() })
+  }) satisfies z.ZodType<ExchangeLogResult>
 }
 
 export const answerSchema = z.union([

@@ -232,8 +232,19 @@ async function dispatch (operations: AdminOperations, request: AdminRequest): Pr
     case 'prove': return proofToWire(await operations.prove({ code: request.code, ledger: request.ledger, timeoutMs: request.timeoutMs }))
     case 'revoke': return revocationToWire(await operations.revoke({ code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }))
     case 'register-batch': return await operations.registerBatch({ lines: request.lines, ...(request.check === true ? { check: true } : {}) })
+    case 'share-add': return await operations.shareAdd(withoutOp(request))
+    case 'share-list': return await operations.shareList()
+    case 'share-remove': return await operations.shareRemove(withoutOp(request))
+    case 'fetch': return await operations.fetch(withoutOp(request))
+    case 'exchange-log': return await operations.exchangeLog(withoutOp(request))
     case 'invite': return invitationToWire(await operations.invite({ key: request.key, ...(request.code !== undefined ? { code: request.code } : {}), ...(request.validDays !== undefined ? { validDays: request.validDays } : {}) }))
   }
+}
+
+/** The request's arguments, its op dropped and absent optional fields left out. */
+function withoutOp<T extends { op: string }> (request: T): Omit<T, 'op'> {
+  const { op: _op, ...rest } = request
+  return Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined)) as Omit<T, 'op'>
 }
 
 async function answer (operations: AdminOperations, req: IncomingMessage, res: ServerResponse, log: Logger): Promise<void> {

@@ -3,6 +3,9 @@ import type { BulkProgress, BulkRegisterOptions, BulkReport } from '../authority
 import type { Authority } from '../authority/index.ts'
 import type { RevocationSource } from '../proof/revoke.ts'
 import { AdminOperationsService } from './operations.ts'
+import type { AccessPolicy } from '../../core/catalogue/catalogue.ts'
+import type { LogVerification } from '../../core/catalogue/exchange-log.ts'
+import type { Exchange, ExchangeLogView, FetchResult } from '../exchange/index.ts'
 
 export { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError, AdminRequestTimeoutError } from './errors.ts'
 
@@ -113,7 +116,72 @@ export interface AdminOperations {
   invite(request: InviteRequest): Promise<InvitationResult>
   /** Registers checked sub-code lines as this city's own (issue #20); `check` only says what a write would do. */
   registerBatch(request: RegisterBatchRequest): Promise<BulkReport>
+  /** Shares a file (issue #19): imported, listed in the code's catalogue, the record republished naming it. */
+  shareAdd(request: ShareAddRequest): Promise<ShareResult>
+  shareList(): Promise<ShareResult[]>
+  shareRemove(request: ShareRemoveRequest): Promise<ShareResult>
+  /** Fetches `code/name` from its holder, checking every block; writes it to `out` when given. */
+  fetch(request: FetchRequest): Promise<FetchResult>
+  /** The exchange log (both roles), and its verification. */
+  exchangeLog(request: ExchangeLogRequest): Promise<ExchangeLogResult>
 }
+
+/** The file is read by the node itself (same user, same machine as the socket), so no bytes cross the socket. */
+export interface ShareAddRequest {
+  readonly path: string
+  readonly name: string
+  readonly code?: string
+  readonly access?: AccessPolicy
+  readonly mediaType?: string
+  readonly licence?: string
+  readonly description?: string
+}
+
+export interface ShareRemoveRequest {
+  readonly name: string
+  readonly code?: string
+}
+
+/** A dataset as the operator sees it. */
+export interface ShareResult {
+  readonly code: string
+  readonly catalogue: string
+  readonly seq: number
+  readonly name: string
+  readonly version: number
+  readonly cid: string
+  readonly size: number
+  readonly mediaType: string
+  readonly licence: string
+  readonly description: string
+  /** `public`, a namespace, or `codes:A,B`. */
+  readonly access: string
+}
+
+export interface FetchRequest {
+  readonly code: string
+  readonly name: string
+  /** An absolute path the node writes the dataset to. */
+  readonly out?: string
+  /** @default DEFAULT_FETCH_TIMEOUT_MS */
+  readonly timeoutMs?: number
+}
+
+export interface ExchangeLogRequest {
+  readonly from?: number
+  /** @default MAX_LOG_ENTRIES_PER_REQUEST */
+  readonly limit?: number
+}
+
+export interface ExchangeLogResult {
+  readonly entries: ExchangeLogView[]
+  readonly verified: LogVerification
+}
+
+/** Log entries one answer carries: an answer stays well under the socket's 1 MiB. */
+export const MAX_LOG_ENTRIES_PER_REQUEST = 1000
+/** A fetch may take at most this long. */
+export const MAX_FETCH_TIMEOUT_MS = 60 * 60_000
 
 export interface RegisterBatchRequest {
   lines: readonly BatchLineFields[]
@@ -130,6 +198,8 @@ export interface AdminNode extends RevocationSource {
   readonly peerId: { toString(): string }
   /** Absent on a node that cannot register sub-codes in bulk. */
   registerBatch?: (lines: readonly BatchLine[], options?: BulkRegisterOptions) => Promise<BulkReport>
+  /** Absent (or undefined) on a node that shares and fetches no data (resolver-only). */
+  readonly exchange?: Exchange | undefined
 }
 
 export interface AdminOperationsInit {

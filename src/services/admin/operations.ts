@@ -11,6 +11,11 @@ import { checkBatchLines } from '../../core/allocation/batch.ts'
 import type { RegisterBatchRequest, AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
 import { decodeInvitation } from '../../core/application/invitation.ts'
 import { fromHex } from '../../core/crypto/hash.ts'
+import { isAbsolute } from 'node:path'
+import type { Exchange, FetchResult, ShareView } from '../exchange/index.ts'
+import { policyText } from '../exchange/exchange.ts'
+import { MAX_FETCH_TIMEOUT_MS, MAX_LOG_ENTRIES_PER_REQUEST } from './index.ts'
+import type { ExchangeLogRequest, ExchangeLogResult, FetchRequest, ShareAddRequest, ShareRemoveRequest, ShareResult } from './index.ts'
 
 export class AdminOperationsService implements AdminOperations {
   private readonly init: AdminOperationsInit
@@ -96,6 +101,43 @@ export class AdminOperationsService implements AdminOperations {
     return { namespace: invitation.body.namespace, key: request.key, code: invitation.body.code, expiresAt: invitation.body.expiresAt, bytes }
   }
 
+  async shareAdd (request: ShareAddRequest): Promise<ShareResult> {
+    if (!isAbsolute(request.path)) throw new AdminRequestError('path must be absolute: the node reads the file itself, from its own working directory', { field: 'path' })
+    return shareResult(await this.exchange().share({ ...request, ...(request.code !== undefined ? { code: parseCodeInput(request.code).text } : {}) }))
+  }
+
+  async shareList (): Promise<ShareResult[]> {
+    return (await this.exchange().shares()).map(shareResult)
+  }
+
+  async shareRemove (request: ShareRemoveRequest): Promise<ShareResult> {
+    return shareResult(await this.exchange().unshare(request.name, request.code !== undefined ? parseCodeInput(request.code).text : undefined))
+  }
+
+  async fetch (request: FetchRequest): Promise<FetchResult> {
+    if (request.out !== undefined && !isAbsolute(request.out)) throw new AdminRequestError('out must be an absolute path: the node writes the file itself', { field: 'out' })
+    const timeoutMs = request.timeoutMs
+    if (timeoutMs !== undefined && (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_FETCH_TIMEOUT_MS)) {
+      throw new AdminRequestError(`timeoutMs must be a whole number of milliseconds from 1 to ${MAX_FETCH_TIMEOUT_MS}`, { field: 'timeoutMs' })
+    }
+    return await this.exchange().fetch(parseCodeInput(request.code).text, request.name, { ...(request.out !== undefined ? { out: request.out } : {}), ...(timeoutMs !== undefined ? { timeoutMs } : {}) })
+  }
+
+  async exchangeLog (request: ExchangeLogRequest): Promise<ExchangeLogResult> {
+    const limit = request.limit ?? MAX_LOG_ENTRIES_PER_REQUEST
+    if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_LOG_ENTRIES_PER_REQUEST) throw new AdminRequestError(`limit must be 1 to ${MAX_LOG_ENTRIES_PER_REQUEST}`, { field: 'limit' })
+    const exchange = this.exchange()
+    // the whole log is verified, whatever page is shown: a page cannot hide a broken link before it
+    const verified = await exchange.verifyLog()
+    return { entries: await exchange.log({ from: request.from ?? Math.max(0, verified.entries - limit), limit }), verified }
+  }
+
+  private exchange (): Exchange {
+    const exchange = this.node.exchange
+    if (exchange === undefined) throw new NotAllocatedError('this node shares and fetches no data (a resolver-only node)', { role: this.node.role })
+    return exchange
+  }
+
   private authority (): Authority {
     const authority = this.node.authority
     if (authority === undefined) {
@@ -122,4 +164,9 @@ export class AdminOperationsService implements AdminOperations {
     }
     return out
   }
+}
+
+function shareResult (view: ShareView): ShareResult {
+  const d = view.dataset
+  return { code: view.code, catalogue: view.catalogue, seq: view.seq, name: d.name, version: d.version, cid: d.cid.toString(), size: d.size, mediaType: d.mediaType, licence: d.licence, description: d.description, access: policyText(d.access) }
 }

@@ -54,6 +54,10 @@ import { DEFAULT_RECORD_TTL_MS, DEFAULT_RECORD_VALIDITY_MS } from '../publisher/
 import { LedgeredRecordStore } from '../ledger/ledgered-record-store.ts'
 import type { AbsenceAnswer, RecordAnswer, PeerRef, Resolution, Resolver, ResolveOptions, RevokedAnswer } from '../resolver/index.ts'
 import { deadlineSignal } from '../../network/deadline.ts'
+import { exchange } from '../exchange/index.ts'
+import type { Exchange } from '../exchange/index.ts'
+import { catalogueValue, CATALOGUE_VALUE_NAME } from '../../core/catalogue/catalogue.ts'
+import type { CID } from 'multiformats/cid'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
 import type { CitycodeNodeInit, NodeResolution, NodeRole, ResolutionEvent } from './index.ts'
@@ -116,6 +120,8 @@ export class CitycodeNode {
   /** The authority's ledger and this node's watch over other logs; undefined when `init.ledger.enabled` is false. */
   ledger: Ledger | undefined
   identity: Identity | undefined
+  /** Data exchange (issue #19): this node's shares, served to whom their policy admits, and its fetches; undefined on a resolver-only node. */
+  exchange: Exchange | undefined
   /** The revocations this node honours: stored across restarts, learnt and announced on gossip. */
   readonly revocations: Revocations
   /** Revocation status statements (SPEC 4.6): this authority's own, and those of the issuers above it it holds. */
@@ -343,6 +349,20 @@ export class CitycodeNode {
       logger
     })
     this.setUpAuthority()
+    if (this.role !== 'resolver') {
+      this.exchange = exchange(this.init.exchange)({
+        libp2p: this.libp2p,
+        datastore: this.init.datastore,
+        validator: this.validator,
+        identity: () => this.identity,
+        signer: () => this.init.authorityKey,
+        resolve: async (code, options) => (await this.resolve(code, options)).verified,
+        publishCatalogue: async (code, cid, options) => { await this.publishCatalogue(code, cid, options) },
+        now: this.now,
+        logger
+      })
+      await this.exchange.start()
+    }
     this.stopEquivocationWatch = this.validator.onEquivocation((evidence) => { this.onEquivocation(evidence) })
     // what the resolver caches is what a replay must beat to be forwarded
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
@@ -393,6 +413,7 @@ export class CitycodeNode {
     this.purgeAgain = false
     await this.purge
     this.stopEquivocationWatch?.()
+    await this.exchange?.stop()
     await this.publisher?.stop()
     this.sessions?.stop()
     await this.revocations.stop()
@@ -468,6 +489,9 @@ export class CitycodeNode {
   async publishOwn (extra: RecordValue[] = [], options: { background?: boolean, signal?: AbortSignal } = {}): Promise<PublishResult> {
     const identity = this.requireIdentity()
     const values: RecordValue[] = [...(this.init.values ?? []), ...extra, { type: 'peer', id: this.libp2p.peerId.toString() }]
+    // the catalogue this node shares stays named by every version of its record
+    const catalogue = this.exchange?.catalogueOf(identity.namespace)
+    if (catalogue !== undefined && !values.some(isCatalogueValue)) values.push(catalogueValue(catalogue.cid))
     for (const addr of this.addresses.slice(0, 4)) values.push({ type: 'addr', value: addr.toString() })
     return await this.publisher.publish(identity.namespace, values, options)
   }
@@ -477,6 +501,25 @@ export class CitycodeNode {
     const identity = this.requireIdentity()
     if (!inNamespace(identity.namespace, code)) throw new NotAllocatedError(`${code} is outside this node's namespace ${identity.namespace}`, { code })
     return await this.publisher.publish(code, values, options)
+  }
+
+  /**
+   * A new catalogue version of `code`: its record is published again naming it (SPEC 11.1), with this
+   * node as the peer to fetch from; the record version is logged in the ledger like every other, so
+   * the ledger commits to each catalogue version through the CID its record names.
+   */
+  private async publishCatalogue (code: string, cid: CID, options: { signal?: AbortSignal } = {}): Promise<void> {
+    const identity = this.requireIdentity()
+    if (code === identity.namespace) {
+      await this.publishOwn([], { signal: options.signal })
+      return
+    }
+    const stored = await this.records.get('own', code)
+    if (stored === undefined) throw new NotAllocatedError(`${code} has no record of this node's yet: register or publish it first`, { code })
+    const kept = decodeRecord(stored.bytes).body.values.filter(v => !isCatalogueValue(v) && v.type !== 'peer' && v.type !== 'addr')
+    const values: RecordValue[] = [...kept, catalogueValue(cid), { type: 'peer', id: this.libp2p.peerId.toString() }]
+    for (const addr of this.addresses.slice(0, 4)) values.push({ type: 'addr', value: addr.toString() })
+    await this.publisher.publish(code, values, options)
   }
 
   /** Registers checked batch lines as the city's own sub-codes (issue #20); see services/authority/bulk-register.ts. */
@@ -926,6 +969,10 @@ export async function createCitycodeNode (init: CitycodeNodeInit): Promise<Cityc
   const node = new CitycodeNode(init)
   await node.start()
   return node
+}
+
+function isCatalogueValue (v: RecordValue): boolean {
+  return v.type === 'data' && v.name === CATALOGUE_VALUE_NAME
 }
 
 /** The peer id a multiaddr names (`/p2p/<id>`), if any. */

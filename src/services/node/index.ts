@@ -10,6 +10,7 @@ import type { StatusKeeperInit } from '../revocations/status.ts'
 import type { Resolution, ResolutionSource, ResolverInit } from '../resolver/index.ts'
 import type { CosignatureRequirement, LedgerInit, VerifiedRecordInclusion } from '../ledger/index.ts'
 import type { Transport } from '@libp2p/interface'
+import type { ExchangeInit } from '../exchange/index.ts'
 
 export type NodeRole = 'root' | 'country' | 'city' | 'resolver'
 
@@ -69,6 +70,8 @@ export interface CitycodeNodeInit {
   revocations?: RevocationsInit
   /** Signing and refreshing revocation status statements (SPEC 4.6). */
   revocationStatus?: StatusKeeperInit
+  /** Data exchange (issue #19): serving this node's shares and fetching others'; off on resolver-only nodes. */
+  exchange?: ExchangeInit
   /** Values of this node's own record besides its peer id and addresses (names, location, services). */
   values?: RecordValue[]
   now?: () => number

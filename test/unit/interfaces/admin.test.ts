@@ -11,7 +11,8 @@ import { AdminClient, serveAdmin } from '../../../src/interfaces/admin/index.ts'
 import type { AdminServer } from '../../../src/interfaces/admin/index.ts'
 import { ADMIN_REQUEST_TIMEOUT_MS } from '../../../src/interfaces/admin/protocol.ts'
 import { parseAdminRequest } from '../../../src/interfaces/admin/server.ts'
-import type { AdminOperations, Decision, ProveRequest, RevokeRequest } from '../../../src/services/admin/index.ts'
+import type { AdminOperations, Decision, ProveRequest, RevokeRequest, ShareResult } from '../../../src/services/admin/index.ts'
+import { AccessDeniedError } from '../../../src/core/catalogue/errors.ts'
 
 /** Operations that record what reached them, so a test can tell a refused request from one that was carried out. */
 function fakeOperations (): AdminOperations & { calls: string[] } {
@@ -36,9 +37,20 @@ function fakeOperations (): AdminOperations & { calls: string[] } {
     revoke: async (r: RevokeRequest) => {
       calls.push(`revoke ${r.code} ${r.reason} ${String(r.revokedAt)}`)
       return { code: r.code, bytes: new Uint8Array([0, 255, 7]), revokedAt: r.revokedAt ?? 9, reason: r.reason, ledgerIndex: 4 }
-    }
+    },
+    shareAdd: async (r) => { calls.push(`share-add ${r.name} ${r.access?.kind ?? '-'}`); return { ...SHARE, name: r.name } },
+    shareList: async () => { calls.push('share-list'); return [SHARE] },
+    shareRemove: async (r) => { calls.push(`share-remove ${r.name}`); return SHARE },
+    fetch: async (r) => {
+      calls.push(`fetch ${r.code}/${r.name}`)
+      if (r.name === 'secret') throw new AccessDeniedError('MA.156.1302 may not fetch MA.156.1301/secret', { code: 'MA.156.1302' })
+      return { code: r.code, dataset: r.name, cid: SHARE.cid, size: 3, mediaType: 'text/csv', licence: '', provider: '12D3KooWp', blocks: 1, bytes: 3, alreadyHeld: 0, receipts: 2, out: r.out ?? null, logSeq: 0 }
+    },
+    exchangeLog: async () => { calls.push('exchange-log'); return { entries: [], verified: { entries: 0, head: null } } }
   }
 }
+
+const SHARE: ShareResult = { code: 'MA.156.1301', catalogue: 'bafyrei', seq: 1, name: 'water', version: 1, cid: 'bafkrei', size: 3, mediaType: 'text/csv', licence: 'CC-BY-4.0', description: '', access: 'public' }
 
 async function post (path: string, body: string, headers: Record<string, string | number> = {}): Promise<{ status: number, body: string }> {
   return await new Promise((resolve, reject) => {
@@ -82,6 +94,22 @@ describe('admin socket (in process)', function () {
     assert.deepEqual((await client.prove({ code: 'MA.156' })).bytes, new Uint8Array([1, 2, 3, 250]))
     assert.deepEqual(await client.revoke({ code: 'MA.156', reason: 'compromised', revokedAt: 77 }), { code: 'MA.156', bytes: new Uint8Array([0, 255, 7]), revokedAt: 77, reason: 'compromised', ledgerIndex: 4 })
     assert.deepEqual(ops.calls, ['status', 'pending', 'approve 0123456789abcdef,ffffffffffffffff', 'reject 0123456789abcdef', 'prove MA.156', 'revoke MA.156 compromised 77'])
+  })
+
+  it('the exchange\'s operations cross the socket; an access refusal keeps its class', async () => {
+    const ops = fakeOperations()
+    const s = await serve(ops)
+    const client = new AdminClient(s.path)
+    assert.equal((await client.shareAdd({ path: '/tmp/w.csv', name: 'water', access: { kind: 'codes', codes: ['MA.156.1302'] } })).name, 'water')
+    assert.deepEqual(await client.shareList(), [SHARE])
+    assert.equal((await client.fetch({ code: 'MA.156.1301', name: 'water', out: '/tmp/x' })).out, '/tmp/x')
+    await assert.rejects(client.fetch({ code: 'MA.156.1301', name: 'secret' }), (err: Error) => err instanceof AccessDeniedError && err.code === 'ERR_ACCESS_DENIED')
+    assert.deepEqual((await client.exchangeLog({})).verified, { entries: 0, head: null })
+    await client.shareRemove({ name: 'water' })
+    // a policy of another shape is refused at the door
+    const bad = await post(s.path, JSON.stringify({ op: 'share-add', path: '/tmp/w', name: 'w', access: { kind: 'everyone' } }))
+    assert.equal(bad.status, 400)
+    assert.deepEqual(ops.calls, ['share-add water codes', 'share-list', 'fetch MA.156.1301/water', 'fetch MA.156.1301/secret', 'exchange-log', 'share-remove water'])
   })
 
   it('a refusal of an operation comes back to the client as the same typed error; a failure hides its details', async () => {

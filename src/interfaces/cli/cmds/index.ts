@@ -14,6 +14,9 @@ import { registerVerify } from './verify.ts'
 import { registerRevoke } from './revoke.ts'
 import { registerInvite } from './invite.ts'
 import { registerRegister } from './register.ts'
+import { registerShare } from './share.ts'
+import { registerFetch } from './fetch.ts'
+import { registerExchange } from './exchange.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -32,4 +35,7 @@ export function registerCommands (program: Command): void {
   registerRevoke(program)
   registerInvite(program)
   registerRegister(program)
+  registerShare(program)
+  registerFetch(program)
+  registerExchange(program)
 }
