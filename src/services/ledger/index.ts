@@ -13,11 +13,11 @@ import type { RecordStore } from '../../storage/record-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
 import type { AuditReport } from './audit.ts'
 import { LedgerService } from './ledger.ts'
-import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
+import type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
 
 export type { AuditReport, AuditedLog, AuditedHead, HistoryItem } from './audit.ts'
-export type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
-export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError } from './log-reader.ts'
+export type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
+export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, listingId } from './log-reader.ts'
 
 /** At most one signed head per this interval: appends in between share the next head. */
 export const DEFAULT_HEAD_INTERVAL_MS = 1_000
@@ -196,6 +196,16 @@ export interface Ledger extends Startable {
    * LogTooLargeError, InvalidProofError when it cannot be read whole and checked).
    */
   readLog(log: string, options?: ReadLogOptions): Promise<VerifiedLog>
+  /**
+   * One page of a listing of a log (a code's entries, a code's children, a range), every entry
+   * proven under the log's latest signed head: from the store for this node's own log, else one
+   * `get-page` question to the log's node. Whatever the log's size. Throws InvalidCursorError (a
+   * cursor of another listing, mangled, or of a larger tree than the log serves), UnknownLogError,
+   * NotFoundError, InvalidProofError (the page does not check against the head).
+   */
+  readPage(log: string, request: PageRequest, options?: AbortOptions): Promise<LogPage>
+  /** A consistency proof between two sizes of a log (own: from the store; else from the log's node, unchecked: compare it against two heads). */
+  consistencyOf(log: string, oldSize: number, newSize: number, options?: AbortOptions): Promise<Uint8Array[]>
 }
 
 export function ledger (init: LedgerInit = {}): (components: LedgerComponents) => Ledger {

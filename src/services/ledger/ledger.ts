@@ -34,8 +34,10 @@ import { LedgerStore } from '../../storage/ledger-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
 import { holderOf } from '../resolver/resolver.ts'
 import { auditTarget } from './audit.ts'
-import { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, readRemoteLog, verifiedLog } from './log-reader.ts'
-import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
+import { checkedPage, DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, pageQuery, readRemoteLog, readRemotePage, verifiedLog } from './log-reader.ts'
+import type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
+import { PAGE_LIMIT_MAX } from '../../core/ledger/cursor.ts'
+import { InvalidCursorError } from '../../core/errors.ts'
 import type { AuditReport } from './audit.ts'
 import {
   DEFAULT_COSIGN_TIMEOUT_MS, DEFAULT_HEAD_DHT_INTERVAL_MS, DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS, DEFAULT_HEAD_INTERVAL_MS, DEFAULT_HEAD_REPUBLISH_INTERVAL_MS,
@@ -436,6 +438,14 @@ export class LedgerService implements Ledger {
         }
         case 'get-entries': return encodeLedgerResponse({ status: 'entries', entries: await store.entries(request.from, request.to) })
         case 'prove-record': return encodeLedgerResponse({ status: 'record-inclusion', inclusion: await this.proveLogged(request.code, request.object) })
+        case 'get-page': {
+          const head = store.head as HeadRecord
+          const size = head.sth.head.size
+          const bound = request.bound ?? size
+          if (bound > size) throw new InvalidCursorError(`a listing of ${bound} entries, this log's head has ${size}`, { reason: 'stale', headSize: bound, served: size })
+          const page = await store.page({ of: request.of, ...(request.code !== undefined ? { code: request.code } : {}), from: request.from, bound, limit: request.limit }, size)
+          return encodeLedgerResponse({ status: 'page', record: head.bytes, ...page })
+        }
       }
     } catch (err) {
       return encodeLedgerResponse({ status: 'refused', error: err })
@@ -765,6 +775,26 @@ export class LedgerService implements Ledger {
       return verifiedLog(log, head, await store.entries(0, head.sth.head.size))
     }
     return await readRemoteLog(log, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
+  }
+
+  async readPage (log: string, request: PageRequest, options: AbortOptions = {}): Promise<LogPage> {
+    const store = this.requireStore()
+    if (this.ownLog()?.namespace !== log) {
+      return await readRemotePage(log, request, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
+    }
+    const head = store.head
+    if (head === undefined) throw new UnknownLogError(`no head of ${log} signed yet`, { log })
+    const query = pageQuery(log, request, head.sth.head.size, PAGE_LIMIT_MAX)
+    const page = await store.page(query, head.sth.head.size)
+    // checked like a served page: the store's proofs and the signed head must agree
+    return checkedPage(log, head, query, page.items, page.next)
+  }
+
+  async consistencyOf (log: string, oldSize: number, newSize: number, options: AbortOptions = {}): Promise<Uint8Array[]> {
+    if (this.ownLog()?.namespace === log) return this.requireStore().consistencyProof(oldSize, newSize)
+    const peer = await this.c.locate?.(log, options)
+    if (peer === undefined) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
+    return (await this.ask(peer, { op: 'get-consistency', log, oldSize, newSize }, options)).proof
   }
 
   private async dhtHeads (log: string, options: AbortOptions): Promise<Uint8Array[]> {
