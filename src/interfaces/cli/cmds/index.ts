@@ -14,6 +14,7 @@ import { registerVerify } from './verify.ts'
 import { registerRevoke } from './revoke.ts'
 import { registerInvite } from './invite.ts'
 import { registerRegister } from './register.ts'
+import { registerList } from './list.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -32,4 +33,5 @@ export function registerCommands (program: Command): void {
   registerRevoke(program)
   registerInvite(program)
   registerRegister(program)
+  registerList(program)
 }

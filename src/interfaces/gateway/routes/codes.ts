@@ -6,10 +6,9 @@ import type { VerifiedRecord } from '../../../core/record/verify.ts'
 import { decodeRecordInclusion } from '../../../core/record/record-inclusion.ts'
 import { UnknownLogError } from '../../../network/protocols/ledger.ts'
 import { NotFoundError } from '../../../services/errors.ts'
-import { InvalidCursorError } from '../../../core/errors.ts'
 import { decodeCursor, encodeCursor, parsePageLimit } from '../../../core/ledger/cursor.ts'
 import { listingId } from '../../../services/ledger/index.ts'
-import type { LogPage, PageRequest } from '../../../services/ledger/index.ts'
+import { childrenPage, historyLogs, historyPages, isPage } from '../../../services/ledger/listings.ts'
 import { displayName, recordView } from '../../present/record-view.ts'
 import type { GatewayContext, RouteModule } from '../context.ts'
 import { codeFrom, codeParams, headView, pageQuerystring, resolveWithin } from './shared.ts'
@@ -53,33 +52,6 @@ async function inclusionOf (ctx: GatewayContext, verified: VerifiedRecord): Prom
     const e = err as Error & { code?: string }
     if (e.name === 'NotLoggedError') return { log, included: false, error: e.message, code: e.code }
     return { log, error: e.message, code: e.code ?? 'ERR_INTERNAL' }
-  }
-}
-
-/** A page of a log, or why it could not be read (answers carry that rather than failing as a whole); a bad cursor is the client's 400. */
-async function pageOf (ctx: GatewayContext, log: string, request: PageRequest): Promise<LogPage | { log: string, error: string, code: string }> {
-  const ledger = ctx.node.ledger
-  if (ledger === undefined) return { log, error: 'this node keeps no ledger', code: UnknownLogError.code }
-  try {
-    return await ledger.readPage(log, request, { signal: AbortSignal.timeout(ctx.resolveTimeoutMs) })
-  } catch (err) {
-    if (err instanceof InvalidCursorError) throw err
-    const e = err as Error & { code?: string }
-    return { log, error: e.message, code: e.code ?? 'ERR_INTERNAL' }
-  }
-}
-
-function isPage (read: LogPage | { error: string }): read is LogPage {
-  return !('error' in read)
-}
-
-/** Whether `cursor` is one of the listing `id`. */
-function fits (cursor: string, id: string): boolean {
-  try {
-    decodeCursor(cursor, id)
-    return true
-  } catch {
-    return false
   }
 }
 
@@ -182,16 +154,9 @@ export const codeRoutes: RouteModule = {
         if (!ownTable) throw new UnknownLogError('this node keeps no ledger, and is not the authority of this code', { log: code })
         return sendJson(reply, await childrenFromTable(code, authority, limit, cursor))
       }
-      // the code's own log holds what its holder allocated; a code without a node of its own (a
-      // sub-code) has its children allocated by the authority that signs its record
-      const request1: PageRequest = { of: 'children', code, limit, ...(cursor !== undefined ? { cursor } : {}) }
-      let read = cursor === undefined || fits(cursor, listingId(code, 'children', code)) ? await pageOf(ctx, code, request1) : undefined
-      if (read === undefined || !isPage(read)) {
-        const signer = (await resolveWithin(ctx, code)).verified.chain.namespace
-        if (signer !== code) read = await pageOf(ctx, signer, request1)
-        else if (read === undefined) decodeCursor(cursor as string, listingId(code, 'children', code))
-      }
-      if (read === undefined || !isPage(read)) throw new NotFoundError(`no ledger lists the children of ${code}: ${read?.error ?? 'no log'}`, { code, reason: read?.code })
+      const read = await childrenPage(ctx.node.ledger, code, {
+        limit, ...(cursor !== undefined ? { cursor } : {}), signal: AbortSignal.timeout(ctx.resolveTimeoutMs), signerOf: async (c) => (await resolveWithin(ctx, c)).verified.chain.namespace
+      })
       const children = []
       for (const e of read.entries) {
         const name = await nameOf(e.entry.code)
@@ -202,7 +167,6 @@ export const codeRoutes: RouteModule = {
 
     app.get<{ Params: { code: string }, Querystring: PageQuerystring }>('/v1/codes/:code/history', { schema: { params: codeParams, querystring: pageQuerystring } }, async (request, reply) => {
       const code = codeFrom(request.params.code)
-      const parsed = parseCode(code)
       const limit = parsePageLimit(request.query.limit)
       const cursor = request.query.cursor
       if (ctx.node.ledger === undefined) {
@@ -210,31 +174,22 @@ export const codeRoutes: RouteModule = {
         const verified = (await resolveWithin(ctx, code)).verified
         return sendJson(reply, { code, ledger: false, logs: [], versions: [{ type: 'record', seq: verified.record.body.seq, time: new Date(verified.record.body.issuedAt).toISOString(), object: toHex(sha256(verified.record.bytes)), current: true }] })
       }
-      const logNames = parsed.segments.length > 1 ? [code, parsed.segments.slice(0, -1).join('.')] : [code]
       // a sub-code's versions are signed (and logged) by its city: read that log too
       const current = ctx.node.resolver.cached(code) ?? (await resolveWithin(ctx, code).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined
         throw err
       }))?.verified
-      if (current !== undefined && !logNames.includes(current.chain.namespace)) logNames.push(current.chain.namespace)
-      // a cursor continues the one log it was made for
-      let targets = logNames
-      if (cursor !== undefined) {
-        const owner = logNames.find(l => fits(cursor, listingId(l, 'code', code)))
-        if (owner === undefined) decodeCursor(cursor, listingId(logNames[0] as string, 'code', code))
-        targets = [owner as string]
-      }
-      const reads = await Promise.all(targets.map(async l => await pageOf(ctx, l, { of: 'code', code, limit, ...(cursor !== undefined ? { cursor } : {}) })))
+      const { reads, next } = await historyPages(ctx.node.ledger, code, historyLogs(code, current?.chain.namespace), {
+        limit, ...(cursor !== undefined ? { cursor } : {}), signal: AbortSignal.timeout(ctx.resolveTimeoutMs)
+      })
       const currentHash = current === undefined ? undefined : sha256(current.record.bytes)
       const logs = []
       const versions = []
-      let next: string | undefined
       for (const read of reads) {
         if (!isPage(read)) {
           logs.push(read)
           continue
         }
-        next ??= read.next
         logs.push({ ...headView(read.head), peer: read.peer ?? ctx.node.peerId.toString(), ...(read.next !== undefined ? { next: read.next } : {}) })
         for (const { index, entry: e, proof } of read.entries) {
           versions.push({
