@@ -108,9 +108,13 @@ export function parseTilePath (path: string): TileRef {
   return ref
 }
 
-/** The hashes of a hash tile, concatenated (width * 32 bytes), from a source that holds the tree up to `size`. */
+/**
+ * The hashes of a hash tile, concatenated (width * 32 bytes), from a source that holds the tree up
+ * to `size`. A partial tile narrower than its width at `size` is the tile of an earlier tree (its
+ * hashes are a prefix of today's), so it can be served too.
+ */
 export function hashTile (source: LeafHashSource, ref: TileRef, size: number): Uint8Array {
-  checkWidth(ref, size)
+  checkServable(ref, size)
   const out = new Uint8Array(ref.width * HASH_BYTES)
   const height = ref.level * TILE_HEIGHT
   for (let j = 0; j < ref.width; j++) {
@@ -124,6 +128,12 @@ function perfect (source: LeafHashSource, height: number, index: number): Uint8A
   if (source.perfectSubtreeHash !== undefined) return source.perfectSubtreeHash(height, index)
   const width = 2 ** height
   return rootAt({ size: (index + 1) * width, leafHash: (i) => source.leafHash(i + index * width) }, width)
+}
+
+/** InvalidTileError unless the tile, at this width, is part of the tree of `size` leaves or of an earlier one. */
+export function checkServable (ref: TileRef, size: number): void {
+  const w = tileWidth(ref.level, ref.index, size)
+  if (ref.width < 1 || ref.width > w) throw new InvalidTileError(`tile ${tilePath(ref)} is not in a tree of ${size} (its width there is ${w})`, { reason: 'size', size, width: w })
 }
 
 /** InvalidTileError unless the tile exists at `size` with exactly this width (a full tile: at least 256 there). */

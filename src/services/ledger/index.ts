@@ -3,6 +3,7 @@ import type { Datastore } from 'interface-datastore'
 import type { Signer } from '../../core/crypto/signature.ts'
 import type { ForkKind } from '../../core/ledger/fork.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
+import type { TileRef } from '../../core/ledger/tiles.ts'
 import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
@@ -13,11 +14,13 @@ import type { RecordStore } from '../../storage/record-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
 import type { AuditReport } from './audit.ts'
 import { LedgerService } from './ledger.ts'
+import type { TileReader } from './tiles.ts'
 import type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
 
 export type { AuditReport, AuditedLog, AuditedHead, HistoryItem } from './audit.ts'
 export type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
 export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, listingId } from './log-reader.ts'
+export { TileReader } from './tiles.ts'
 
 /** At most one signed head per this interval: appends in between share the next head. */
 export const DEFAULT_HEAD_INTERVAL_MS = 1_000
@@ -206,6 +209,20 @@ export interface Ledger extends Startable {
   readPage(log: string, request: PageRequest, options?: AbortOptions): Promise<LogPage>
   /** A consistency proof between two sizes of a log (own: from the store; else from the log's node, unchecked: compare it against two heads). */
   consistencyOf(log: string, oldSize: number, newSize: number, options?: AbortOptions): Promise<Uint8Array[]>
+  /**
+   * A log's latest signed head (its checkpoint): this node's own, or validated from the log's node
+   * and checked against the head this node holds of it (CheckpointRollbackError for an older tree,
+   * InconsistentTreeError for a fork).
+   */
+  checkpoint(log: string, options?: AbortOptions): Promise<HeadRecord>
+  /**
+   * A tile of a log (C2SP tlog-tiles layout, core/ledger/tiles.ts): from the store for the own log,
+   * else fetched from the log's node (`get-tile`) and checked against its checkpoint before it is
+   * returned (InvalidTileError); verified full tiles are kept and served again without asking.
+   */
+  tile(log: string, ref: TileRef, options?: AbortOptions): Promise<Uint8Array>
+  /** The tile reader of another log (proofs and leaves built from its tiles, each checked). */
+  tiles(log: string): TileReader
 }
 
 export function ledger (init: LedgerInit = {}): (components: LedgerComponents) => Ledger {

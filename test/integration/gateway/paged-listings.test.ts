@@ -2,10 +2,11 @@ import assert from 'node:assert/strict'
 import { parseBatch } from '../../../src/core/allocation/batch.ts'
 import { fromHex } from '../../../src/core/crypto/hash.ts'
 import { encodeCursor } from '../../../src/core/ledger/cursor.ts'
-import { encodeLeaf } from '../../../src/core/ledger/log.ts'
+import { decodeLeaf, encodeLeaf } from '../../../src/core/ledger/log.ts'
 import type { LedgerEntry } from '../../../src/core/ledger/log.ts'
 import { leafHash } from '../../../src/core/ledger/merkle.ts'
-import { verifyInclusion } from '../../../src/core/ledger/proofs.ts'
+import { inclusionProof, verifyInclusion } from '../../../src/core/ledger/proofs.ts'
+import { decodeEntryBundle, hashTile, MissingTileError, TileHashSource, tilePath, verifyEntryBundle, verifyTile } from '../../../src/core/ledger/tiles.ts'
 import type { HeadRecord } from '../../../src/core/record/head-record.ts'
 import { DEFAULT_MAX_LOG_ENTRIES, listingId } from '../../../src/services/ledger/index.ts'
 import type { CitycodeNode } from '../../../src/services/node/index.ts'
@@ -155,5 +156,83 @@ describe('paged listings of a large namespace at the gateway', function () {
     assert.deepEqual(await problem(`/v1/codes/${SJZ.code}/children?cursor=${encodeURIComponent(stale)}`), { status: 400, code: 'ERR_INVALID_CURSOR', reason: 'stale' })
     assert.deepEqual(await problem(`/v1/codes/${SJZ.code}/children?limit=0`), { status: 400, code: 'ERR_INVALID_CURSOR', reason: 'limit' })
     assert.deepEqual(await problem(`/v1/authorities/${SJZ.code}/log?limit=x`), { status: 400, code: 'ERR_INVALID_CURSOR', reason: 'limit' })
+  })
+})
+
+describe('a large log as tiles at the gateway (C2SP tlog-tiles)', function () {
+  this.timeout(300_000)
+  let g: GatewayNetwork
+  let base: string
+  let city: CitycodeNode
+
+  before(async () => {
+    g = await startGatewayNetwork(1)
+    base = g.gateway.url
+    city = g.net.cities[0] as CitycodeNode
+    await city.registerBatch(parseBatch(batch(2, 3001), 'jsonl', SJZ.code))
+    const ledger = city.ledger
+    assert.ok(ledger !== undefined && await eventually(() => ledger.head()?.sth.head.size === ledger.size, 20_000))
+  })
+  after(async () => { await g?.stop() })
+
+  const bytes = async (path: string): Promise<{ status: number, cache: string, body: Uint8Array }> => {
+    const a = await http(base, 'GET', path)
+    assert.equal(a.status, 200, `${path}: ${a.text.slice(0, 300)}`)
+    return { status: a.status, cache: String(a.headers['cache-control']), body: new Uint8Array(a.body) }
+  }
+
+  it('serves the checkpoint, and tiles from which a client rebuilds and checks proofs against it; full tiles are immutable and served again from the checked cache', async () => {
+    const text = (await http(base, 'GET', `/v1/logs/${SJZ.code}/checkpoint`)).text
+    const [origin, sizeText, rootText] = text.split('\n')
+    assert.equal(origin, `citycode/${SJZ.code}`)
+    const checkpoint = await bytes(`/v1/logs/${SJZ.code}/checkpoint?format=cbor`)
+    const head = g.node.validator.validateHead(checkpoint.body, SJZ.code).record.sth.head
+    assert.equal(head.size, Number(sizeText))
+    assert.equal(Buffer.from(head.root).toString('base64'), rootText)
+
+    // a client of its own: every tile over HTTP, nothing trusted but the signed head
+    const source = new TileHashSource(head.size)
+    const fetchInto = async (run: () => void): Promise<string[]> => {
+      const paths: string[] = []
+      for (;;) {
+        try {
+          run()
+          return paths
+        } catch (err) {
+          if (!(err instanceof MissingTileError)) throw err
+          const path = tilePath(err.tile)
+          const tile = await bytes(`/v1/logs/${SJZ.code}/${path}`)
+          assert.equal(tile.cache, err.tile.width === 256 ? 'public, max-age=31536000, immutable' : 'public, max-age=5')
+          paths.push(path)
+          source.add(err.tile, tile.body)
+        }
+      }
+    }
+    const index = 4321
+    let proof: Uint8Array[] = []
+    const paths = await fetchInto(() => { proof = inclusionProof(source, index, head.size) })
+    assert.ok(paths.length <= 4, paths.join(' '))
+    verifyInclusion(source.leafHash(index), index, head.size, proof, head.root)
+    await fetchInto(() => { verifyTile(source, { kind: 'hash', level: 0, index: 3, width: 256 }, head.root) })
+    // the entries of that tile, and the leaf the proof is about among them
+    const bundle = decodeEntryBundle((await bytes(`/v1/logs/${SJZ.code}/tile/entries/016`)).body, 256)
+    verifyEntryBundle(bundle, hashTile(source, { kind: 'hash', level: 0, index: 16, width: 256 }, head.size))
+    assert.equal(decodeLeaf(bundle[index % 256] as Uint8Array).code.startsWith(SJZ.code), true)
+
+    const reader = g.node.ledger?.tiles(SJZ.code)
+    assert.ok(reader !== undefined)
+    const before = reader.fetched
+    await bytes(`/v1/logs/${SJZ.code}/tile/0/003`)
+    assert.equal(reader.fetched, before, 'a checked full tile is not fetched again')
+  })
+
+  it('a path that names no tile is a 400, a tile beyond the tree a 404', async () => {
+    const bad = await http(base, 'GET', `/v1/logs/${SJZ.code}/tile/0/x000/003`)
+    assert.equal(bad.status, 400, bad.text)
+    assert.equal(bad.json().code, 'ERR_INVALID_REQUEST')
+    const beyond = await http(base, 'GET', `/v1/logs/${SJZ.code}/tile/0/999`)
+    assert.equal(beyond.status, 404, beyond.text)
+    const none = await http(base, 'GET', '/v1/logs/MA.276/checkpoint')
+    assert.equal(none.status, 404, none.text)
   })
 })

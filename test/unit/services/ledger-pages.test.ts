@@ -135,4 +135,23 @@ describe('log pages: listings proven under a signed head (issue #20)', () => {
     const badHash = encodeCbor({ v: 1, status: 'page', record: new Uint8Array(1), items: [{ index: 0, leaf: new Uint8Array(1), proof: [new Uint8Array(31)] }] })
     assert.throws(() => decodeLedgerResponse(badHash, 'get-page'), { name: 'MalformedRecordError' })
   })
+
+  it('get-tile requests and answers round-trip and are decoded strictly', () => {
+    const requests = [
+      { op: 'get-tile', log: CITY, tile: { kind: 'hash', level: 0, index: 12, width: 256 } },
+      { op: 'get-tile', log: CITY, tile: { kind: 'entries', level: 0, index: 3, width: 17 } }
+    ] as const
+    for (const r of requests) assert.deepEqual(decodeLedgerRequest(encodeLedgerRequest(r)), r)
+    const bad: CborMap[] = [
+      { v: 1, op: 'get-tile', log: CITY, of: 'hash', level: 7, index: 0, width: 1 },
+      { v: 1, op: 'get-tile', log: CITY, of: 'entries', level: 1, index: 0, width: 1 },
+      { v: 1, op: 'get-tile', log: CITY, of: 'hash', level: 0, index: 0, width: 0 },
+      { v: 1, op: 'get-tile', log: CITY, of: 'hash', level: 0, index: 0, width: 257 },
+      { v: 1, op: 'get-tile', log: CITY, of: 'leaves', level: 0, index: 0, width: 1 }
+    ]
+    for (const b of bad) assert.throws(() => decodeLedgerRequest(encodeCbor(b)), { name: 'MalformedRecordError' }, JSON.stringify(b))
+    const data = new Uint8Array(64).fill(9)
+    assert.deepEqual(decodeLedgerResponse(encodeLedgerResponse({ status: 'tile', data }), 'get-tile'), { status: 'tile', data })
+    assert.throws(() => decodeLedgerResponse(encodeCbor({ v: 1, status: 'tile', data: new Uint8Array(256 * 258 + 1) }), 'get-tile'), { name: 'MalformedRecordError' })
+  })
 })
