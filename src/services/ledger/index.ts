@@ -12,15 +12,25 @@ import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import type { AllocationStore } from '../../storage/allocation-store.ts'
 import type { RecordStore } from '../../storage/record-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
-import type { AuditReport } from './audit.ts'
+import type { AuditProgress, AuditReport, AuditStateStore } from './audit.ts'
 import { LedgerService } from './ledger.ts'
 import type { TileReader } from './tiles.ts'
 import type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
 
-export type { AuditReport, AuditedLog, AuditedHead, HistoryItem } from './audit.ts'
+export type { AuditReport, AuditedLog, AuditedHead, HistoryItem, AuditLogState, AuditStateStore, AuditProgress } from './audit.ts'
 export type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
 export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, listingId } from './log-reader.ts'
 export { TileReader } from './tiles.ts'
+
+/**
+ * A streamed audit: every log read page by page into a Merkle frontier (memory does not grow with
+ * the log), its progress reported, and kept in `state` so an interrupted or later audit goes on
+ * from where the last one stopped.
+ */
+export interface AuditOptions extends AbortOptions {
+  state?: AuditStateStore
+  onProgress?: (progress: AuditProgress) => void
+}
 
 /** At most one signed head per this interval: appends in between share the next head. */
 export const DEFAULT_HEAD_INTERVAL_MS = 1_000
@@ -192,7 +202,7 @@ export interface Ledger extends Startable {
   /** Throws InsufficientCosignaturesError unless the record's authority's latest head meets `requirement`. */
   requireCosignatures(verified: VerifiedRecord, requirement: CosignatureRequirement, options?: AbortOptions): Promise<void>
   /** Fetches and checks the ledgers that hold a code's history (or an authority's whole log). */
-  audit(target: string, options?: AbortOptions): Promise<AuditReport>
+  audit(target: string, options?: AuditOptions): Promise<AuditReport>
   /**
    * One log as of its latest signed head, every entry checked against the head's root: this node's
    * own log from its store, another from the log's node (UnknownLogError, NotFoundError,

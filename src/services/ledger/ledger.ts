@@ -47,7 +47,7 @@ import {
   DEFAULT_LEDGER_REQUEST_TIMEOUT_MS, MAX_KNOWN_LOGS
 } from './index.ts'
 import type {
-  CosignatureRequirement, ForkAlarm, HeadCheck, HeadSource, Ledger, LedgerComponents, LedgerCounters, LedgerInit, VerifiedRecordInclusion, WitnessRef
+  AuditOptions, CosignatureRequirement, ForkAlarm, HeadCheck, HeadSource, Ledger, LedgerComponents, LedgerCounters, LedgerInit, VerifiedRecordInclusion, WitnessRef
 } from './index.ts'
 
 const SEEN_PREFIX = '/citycode/ledger/seen/'
@@ -752,8 +752,10 @@ export class LedgerService implements Ledger {
       { log, threshold: requirement.k, known: latest !== undefined })
   }
 
-  async audit (target: string, options: AbortOptions = {}): Promise<AuditReport> {
+  async audit (target: string, options: AuditOptions = {}): Promise<AuditReport> {
     return await auditTarget(target, {
+      ...(options.state !== undefined ? { state: options.state } : {}),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
       validator: this.c.validator,
       now: this.c.now,
       locate: async (log, opts) => await this.c.locate?.(log, opts),
