@@ -11,7 +11,7 @@ import type { HeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { LedgerAnswers, LedgerOp, LedgerRequest } from '../../network/protocols/ledger.ts'
 import type { PeerRef } from '../resolver/index.ts'
-import { MAX_ENTRIES_PER_REQUEST } from '../../network/protocols/ledger.ts'
+import { decodeEntryBundle, TILE_WIDTH, tileWidth } from '../../core/ledger/tiles.ts'
 import type { ForkAlarm } from './index.ts'
 
 /**
@@ -231,9 +231,24 @@ async function auditLog (log: string, code: string, ctx: AuditContext, history: 
     rootsAt.clear()
     if (start > 0) rootsAt.set(start, frontier.root())
     let pages = 0
-    for (let from = start; from < size; from += MAX_ENTRIES_PER_REQUEST) {
-      const to = Math.min(size, from + MAX_ENTRIES_PER_REQUEST)
-      const page = (await ctx.ask(peer, { op: 'get-entries', log, from, to }, options)).entries.slice(0, to - from)
+    let bundles = true
+    // entry bundles (tiles: immutable, a mirror's or a cache's as good as the node's), aligned to 256
+    for (let from = start; from < size;) {
+      const n = Math.floor(from / TILE_WIDTH)
+      const to = Math.min(size, (n + 1) * TILE_WIDTH)
+      let page: Uint8Array[] | undefined
+      if (bundles) {
+        try {
+          const width = tileWidth(0, n, size)
+          const bundle = (await ctx.ask(peer, { op: 'get-tile', log, tile: { kind: 'entries', level: 0, index: n, width } }, options)).data
+          page = decodeEntryBundle(bundle, width).slice(from - n * TILE_WIDTH)
+        } catch (err) {
+          // a node that serves no tiles (older than them) still serves entries; a bad bundle is just short
+          if (options.signal?.aborted === true) throw err
+          if ((err as Error).name !== 'InvalidTileError') bundles = false
+        }
+      }
+      page ??= bundles ? [] : (await ctx.ask(peer, { op: 'get-entries', log, from, to }, options)).entries.slice(0, to - from)
       for (const leaf of page) {
         let entry: LedgerEntry
         try {
@@ -247,6 +262,7 @@ async function auditLog (log: string, code: string, ctx: AuditContext, history: 
         if (entry.code === code) found.push({ log, index, type: entry.type, code: entry.code, ...(entry.seq !== undefined ? { seq: entry.seq } : {}), time: entry.time, object: toHex(entry.object) })
       }
       if (page.length !== to - from) return
+      from = to
       ctx.onProgress?.({ log, done: frontier.size, total: size })
       if (++pages % SAVE_EVERY_PAGES === 0) await save(false)
     }

@@ -1,5 +1,8 @@
 import assert from 'node:assert/strict'
 import { parseBatch } from '../../../src/core/allocation/batch.ts'
+import { encodeEntryBundle } from '../../../src/core/ledger/tiles.ts'
+import { decodeLedgerRequest, encodeLedgerResponse, LEDGER_PROTOCOL, LEDGER_REQUEST_MAX_BYTES } from '../../../src/network/protocols/ledger.ts'
+import { handleRequests } from '../../../src/network/rpc/index.ts'
 import type { AuditLogState, AuditProgress, AuditStateStore } from '../../../src/services/ledger/index.ts'
 import type { CitycodeNode } from '../../../src/services/node/index.ts'
 import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
@@ -80,7 +83,7 @@ describe('streaming, resumable audit of a large log', function () {
     const report = await auditor.ledger!.audit(code, { state, onProgress: (p) => progress.push(p) })
     assert.equal(report.ok, true, JSON.stringify(report.alarms))
     const cityProgress = progress.filter(p => p.log === code)
-    assert.ok(cityProgress.length > 0 && cityProgress.length <= 3, `${cityProgress.length} pages for 600 new entries`)
+    assert.ok(cityProgress.length > 0 && cityProgress.length <= 4, `${cityProgress.length} bundles for 600 new entries`)
     const audited = report.logs.find(l => l.log === code)
     assert.deepEqual(audited?.heads.find(h => h.source === 'resumed'), { source: 'resumed', size: before.size, time: audited?.heads.find(h => h.source === 'resumed')?.time, status: 'consistent' })
   })
@@ -97,5 +100,31 @@ describe('streaming, resumable audit of a large log', function () {
     assert.equal(report.ok, true, JSON.stringify(report.alarms))
     assert.ok(progress.some(p => p.log === code && p.done <= 256), 'read again from the first entry')
     assert.deepEqual(state.logs.get(code)?.frontier, saved.frontier, 'the honest frontier saved again')
+  })
+
+  it('a node that serves entry bundles that are not its log is caught at the root', async () => {
+    const ledger = city.ledger!
+    const size = ledger.head()!.sth.head.size
+    await city.libp2p.unhandle(LEDGER_PROTOCOL)
+    await handleRequests(city.libp2p, LEDGER_PROTOCOL, async (bytes) => {
+      const request = decodeLedgerRequest(bytes)
+      switch (request.op) {
+        case 'get-head': return encodeLedgerResponse({ status: 'head', record: ledger.head()!.bytes })
+        case 'get-inclusion': return encodeLedgerResponse({ status: 'inclusion', proof: ledger.inclusionProof(request.index, request.size), leaf: (await ledger.entries(request.index, request.index + 1))[0]! })
+        case 'get-consistency': return encodeLedgerResponse({ status: 'consistency', proof: ledger.consistencyProof(request.oldSize, request.newSize) })
+        case 'get-tile': {
+          const from = request.tile.index * 256
+          const leaves = await ledger.entries(from, from + request.tile.width)
+          // bundle 40 swaps two entries: every leaf is real, the order is not the log's
+          if (request.tile.index === 40) [leaves[3], leaves[4]] = [leaves[4]!, leaves[3]!]
+          return encodeLedgerResponse({ status: 'tile', data: encodeEntryBundle(leaves) })
+        }
+        default: return encodeLedgerResponse({ status: 'refused', error: new Error('no') })
+      }
+    }, { maxRequestBytes: LEDGER_REQUEST_MAX_BYTES })
+    const report = await auditor.ledger!.audit(code, { signal: AbortSignal.timeout(60_000) })
+    assert.equal(report.ok, false)
+    assert.ok(report.alarms.some(a => a.log === code && a.kind === 'entries-mismatch'), JSON.stringify(report.alarms))
+    assert.ok(size > 40 * 256)
   })
 })
