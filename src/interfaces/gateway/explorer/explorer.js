@@ -5,6 +5,8 @@
 const $ = (id) => document.getElementById(id)
 const SVG = 'http://www.w3.org/2000/svg'
 const CHILD_NAMES_LOOKED_UP = 24
+// entries per page of children and history (the gateway's listings are paged); `?limit=` overrides it
+const PAGE_LIMIT = Math.min(1000, Math.max(1, Number(new URLSearchParams(location.search).get('limit')) || 100))
 
 function el (tag, attrs = {}, text) {
   const e = document.createElement(tag)
@@ -117,16 +119,31 @@ function drawMap (r) {
   $('place-text').textContent = `${r.name || r.code}: latitude ${geo.lat.toFixed(4)}, longitude ${geo.lon.toFixed(4)}`
 }
 
-async function drawChildren (code) {
+/** A "more" button under a paged listing: it loads the next page with the cursor the last one gave, then goes away or waits for the next. */
+function moreButton (id, next, load) {
+  const old = $(id)
+  if (old) old.remove()
+  if (!next) return undefined
+  const button = el('button', { id, type: 'button', class: 'more' }, 'more')
+  button.addEventListener('click', () => {
+    button.disabled = true
+    void load(next)
+  })
+  return button
+}
+
+async function drawChildren (code, cursor) {
   const list = $('children')
-  list.replaceChildren()
-  $('children-note').textContent = 'loading…'
-  const { ok, status, body } = await getJson(`/v1/codes/${encodeURIComponent(code)}/children`)
+  if (cursor === undefined) {
+    list.replaceChildren()
+    $('children-more')?.remove()
+    $('children-note').textContent = 'loading…'
+  }
+  const { ok, status, body } = await getJson(`/v1/codes/${encodeURIComponent(code)}/children?limit=${PAGE_LIMIT}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
   if (!ok) {
     $('children-note').textContent = status === 404 ? 'No ledger lists children of this code.' : `Children unavailable: ${body.detail || status}`
     return
   }
-  $('children-note').textContent = body.count === 0 ? 'No codes allocated under this one.' : `${body.count} allocated under this code (${body.source === 'authority' ? "from this node's allocation table" : `from the ledger of ${body.log}, checked against its signed head`}).`
   const unnamed = []
   for (const c of body.children) {
     const li = el('li')
@@ -136,6 +153,11 @@ async function drawChildren (code) {
     list.append(li)
     if (!c.name) unnamed.push({ code: c.code, name })
   }
+  const shown = list.children.length
+  const where = body.source === 'authority' ? "from this node's allocation table" : `from the ledger of ${body.log}, checked against its signed head`
+  $('children-note').textContent = shown === 0 ? 'No codes allocated under this one.' : `${shown}${body.next ? ' shown, more' : ''} allocated under this code (${where}).`
+  const more = moreButton('children-more', body.next, async (next) => { await drawChildren(code, next) })
+  if (more) list.after(more)
   // names of the first children this node had not seen yet: one verified lookup each
   await Promise.all(unnamed.slice(0, CHILD_NAMES_LOOKED_UP).map(async ({ code, name }) => {
     const { ok, body: r } = await getJson(`/v1/codes/${encodeURIComponent(code)}`)
@@ -143,11 +165,14 @@ async function drawChildren (code) {
   }))
 }
 
-async function drawHistory (code) {
+async function drawHistory (code, cursor) {
   const body = $('history').tBodies[0]
-  body.replaceChildren()
-  $('history-note').textContent = 'loading…'
-  const { ok, body: h } = await getJson(`/v1/codes/${encodeURIComponent(code)}/history`)
+  if (cursor === undefined) {
+    body.replaceChildren()
+    $('history-more')?.remove()
+    $('history-note').textContent = 'loading…'
+  }
+  const { ok, body: h } = await getJson(`/v1/codes/${encodeURIComponent(code)}/history?limit=${PAGE_LIMIT}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
   if (!ok) {
     $('history-note').textContent = `History unavailable: ${h.detail || 'error'}`
     return
@@ -160,6 +185,8 @@ async function drawHistory (code) {
       el('td', { class: 'mono' }, v.log ? `${v.log} #${v.index}` : ''), el('td', {}, v.proof ? `✓ proof of ${v.proof.length} hashes` : ''))
     body.append(tr)
   }
+  const more = moreButton('history-more', h.next, async (next) => { await drawHistory(code, next) })
+  if (more) $('history').after(more)
 }
 
 /** The offline proof bundle as a QR code, when this gateway's node may sign one (holder or authority above). */
