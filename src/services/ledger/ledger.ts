@@ -809,6 +809,10 @@ export class LedgerService implements Ledger {
     if (peer === undefined) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
     const verified = this.c.validator.validateHead((await this.ask(peer, { op: 'get-head', log }, options)).record, log)
     const held = this.known.get(log)
+    // a node serving an older tree than one it signed has rolled back, whether or not the two agree
+    if (held !== undefined && equalBytes(held.key, verified.record.key) && held.sth.head.size > verified.record.sth.head.size) {
+      throw new CheckpointRollbackError(`the node of ${log} serves a head of ${verified.record.sth.head.size} entries, this node holds one of ${held.sth.head.size}`, { log, size: verified.record.sth.head.size, held: held.sth.head.size })
+    }
     switch (await this.checkHead(verified, { peer: peer.id }, options)) {
       case 'stale': throw new CheckpointRollbackError(`the node of ${log} serves a head of ${verified.record.sth.head.size} entries, this node holds one of ${String(held?.sth.head.size)}`, { log, size: verified.record.sth.head.size, held: held?.sth.head.size })
       case 'fork': throw new InconsistentTreeError(`the head the node of ${log} serves forks from the one this node holds`, { log })

@@ -2,7 +2,11 @@ import assert from 'node:assert/strict'
 import { parseBatch } from '../../../src/core/allocation/batch.ts'
 import { fromHex } from '../../../src/core/crypto/hash.ts'
 import { encodeCursor } from '../../../src/core/ledger/cursor.ts'
-import { decodeLeaf, encodeLeaf } from '../../../src/core/ledger/log.ts'
+import { decodeLeaf, encodeLeaf, MerkleLog } from '../../../src/core/ledger/log.ts'
+import { sha256 } from '../../../src/core/crypto/hash.ts'
+import type { Signer } from '../../../src/core/crypto/signature.ts'
+import { signTreeHead } from '../../../src/core/ledger/tree-head.ts'
+import { encodeHeadRecord } from '../../../src/core/record/head-record.ts'
 import type { LedgerEntry } from '../../../src/core/ledger/log.ts'
 import { leafHash } from '../../../src/core/ledger/merkle.ts'
 import { inclusionProof, verifyInclusion } from '../../../src/core/ledger/proofs.ts'
@@ -234,5 +238,21 @@ describe('a large log as tiles at the gateway (C2SP tlog-tiles)', function () {
     assert.equal(beyond.status, 404, beyond.text)
     const none = await http(base, 'GET', '/v1/logs/MA.276/checkpoint')
     assert.equal(none.status, 404, none.text)
+  })
+
+  it('a checkpoint older than one this node holds is a rollback, typed (502 CheckpointRollbackError)', async () => {
+    const ledger = city.ledger!
+    const served = ledger.head()!
+    // the city's own key signs a larger tree (its log and two more entries): this node takes it as the log's newer head
+    const tree = new MerkleLog()
+    for (const leaf of await ledger.entries(0, served.sth.head.size)) tree.appendLeaf(leaf)
+    for (const seq of [7, 8]) tree.appendEntry({ type: 'record', code: SJZ.code, seq, time: Date.now(), object: sha256(new Uint8Array([seq])) })
+    const signer = (city as unknown as { init: { authorityKey: Signer } }).init.authorityKey
+    const larger = encodeHeadRecord({ head: signTreeHead({ log: SJZ.code, size: tree.size, root: tree.root(), time: Date.now() }, signer), key: served.key, chain: served.chain })
+    const check = await g.node.ledger!.checkHead(larger, { proof: { fromSize: served.sth.head.size, hashes: tree.consistencyProof(served.sth.head.size) } })
+    assert.ok(check === 'consistent' || check === 'first', check)
+    const a = await http(base, 'GET', `/v1/logs/${SJZ.code}/checkpoint`)
+    assert.equal(a.status, 502, a.text)
+    assert.equal(a.json().code, 'ERR_CHECKPOINT_ROLLBACK')
   })
 })
