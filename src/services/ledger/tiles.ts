@@ -27,12 +27,17 @@ export class TileReader {
   readonly #fetch: FetchTile
   readonly #full = new Map<string, Uint8Array>()
   readonly #maxTiles: number
-  fetched = 0
+  #fetched = 0
 
   constructor (log: string, fetch: FetchTile, maxTiles = DEFAULT_TILE_CACHE_TILES) {
     this.log = log
     this.#fetch = fetch
     this.#maxTiles = maxTiles
+  }
+
+  /** Tiles fetched so far (a checked full tile is fetched once). */
+  get fetched (): number {
+    return this.#fetched
   }
 
   /** A verified full tile held already; undefined otherwise. */
@@ -77,7 +82,7 @@ export class TileReader {
     if (hit !== undefined) return hit
     const hashes = await this.hashTile({ kind: 'hash', level: 0, index: ref.index, width: ref.width }, head, options)
     const bundle = await this.#fetch(ref, options)
-    this.fetched++
+    this.#fetched++
     verifyEntryBundle(decodeEntryBundle(bundle, ref.width), hashes)
     if (ref.width === TILE_WIDTH) this.#keep(ref, bundle)
     return bundle
@@ -111,7 +116,7 @@ export class TileReader {
 
   async #fetchOne (ref: TileRef, options: AbortOptions): Promise<Uint8Array> {
     const data = await this.#fetch(ref, options)
-    this.fetched++
+    this.#fetched++
     if (data.length !== ref.width * HASH_BYTES) throw new InvalidTileError(`tile ${tilePath(ref)} of ${this.log} was served with ${data.length} bytes`, { reason: 'width', log: this.log })
     return data
   }
