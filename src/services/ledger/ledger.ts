@@ -788,7 +788,9 @@ export class LedgerService implements Ledger {
   async readPage (log: string, request: PageRequest, options: AbortOptions = {}): Promise<LogPage> {
     const store = this.requireStore()
     if (this.ownLog()?.namespace !== log) {
-      return await readRemotePage(log, request, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
+      const page = await readRemotePage(log, request, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
+      this.refuseRollback(log, page.head)
+      return page
     }
     const head = store.head
     if (head === undefined) throw new UnknownLogError(`no head of ${log} signed yet`, { log })
@@ -808,14 +810,19 @@ export class LedgerService implements Ledger {
     if (peer === undefined) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
     const verified = this.c.validator.validateHead((await this.ask(peer, { op: 'get-head', log }, options)).record, log)
     const held = this.known.get(log)
-    // a node serving an older tree than one it signed has rolled back, whether or not the two agree
-    if (held !== undefined && equalBytes(held.key, verified.record.key) && held.sth.head.size > verified.record.sth.head.size) {
-      throw new CheckpointRollbackError(`the node of ${log} serves a head of ${verified.record.sth.head.size} entries, this node holds one of ${held.sth.head.size}`, { log, size: verified.record.sth.head.size, held: held.sth.head.size })
-    }
+    this.refuseRollback(log, verified.record)
     switch (await this.checkHead(verified, { peer: peer.id }, options)) {
       case 'stale': throw new CheckpointRollbackError(`the node of ${log} serves a head of ${verified.record.sth.head.size} entries, this node holds one of ${String(held?.sth.head.size)}`, { log, size: verified.record.sth.head.size, held: held?.sth.head.size })
       case 'fork': throw new InconsistentTreeError(`the head the node of ${log} serves forks from the one this node holds`, { log })
       default: return verified.record
+    }
+  }
+
+  /** A node serving an older tree than one its key signed has rolled back, whether or not the two agree. */
+  private refuseRollback (log: string, served: HeadRecord): void {
+    const held = this.known.get(log)
+    if (held !== undefined && equalBytes(held.key, served.key) && held.sth.head.size > served.sth.head.size) {
+      throw new CheckpointRollbackError(`the node of ${log} serves a head of ${served.sth.head.size} entries, this node holds one of ${held.sth.head.size}`, { log, size: served.sth.head.size, held: held.sth.head.size })
     }
   }
 

@@ -254,5 +254,9 @@ describe('a large log as tiles at the gateway (C2SP tlog-tiles)', function () {
     const a = await http(base, 'GET', `/v1/logs/${SJZ.code}/checkpoint`)
     assert.equal(a.status, 502, a.text)
     assert.equal(a.json().code, 'ERR_CHECKPOINT_ROLLBACK')
+    // a page under the older head is refused the same way
+    const children = await http(base, 'GET', `/v1/authorities/${SJZ.code}/log?limit=5`)
+    assert.equal(children.status, 502, children.text)
+    assert.equal(children.json().code, 'ERR_CHECKPOINT_ROLLBACK')
   })
 })
