@@ -62,7 +62,8 @@ async function inclusionOf (ctx: GatewayContext, verified: VerifiedRecord): Prom
 async function childrenFromTable (code: string, authority: NonNullable<GatewayContext['node']['authority']>, limit: number, cursor: string | undefined): Promise<Record<string, unknown>> {
   const depth = parseCode(code).segments.length
   const all = (await authority.allocations()).filter(a => parseCode(a.code).segments.length === depth + 1)
-  const id = listingId(code, 'children', code)
+  // not the ledger listing's id: a cursor of one is never read as the other's
+  const id = `${listingId(code, 'children', code)}/table`
   const at = cursor === undefined ? { headSize: all.length, next: 0 } : decodeCursor(cursor, id)
   const page = all.slice(at.next, Math.min(at.next + limit, at.headSize))
   const end = at.next + page.length
@@ -154,9 +155,16 @@ export const codeRoutes: RouteModule = {
         if (!ownTable) throw new UnknownLogError('this node keeps no ledger, and is not the authority of this code', { log: code })
         return sendJson(reply, await childrenFromTable(code, authority, limit, cursor))
       }
-      const read = await childrenPage(ctx.node.ledger, code, {
-        limit, ...(cursor !== undefined ? { cursor } : {}), signal: AbortSignal.timeout(ctx.resolveTimeoutMs), signerOf: async (c) => (await resolveWithin(ctx, c)).verified.chain.namespace
-      })
+      let read
+      try {
+        read = await childrenPage(ctx.node.ledger, code, {
+          limit, ...(cursor !== undefined ? { cursor } : {}), signal: AbortSignal.timeout(ctx.resolveTimeoutMs), signerOf: async (c) => (await resolveWithin(ctx, c)).verified.chain.namespace
+        })
+      } catch (err) {
+        // an authority whose log has no signed head yet (it signs within a second) still has its table
+        if (!(err instanceof NotFoundError) || !ownTable) throw err
+        return sendJson(reply, await childrenFromTable(code, authority, limit, cursor))
+      }
       const children = []
       for (const e of read.entries) {
         const name = await nameOf(e.entry.code)
