@@ -14,7 +14,8 @@ import { decodeEntryBundle, hashTile, MissingTileError, TileHashSource, tilePath
 import type { HeadRecord } from '../../../src/core/record/head-record.ts'
 import { DEFAULT_MAX_LOG_ENTRIES, listingId } from '../../../src/services/ledger/index.ts'
 import type { CitycodeNode } from '../../../src/services/node/index.ts'
-import { eventually } from '../../utils/citycode-network.ts'
+import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
+import { gateway } from '../../../src/interfaces/gateway/index.ts'
 import { http, SJZ, SJZ_SUB, startGatewayNetwork } from '../../utils/gateway-network.ts'
 import type { GatewayNetwork } from '../../utils/gateway-network.ts'
 
@@ -258,5 +259,41 @@ describe('a large log as tiles at the gateway (C2SP tlog-tiles)', function () {
     const children = await http(base, 'GET', `/v1/authorities/${SJZ.code}/log?limit=5`)
     assert.equal(children.status, 502, children.text)
     assert.equal(children.json().code, 'ERR_CHECKPOINT_ROLLBACK')
+  })
+})
+
+describe('an authority without a ledger pages its children from its allocation table', function () {
+  this.timeout(120_000)
+  let net: Awaited<ReturnType<typeof startTestNetwork>>
+  before(async () => { net = await startTestNetwork(1) })
+  after(async () => { await net?.stop() })
+
+  it('pages the table with its own cursors; a ledger listing\'s cursor is refused', async () => {
+    const city = await net.add('city', { ledger: { enabled: false }, network: { transport: 'memory', listen: ['/memory/paged-no-ledger-city'], bootstrap: [net.addrOf(net.root), net.addrOf(net.country)] } })
+    const code = await city.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'Tangshan', officialCode: '130200' })
+    for (let i = 0; i < 5; i++) await city.authority!.allocateOwn(`Bureau ${i}`)
+    const g = gateway({ listen: '127.0.0.1:0', log: 'off' })({ node: city })
+    await g.start()
+    try {
+      const seen: string[] = []
+      let cursor: string | undefined
+      do {
+        const a = await http(g.url, 'GET', `/v1/codes/${code}/children?limit=2${cursor !== undefined ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
+        assert.equal(a.status, 200, a.text)
+        const page = a.json<{ source: string, children: Array<{ code: string, name: string }>, next?: string }>()
+        assert.equal(page.source, 'authority')
+        assert.ok(page.children.length <= 2)
+        seen.push(...page.children.map(c => c.code))
+        cursor = page.next
+      } while (cursor !== undefined && seen.length < 10)
+      assert.equal(seen.length, 5)
+      assert.equal(new Set(seen).size, 5)
+      const foreign = encodeCursor({ log: listingId(code, 'children', code), headSize: 5, next: 1 })
+      const refused = await http(g.url, 'GET', `/v1/codes/${code}/children?cursor=${encodeURIComponent(foreign)}`)
+      assert.equal(refused.status, 400, refused.text)
+      assert.equal(refused.json().code, 'ERR_INVALID_CURSOR')
+    } finally {
+      await g.stop()
+    }
   })
 })
