@@ -2,6 +2,7 @@ import { readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { z } from 'zod'
 import { LEDGER_ENTRY_TYPES } from '../../core/ledger/log.ts'
 import type { AuditLogState, AuditStateStore } from '../../services/ledger/index.ts'
+import { StorageError } from '../../storage/errors.ts'
 
 const hex = z.string().regex(/^[0-9a-f]*$/).max(40_000)
 const logState = z.object({
@@ -47,8 +48,12 @@ export function fileAuditState (path: string, target: string, warn: (line: strin
     save: (s) => {
       state = { ...state, logs: { ...state.logs, [s.log]: { ...s, frontier: [...s.frontier], found: [...s.found] } } }
       const tmp = `${path}.tmp`
-      writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 })
-      renameSync(tmp, path)
+      try {
+        writeFileSync(tmp, JSON.stringify(state), { mode: 0o600 })
+        renameSync(tmp, path)
+      } catch (err) {
+        throw new StorageError(`cannot write the audit state ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`, { path })
+      }
     }
   }
 }

@@ -107,6 +107,9 @@ describe('citycode audit (CLI, TCP)', function () {
     const damaged = await cli(['audit', code, '-c', config, '--json', '--state', statePath])
     assert.equal(damaged.status, 0, damaged.stderr)
     assert.match(damaged.stderr, /is not an audit state; starting over/)
+    const unwritable = await cli(['audit', code, '-c', config, '--json', '--state', join(dir, 'no-such-dir', 'state.json')])
+    assert.equal(unwritable.status, 1)
+    assert.equal((JSON.parse(unwritable.stdout) as { error: { name: string } }).error.name, 'StorageError')
 
     const bad = await cli(['audit', 'MA.156.13', '-c', config])
     assert.equal(bad.status, 1)
