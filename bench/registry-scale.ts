@@ -6,6 +6,13 @@
  * `registrationsPerSecond / signPerSecond` is the share of the work that is signing. A batch of
  * ENTRIES/10 is timed too, so per-entry cost growing with the log (an O(n^2) path) shows as a ratio
  * well above 1. Targets: >= 5000 registrations/s on 2 cores; `growthRatio` near 1.
+ *
+ * Reads at that size, on the registered log (warm, in process, no HTTP or network hop):
+ * `pageP99Ms` is a page of 100 children or of a code's history as the log's node serves it
+ * (LedgerStore.page: the index, the leaves, an inclusion proof each) and as the reader checks it
+ * (verifyPage against the root), at random places in the listing; `inclusionProofP99Ms` one
+ * inclusion proof from the store, checked; `tileProofP99Ms` one built from tiles by a TileReader
+ * (tiles computed by the store, each checked, full ones kept), checked.
  */
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -18,6 +25,11 @@ import { AllocationStore } from '../src/storage/allocation-store.ts'
 import { closeDatastore, openDatastore } from '../src/storage/datastore.ts'
 import { LedgerStore } from '../src/storage/ledger-store.ts'
 import { RecordStore } from '../src/storage/record-store.ts'
+import { verifyPage } from '../src/core/ledger/page.ts'
+import type { PageQuery } from '../src/core/ledger/page.ts'
+import { verifyInclusion } from '../src/core/ledger/proofs.ts'
+import { encodeEntryBundle, hashTile } from '../src/core/ledger/tiles.ts'
+import { TileReader } from '../src/services/ledger/tiles.ts'
 import { DAY_MS, hierarchy, NOW } from '../test/utils/fixtures.ts'
 import { writeResults } from './harness.ts'
 
@@ -39,7 +51,52 @@ function signPerSecond (n: number): number {
   return n / ((performance.now() - t0) / 1000)
 }
 
-async function run (n: number): Promise<{ parseMs: number, registerMs: number, rerunMs: number, logSize: number, rssMb: number }> {
+const READS = 500
+
+function quantile (samples: number[], q: number): number {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return Number((sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * q))] as number).toFixed(3))
+}
+const p99 = (samples: number[]): number => quantile(samples, 0.99)
+
+/** Page, proof and tile-proof latencies on the registered log (see the header). */
+async function reads (log: LedgerStore, n: number): Promise<{ pageP50Ms: number, pageP99Ms: number, inclusionProofP99Ms: number, tileProofP99Ms: number }> {
+  const size = log.size
+  const root = log.root()
+  const head = { size, root }
+  const pages: number[] = []
+  for (let k = 0; k < READS; k++) {
+    const history = k % 2 === 1
+    // children from a random place in the listing (a cursor's `next`), or one sub-code's history
+    const sub = `${CITY}.${String(1 + Math.floor(Math.random() * n)).padStart(2, '0')}`
+    const query: PageQuery = history
+      ? { of: 'code', code: sub, from: 0, bound: size, limit: 100 }
+      : { of: 'children', code: CITY, from: Math.floor(Math.random() * size), bound: size, limit: 100 }
+    const t0 = performance.now()
+    const page = await log.page(query, size)
+    verifyPage(page.items, page.next, query, head)
+    pages.push(performance.now() - t0)
+  }
+  const proofs: number[] = []
+  for (let k = 0; k < READS; k++) {
+    const i = Math.floor(Math.random() * size)
+    const t0 = performance.now()
+    verifyInclusion(log.leafHash(i), i, size, log.inclusionProof(i, size), root)
+    proofs.push(performance.now() - t0)
+  }
+  const reader = new TileReader(CITY, async (ref) => ref.kind === 'hash' ? hashTile(log, ref, size) : encodeEntryBundle(await log.entries(ref.index * 256, ref.index * 256 + ref.width)))
+  const tileProofs: number[] = []
+  for (let k = 0; k < READS; k++) {
+    const i = Math.floor(Math.random() * size)
+    const t0 = performance.now()
+    await reader.inclusionProof(i, head)
+    tileProofs.push(performance.now() - t0)
+  }
+  // the median too: on a shared machine the 99th percentile is mostly other processes' time
+  return { pageP50Ms: quantile(pages, 0.5), pageP99Ms: p99(pages), inclusionProofP99Ms: p99(proofs), tileProofP99Ms: p99(tileProofs) }
+}
+
+async function run (n: number): Promise<{ parseMs: number, registerMs: number, rerunMs: number, logSize: number, rssMb: number, reads: Awaited<ReturnType<typeof reads>> }> {
   const dir = mkdtempSync(join(tmpdir(), 'cc-bench-registry-'))
   const ds = await openDatastore(join(dir, 'data'))
   try {
@@ -68,7 +125,8 @@ async function run (n: number): Promise<{ parseMs: number, registerMs: number, r
     const again = await registerBatch(c, lines)
     const rerunMs = performance.now() - t0
     if (again.already !== n || log.size !== 2 * n) throw new Error('re-run was not idempotent')
-    return { parseMs, registerMs, rerunMs, logSize: log.size, rssMb: process.memoryUsage().rss / 1e6 }
+    const rssMb = process.memoryUsage().rss / 1e6
+    return { parseMs, registerMs, rerunMs, logSize: log.size, rssMb, reads: await reads(log, n) }
   } finally {
     await closeDatastore(ds)
     rmSync(dir, { recursive: true, force: true })
@@ -96,6 +154,8 @@ const figures = {
   rerunLinesPerSecond: Math.round(perSecond(ENTRIES, large.rerunMs)),
   logEntries: large.logSize,
   peakRssMb: Math.round(large.rssMb),
+  ...large.reads,
+  pageP99MsSmall: small.reads.pageP99Ms,
   targetPerSecond: TARGET_PER_SECOND
 }
 console.log(figures)

@@ -7,6 +7,8 @@ import type { LedgerEntry } from '../core/ledger/log.ts'
 import { leafHash } from '../core/ledger/merkle.ts'
 import type { LeafHashSource } from '../core/ledger/merkle.ts'
 import { InvalidProofError } from '../core/ledger/errors.ts'
+import { checkPageQuery } from '../core/ledger/page.ts'
+import type { PageItem, PageQuery } from '../core/ledger/page.ts'
 import { decodeHeadRecord } from '../core/record/head-record.ts'
 import type { HeadRecord } from '../core/record/head-record.ts'
 import { StorageError } from './errors.ts'
@@ -30,6 +32,8 @@ import { StorageError } from './errors.ts'
  */
 export const DEFAULT_LEDGER_PREFIX = '/citycode/ledger/own'
 const INDEX_DIGITS = 16
+/** Leaf reads in flight at once (an entry bundle's worth). */
+const ENTRY_READS_AT_ONCE = 256
 
 export interface LedgerRecovery {
   /** Entries (or a size counter) beyond the recovered size that were dropped. */
@@ -48,6 +52,9 @@ export class LedgerStore implements LeafHashSource {
   private readonly logged = new Set<string>()
   /** Entry indices per code, for histories. */
   private readonly byCode = new Map<string, number[]>()
+  /** Per code, the index of the first allocation of each code directly under it, for children listings. */
+  private readonly childrenOf = new Map<string, number[]>()
+  private readonly allocated = new Set<string>()
   /** Appends run one at a time: each batch writes the size the previous one left. */
   private queue: Promise<unknown> = Promise.resolve()
 
@@ -186,8 +193,12 @@ export class LedgerStore implements LeafHashSource {
       throw new InvalidProofError(`no entries ${from}..${to} in a log of ${this.size}`, { reason: 'index-out-of-range', from, to, size: this.size })
     }
     const keys = keysOf(this.prefix)
+    // 256 reads at a time, as in `page`; a whole (small) log in as many rounds
     const out: Uint8Array[] = []
-    for (let i = from; i < to; i++) out.push(await this.datastore.get(keys.entry(i)))
+    for (let at = from; at < to; at += ENTRY_READS_AT_ONCE) {
+      const end = Math.min(to, at + ENTRY_READS_AT_ONCE)
+      out.push(...await Promise.all(Array.from({ length: end - at }, async (_, j) => await this.datastore.get(keys.entry(at + j)))))
+    }
     return out
   }
 
@@ -206,11 +217,63 @@ export class LedgerStore implements LeafHashSource {
     return this.byCode.get(code) ?? []
   }
 
+  /**
+   * One page of a listing (core/ledger/page.ts), every item proven under the tree of `proofSize`
+   * leaves (the signed head the caller serves with it). Found through the in-memory indices, by
+   * binary search: a page costs O(limit log n) whatever the log's size, never a scan.
+   */
+  async page (query: PageQuery, proofSize: number): Promise<{ items: PageItem[], next?: number }> {
+    checkPageQuery(query)
+    if (query.bound > proofSize || proofSize > this.size) {
+      throw new InvalidProofError(`no page bound to ${query.bound} leaves under a tree of ${proofSize} (log has ${this.size})`, { reason: 'size-out-of-range', bound: query.bound, size: proofSize })
+    }
+    let indices: number[]
+    let next: number | undefined
+    if (query.of === 'range') {
+      const to = Math.min(query.bound, query.from + query.limit)
+      indices = Array.from({ length: to - query.from }, (_, j) => query.from + j)
+      next = to < query.bound ? to : undefined
+    } else {
+      const all = (query.of === 'code' ? this.byCode : this.childrenOf).get(query.code as string) ?? []
+      let lo = 0
+      let hi = all.length
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1
+        if ((all[mid] as number) < query.from) lo = mid + 1
+        else hi = mid
+      }
+      indices = []
+      for (let j = lo; j < all.length && (all[j] as number) < query.bound; j++) {
+        if (indices.length === query.limit) {
+          next = all[j]
+          break
+        }
+        indices.push(all[j] as number)
+      }
+    }
+    const keys = keysOf(this.prefix)
+    // all reads at once: one after the other, each a round trip to LevelDB's threads, they were
+    // most of a page's time (p50 9.8 ms for 100 on a 20,000-entry log)
+    const leaves = await Promise.all(indices.map(async i => await this.datastore.get(keys.entry(i))))
+    const items: PageItem[] = indices.map((i, j) => ({ index: i, leaf: leaves[j] as Uint8Array, proof: this.tree.inclusionProof(i, proofSize) }))
+    return next === undefined ? { items } : { items, next }
+  }
+
   private index (entry: LedgerEntry, i: number): void {
     this.logged.add(loggedKey(entry))
     const list = this.byCode.get(entry.code)
     if (list === undefined) this.byCode.set(entry.code, [i])
     else list.push(i)
+    if (entry.type === 'allocation' && !this.allocated.has(entry.code)) {
+      this.allocated.add(entry.code)
+      const dot = entry.code.lastIndexOf('.')
+      if (dot > 0) {
+        const parent = entry.code.slice(0, dot)
+        const children = this.childrenOf.get(parent)
+        if (children === undefined) this.childrenOf.set(parent, [i])
+        else children.push(i)
+      }
+    }
   }
 
   private async serialised<T> (fn: () => Promise<T>): Promise<T> {

@@ -17,6 +17,7 @@ import { revocationVectors } from './revocations.ts'
 import { revocationStatusVectors } from './revocation-status.ts'
 import { sessionVectors } from './sessions.ts'
 import { exchangeVectors } from './exchange.ts'
+import { tileVectors } from './tiles.ts'
 
 const here = (name: string): string => fileURLToPath(new URL(name, import.meta.url))
 const hex = toHex
@@ -349,7 +350,7 @@ function proofs (): unknown {
 }
 
 export function generate (): Record<string, unknown> {
-  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs(), 'revocations.json': revocationVectors(), 'revocation-status.json': revocationStatusVectors(), 'sessions.json': sessionVectors(), 'exchange.json': exchangeVectors() }
+  return { 'codes.json': codes(), 'allocation.json': allocation(), 'records.json': records(), 'chains.json': chains(), 'selection.json': selection(), 'ledger.json': ledgerVectors(), 'proofs.json': proofs(), 'revocations.json': revocationVectors(), 'revocation-status.json': revocationStatusVectors(), 'sessions.json': sessionVectors(), 'exchange.json': exchangeVectors(), 'tiles.json': tileVectors() }
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {

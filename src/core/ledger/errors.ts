@@ -52,3 +52,19 @@ export class InvalidForkEvidenceError extends CitycodeError {
 export class NotLoggedError extends CitycodeError {
   static override readonly code = 'ERR_NOT_LOGGED'
 }
+
+/**
+ * A tile (C2SP tlog-tiles, core/ledger/tiles.ts) or tile path that is not what it should be:
+ * `details.reason` `path` (not a tile path), `width` / `size` (no such tile at that tree size),
+ * `parent-mismatch` (a full tile that does not hash to its entry in its parent tile),
+ * `root-mismatch` (the tiles do not make the signed root), `bundle` (an entry bundle that is
+ * malformed or does not match its hash tile).
+ */
+export class InvalidTileError extends CitycodeError {
+  static override readonly code = 'ERR_INVALID_TILE'
+}
+
+/** A checkpoint (signed head) of a smaller tree than one the reader already holds of that log: a rollback. */
+export class CheckpointRollbackError extends CitycodeError {
+  static override readonly code = 'ERR_CHECKPOINT_ROLLBACK'
+}

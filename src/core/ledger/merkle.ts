@@ -184,6 +184,22 @@ export class MerkleFrontier {
     return f
   }
 
+  /**
+   * A frontier saved earlier (`size` and `hashes`): one hash per set bit of `size`, as `hashes`
+   * returns them. MalformedRecordError for any other shape (a damaged or forged saved state).
+   */
+  static restore (size: number, hashes: readonly Uint8Array[]): MerkleFrontier {
+    if (!Number.isSafeInteger(size) || size < 0 || size > MAX_TREE_SIZE) throw new MalformedRecordError('frontier size must be a non-negative integer', { what: 'frontier' })
+    let bits = 0
+    for (let s = size; s > 0; s = Math.floor(s / 2)) bits += s % 2
+    if (hashes.length !== bits) throw new MalformedRecordError(`a frontier of ${size} leaves has ${bits} hashes, not ${hashes.length}`, { what: 'frontier' })
+    hashes.forEach(h => { checkHash(h, 'frontier hash') })
+    const f = new MerkleFrontier()
+    f.#hashes = hashes.map(h => h.slice())
+    f.#size = size
+    return f
+  }
+
   get size (): number {
     return this.#size
   }

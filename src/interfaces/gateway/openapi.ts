@@ -21,7 +21,9 @@ export function openApiDocument (modules: readonly RouteModule[]): Record<string
     paths,
     components: {
       parameters: {
-        code: { name: 'code', in: 'path', required: true, schema: { type: 'string', maxLength: 256 }, description: 'canonical (`MA.156.1301`) or printed with its check character (`MA.156.1301-*`), any case', example: 'MA.156.1301' }
+        code: { name: 'code', in: 'path', required: true, schema: { type: 'string', maxLength: 256 }, description: 'canonical (`MA.156.1301`) or printed with its check character (`MA.156.1301-*`), any case', example: 'MA.156.1301' },
+        limit: { name: 'limit', in: 'query', schema: { type: 'string', pattern: '^[0-9]{1,4}$' }, description: 'entries per page, 1 to 1000 (default 100); a log\'s node answers at most 128 per page, and a page may be shorter than asked: only a missing `next` ends the listing' },
+        cursor: { name: 'cursor', in: 'query', schema: { type: 'string', maxLength: 256 }, description: 'the `next` of the previous page (opaque; bound to one listing and the head size its first page was read under)' }
       },
       responses: {
         Problem: { description: 'RFC 9457 problem details', content: { [PROBLEM_CONTENT_TYPE]: { schema: { $ref: '#/components/schemas/Problem' } } } }
@@ -76,7 +78,8 @@ export function openApiDocument (modules: readonly RouteModule[]): Record<string
             log: { type: 'string' },
             head,
             count: { type: 'integer' },
-            children: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, printed: { type: 'string' }, name: { type: 'string' }, allocatedAt: { type: 'string' }, certificate: hex, index: { type: 'integer' } } } }
+            children: { type: 'array', items: { type: 'object', properties: { code: { type: 'string' }, printed: { type: 'string' }, name: { type: 'string' }, allocatedAt: { type: 'string' }, certificate: hex, index: { type: 'integer' }, proof: { type: 'array', items: hex } } } },
+            next: { type: 'string', description: 'cursor of the next page; absent at the end' }
           }
         },
         History: {
@@ -85,7 +88,8 @@ export function openApiDocument (modules: readonly RouteModule[]): Record<string
             code: { type: 'string' },
             ledger: { type: 'boolean' },
             logs: { type: 'array', items: head },
-            versions: { type: 'array', items: { type: 'object', properties: { log: { type: 'string' }, index: { type: 'integer' }, type: { enum: ['allocation', 'record', 'rotation', 'revocation'] }, seq: { type: 'integer' }, time: { type: 'string' }, object: hex, current: { type: 'boolean' }, proof: { type: 'array', items: hex } } } }
+            versions: { type: 'array', items: { type: 'object', properties: { log: { type: 'string' }, index: { type: 'integer' }, type: { enum: ['allocation', 'record', 'rotation', 'revocation'] }, seq: { type: 'integer' }, time: { type: 'string' }, object: hex, current: { type: 'boolean' }, proof: { type: 'array', items: hex } } } },
+            next: { type: 'string', description: 'cursor of the next page of the first log that has more (each `logs[].next` continues its own log)' }
           }
         },
         AuthorityLog: {
@@ -94,7 +98,9 @@ export function openApiDocument (modules: readonly RouteModule[]): Record<string
             log: { type: 'string' },
             peer: { type: 'string' },
             head,
-            entries: { type: 'object', properties: { total: { type: 'integer' }, byType: { type: 'object' } } },
+            entries: { type: 'object', properties: { total: { type: 'integer' }, byType: { type: 'object', description: 'only for logs of at most 4096 entries' } } },
+            items: { type: 'array', items: { type: 'object', properties: { index: { type: 'integer' }, type: { type: 'string' }, code: { type: 'string' }, seq: { type: 'integer' }, time: { type: 'string' }, object: hex, proof: { type: 'array', items: hex } } } },
+            next: { type: 'string' },
             heads: { type: 'array', items: { type: 'object', properties: { source: { enum: ['seen', 'own'] }, size: { type: 'integer' }, time: { type: 'string' }, status: { enum: ['consistent', 'fork', 'rollback', 'other-key', 'undecided'] } } } },
             alarms: { type: 'array', items: { type: 'object' } }
           }

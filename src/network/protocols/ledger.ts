@@ -6,7 +6,11 @@ import type { ErrorDetails } from '../../core/errors.ts'
 import * as ledgerErrors from '../../core/ledger/errors.ts'
 import { LEAF_MAX_BYTES } from '../../core/ledger/log.ts'
 import { HASH_BYTES } from '../../core/ledger/merkle.ts'
+import { PAGE_KINDS } from '../../core/ledger/page.ts'
+import type { PageItem, PageKind } from '../../core/ledger/page.ts'
 import { MAX_PROOF_HASHES } from '../../core/ledger/proofs.ts'
+import { MAX_TILE_LEVEL, TILE_WIDTH } from '../../core/ledger/tiles.ts'
+import type { TileRef } from '../../core/ledger/tiles.ts'
 import { COSIGNATURE_MAX_BYTES } from '../../core/ledger/tree-head.ts'
 import { HEAD_RECORD_MAX_BYTES } from '../../core/record/head-record.ts'
 import { RECORD_INCLUSION_MAX_BYTES } from '../../core/record/record-inclusion.ts'
@@ -23,6 +27,9 @@ import { errorFromWire, errorToWire, RemoteError } from './wire-errors.ts'
  *   { v: 1, op: "get-entries", log, from, to }             -> { v: 1, status: "entries", entries: [bytes] }   ; to - from <= 256
  *   { v: 1, op: "cosign", record: bytes(HeadRecord) }      -> { v: 1, status: "cosignature", cosignature: bytes(Cosignature) }
  *   { v: 1, op: "prove-record", log, code, object: bytes(32) } -> { v: 1, status: "record-inclusion", inclusion: bytes(RecordInclusion) }
+ *   { v: 1, op: "get-page", log, of, ?code, from, ?bound, limit } -> { v: 1, status: "page", record: bytes(HeadRecord),
+ *                                                             items: [{ index, leaf, proof: [bytes(32)] }], ?next }  ; limit <= 128
+ *   { v: 1, op: "get-tile", log, of: "hash" | "entries", level, index, width } -> { v: 1, status: "tile", data: bytes }
  *   any                                                    -> { v: 1, status: "refused", error: { name, code, message } }
  *
  * Proofs are in RFC 9162 form. Every answer is checked by the asker against a signed head, so a
@@ -31,7 +38,12 @@ import { errorFromWire, errorToWire, RemoteError } from './wire-errors.ts'
 export const LEDGER_PROTOCOL = '/citycode/ledger/1.0.0'
 export const MAX_ENTRIES_PER_REQUEST = 256
 export const LEDGER_REQUEST_MAX_BYTES = HEAD_RECORD_MAX_BYTES + 256
-export const LEDGER_RESPONSE_MAX_BYTES = MAX_ENTRIES_PER_REQUEST * (LEAF_MAX_BYTES + 3) + HEAD_RECORD_MAX_BYTES + 1024
+/** Items of one `get-page` answer at most: each carries its inclusion proof (about 20 hashes at a million entries). */
+export const MAX_PAGE_ITEMS_PER_REQUEST = 128
+const PAGE_ITEM_MAX_BYTES = LEAF_MAX_BYTES + 32 + MAX_PROOF_HASHES * (HASH_BYTES + 2)
+/** The largest tile: an entry bundle of 256 leaves, each with its 2-byte length. */
+const TILE_MAX_BYTES = TILE_WIDTH * (LEAF_MAX_BYTES + 2)
+export const LEDGER_RESPONSE_MAX_BYTES = Math.max(MAX_ENTRIES_PER_REQUEST * (LEAF_MAX_BYTES + 3), MAX_PAGE_ITEMS_PER_REQUEST * PAGE_ITEM_MAX_BYTES) + HEAD_RECORD_MAX_BYTES + 1024
 
 /** The node asked keeps no ledger for this log (not its own, not mirrored). */
 export class UnknownLogError extends CitycodeError {
@@ -45,6 +57,8 @@ export type LedgerRequest =
   | { op: 'get-entries', log: string, from: number, to: number }
   | { op: 'cosign', record: Uint8Array }
   | { op: 'prove-record', log: string, code: string, object: Uint8Array }
+  | { op: 'get-page', log: string, of: PageKind, code?: string, from: number, bound?: number, limit: number }
+  | { op: 'get-tile', log: string, tile: TileRef }
 
 export type LedgerOp = LedgerRequest['op']
 
@@ -55,6 +69,11 @@ export type LedgerResponse =
   | { status: 'entries', entries: Uint8Array[] }
   | { status: 'cosignature', cosignature: Uint8Array }
   | { status: 'record-inclusion', inclusion: Uint8Array }
+  | PageAnswer
+  | { status: 'tile', data: Uint8Array }
+
+/** A page of a listing under the serving node's latest head (`record`); `bound` absent: that head's size. */
+export interface PageAnswer { status: 'page', record: Uint8Array, items: PageItem[], next?: number }
 
 /** What answers each request. */
 export interface LedgerAnswers {
@@ -64,6 +83,8 @@ export interface LedgerAnswers {
   'get-entries': { status: 'entries', entries: Uint8Array[] }
   'cosign': { status: 'cosignature', cosignature: Uint8Array }
   'prove-record': { status: 'record-inclusion', inclusion: Uint8Array }
+  'get-page': PageAnswer
+  'get-tile': { status: 'tile', data: Uint8Array }
 }
 
 const STATUS_OF: { [K in LedgerOp]: LedgerAnswers[K]['status'] } = {
@@ -72,7 +93,9 @@ const STATUS_OF: { [K in LedgerOp]: LedgerAnswers[K]['status'] } = {
   'get-inclusion': 'inclusion',
   'get-entries': 'entries',
   cosign: 'cosignature',
-  'prove-record': 'record-inclusion'
+  'prove-record': 'record-inclusion',
+  'get-page': 'page',
+  'get-tile': 'tile'
 }
 
 export function encodeLedgerRequest (request: LedgerRequest): Uint8Array {
@@ -83,6 +106,13 @@ export function encodeLedgerRequest (request: LedgerRequest): Uint8Array {
     case 'get-entries': return encodeCbor({ v: 1, op: request.op, log: parseCode(request.log).text, from: request.from, to: request.to })
     case 'cosign': return encodeCbor({ v: 1, op: request.op, record: request.record })
     case 'prove-record': return encodeCbor({ v: 1, op: request.op, log: parseCode(request.log).text, code: parseCode(request.code).text, object: request.object })
+    case 'get-tile': return encodeCbor({ v: 1, op: request.op, log: parseCode(request.log).text, of: request.tile.kind, level: request.tile.level, index: request.tile.index, width: request.tile.width })
+    case 'get-page': {
+      const map: CborMap = { v: 1, op: request.op, log: parseCode(request.log).text, of: request.of, from: request.from, limit: request.limit }
+      if (request.code !== undefined) map.code = parseCode(request.code).text
+      if (request.bound !== undefined) map.bound = request.bound
+      return encodeCbor(map)
+    }
   }
 }
 
@@ -92,7 +122,9 @@ const REQUEST_FIELDS: { [K in LedgerOp]: readonly string[] } = {
   'get-inclusion': ['v', 'op', 'log', 'index', 'size'],
   'get-entries': ['v', 'op', 'log', 'from', 'to'],
   cosign: ['v', 'op', 'record'],
-  'prove-record': ['v', 'op', 'log', 'code', 'object']
+  'prove-record': ['v', 'op', 'log', 'code', 'object'],
+  'get-page': ['v', 'op', 'log', 'of', 'code', 'from', 'bound', 'limit'],
+  'get-tile': ['v', 'op', 'log', 'of', 'level', 'index', 'width']
 }
 
 function isOp (op: string): op is LedgerOp {
@@ -102,7 +134,7 @@ function isOp (op: string): op is LedgerOp {
 /** Strict decoding; throws MalformedRecordError (or MalformedCodeError for the log) on anything else. */
 export function decodeLedgerRequest (bytes: Uint8Array): LedgerRequest {
   const value = decodeCanonical(bytes, LEDGER_REQUEST_MAX_BYTES, 'ledger request')
-  const op = new FieldReader(value, 'ledger request', ['v', 'op', 'log', 'oldSize', 'newSize', 'index', 'size', 'from', 'to', 'record', 'code', 'object']).string('op', 32)
+  const op = new FieldReader(value, 'ledger request', ['v', 'op', 'log', 'oldSize', 'newSize', 'index', 'size', 'from', 'to', 'record', 'code', 'object', 'of', 'bound', 'limit', 'level', 'width']).string('op', 32)
   if (!isOp(op)) throw new MalformedRecordError(`ledger request.op "${op.slice(0, 32)}" is not known`, { what: 'ledger request', field: 'op' })
   const r = new FieldReader(value, 'ledger request', REQUEST_FIELDS[op])
   r.literal('v', 1)
@@ -118,6 +150,28 @@ export function decodeLedgerRequest (bytes: Uint8Array): LedgerRequest {
       return { op, log, oldSize, newSize }
     }
     case 'get-inclusion': return { op, log, index: r.uint('index'), size: r.uint('size') }
+    case 'get-tile': {
+      const of = r.string('of', 8)
+      if (of !== 'hash' && of !== 'entries') throw new MalformedRecordError(`ledger request.of "${of}" is not a tile kind`, { what: 'ledger request', field: 'of' })
+      const tile: TileRef = { kind: of, level: r.uint('level'), index: r.uint('index'), width: r.uint('width') }
+      if (tile.level > MAX_TILE_LEVEL || (of === 'entries' && tile.level !== 0) || tile.width < 1 || tile.width > TILE_WIDTH) {
+        throw new MalformedRecordError('ledger request names no tile', { what: 'ledger request', field: 'level' })
+      }
+      return { op, log, tile }
+    }
+    case 'get-page': {
+      const of = r.string('of', 16)
+      if (!(PAGE_KINDS as readonly string[]).includes(of)) throw new MalformedRecordError(`ledger request.of "${of}" is not a listing`, { what: 'ledger request', field: 'of' })
+      const limit = r.uint('limit')
+      if (limit < 1 || limit > MAX_PAGE_ITEMS_PER_REQUEST) throw new MalformedRecordError(`ledger request.limit must be 1..${MAX_PAGE_ITEMS_PER_REQUEST}`, { what: 'ledger request', field: 'limit' })
+      const from = r.uint('from')
+      const out: Extract<LedgerRequest, { op: 'get-page' }> = { op, log, of: of as PageKind, from, limit }
+      if ((of === 'range') === r.has('code')) throw new MalformedRecordError(`ledger request.code is ${of === 'range' ? 'not allowed' : 'required'} for ${of}`, { what: 'ledger request', field: 'code' })
+      const code = r.has('code') ? parseCode(r.string('code', 64)).text : undefined
+      const bound = r.has('bound') ? r.uint('bound') : undefined
+      if (bound !== undefined && from > bound) throw new MalformedRecordError('ledger request.from must not exceed bound', { what: 'ledger request', field: 'from' })
+      return { ...out, ...(code !== undefined ? { code } : {}), ...(bound !== undefined ? { bound } : {}) }
+    }
     case 'get-entries': {
       const from = r.uint('from')
       const to = r.uint('to')
@@ -137,6 +191,12 @@ export function encodeLedgerResponse (response: LedgerResponse | { status: 'refu
     case 'entries': return encodeCbor({ v: 1, status: 'entries', entries: response.entries })
     case 'cosignature': return encodeCbor({ v: 1, status: 'cosignature', cosignature: response.cosignature })
     case 'record-inclusion': return encodeCbor({ v: 1, status: 'record-inclusion', inclusion: response.inclusion })
+    case 'tile': return encodeCbor({ v: 1, status: 'tile', data: response.data })
+    case 'page': {
+      const map: CborMap = { v: 1, status: 'page', record: response.record, items: response.items.map(i => ({ index: i.index, leaf: i.leaf, proof: [...i.proof] })) }
+      if (response.next !== undefined) map.next = response.next
+      return encodeCbor(map)
+    }
     case 'refused': return encodeCbor({ v: 1, status: 'refused', error: errorToWire(response.error) })
   }
 }
@@ -153,7 +213,7 @@ function proofHashes (r: FieldReader): Uint8Array[] {
  */
 export function decodeLedgerResponse<K extends LedgerOp> (bytes: Uint8Array, op: K): LedgerAnswers[K] {
   const value = decodeCanonical(bytes, LEDGER_RESPONSE_MAX_BYTES, 'ledger response')
-  const status = new FieldReader(value, 'ledger response', ['v', 'status', 'record', 'proof', 'leaf', 'entries', 'cosignature', 'inclusion', 'error']).string('status', 16)
+  const status = new FieldReader(value, 'ledger response', ['v', 'status', 'record', 'proof', 'leaf', 'entries', 'cosignature', 'inclusion', 'error', 'items', 'next', 'data']).string('status', 16)
   if (status === 'refused') {
     const r = new FieldReader(value, 'ledger response', ['v', 'status', 'error'])
     r.literal('v', 1)
@@ -191,6 +251,24 @@ function decodeAnswer (value: CborValue, status: string): LedgerResponse {
       const inclusion = r.bytes('inclusion')
       if (inclusion.length > RECORD_INCLUSION_MAX_BYTES) throw new MalformedRecordError('ledger response.inclusion is too large', { what: 'ledger response', field: 'inclusion' })
       return { status, inclusion }
+    }
+    case 'tile': {
+      const r = reader(value, ['v', 'status', 'data'])
+      const data = r.bytes('data')
+      if (data.length > TILE_MAX_BYTES) throw new MalformedRecordError('ledger response.data is too large for a tile', { what: 'ledger response', field: 'data' })
+      return { status, data }
+    }
+    case 'page': {
+      const r = reader(value, ['v', 'status', 'record', 'items', 'next'])
+      const record = r.bytes('record')
+      if (record.length > HEAD_RECORD_MAX_BYTES) throw new MalformedRecordError('ledger response.record is too large', { what: 'ledger response', field: 'record' })
+      const items = r.array('items', MAX_PAGE_ITEMS_PER_REQUEST).map((item) => {
+        const ir = new FieldReader(item, 'ledger response item', ['index', 'leaf', 'proof'])
+        const leaf = ir.bytes('leaf')
+        if (leaf.length > LEAF_MAX_BYTES) throw new MalformedRecordError('ledger response item.leaf is too large', { what: 'ledger response', field: 'items' })
+        return { index: ir.uint('index'), leaf, proof: proofHashes(ir) }
+      })
+      return r.has('next') ? { status, record, items, next: r.uint('next') } : { status, record, items }
     }
     default: {
       const r = reader(value, ['v', 'status', 'cosignature'])

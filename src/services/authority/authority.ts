@@ -240,6 +240,11 @@ export class AuthorityService implements Authority {
     return out.sort((a, b) => a.code < b.code ? -1 : 1)
   }
 
+  async allocation (code: string): Promise<{ code: string, name: string, allocatedAt: number } | undefined> {
+    const a = await this.components.store.get(code)
+    return a === undefined ? undefined : { code: a.code, name: a.name, allocatedAt: a.allocatedAt }
+  }
+
   private async allocate (application: Application, pinned?: string): Promise<ApplyOutcome> {
     const code = pinned !== undefined ? await this.pinnedCode(pinned) : await this.chooseCode(application)
     const now = this.components.now()

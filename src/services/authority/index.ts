@@ -95,6 +95,8 @@ export interface Authority {
    */
   writeOwnBatch<T>(write: () => Promise<T>): Promise<T>
   allocations(): Promise<Array<{ code: string, name: string, allocatedAt: number }>>
+  /** One allocation of this authority (a paged listing names its children without reading them all). */
+  allocation(code: string): Promise<{ code: string, name: string, allocatedAt: number } | undefined>
   /**
    * A signed proof (AbsenceProof bytes) that `code`, strictly below this namespace, is not
    * allocated: its ancestor that is a direct child of this namespace is not in the signed

@@ -1,17 +1,17 @@
 import type { AbortOptions } from '@libp2p/interface'
 import { lineage, parseCode } from '../../core/code/grammar.ts'
-import { equalBytes, toHex } from '../../core/crypto/hash.ts'
+import { equalBytes, fromHex, toHex } from '../../core/crypto/hash.ts'
 import { compareTreeHeads } from '../../core/ledger/fork.ts'
 import type { ForkKind } from '../../core/ledger/fork.ts'
-import { decodeLeaf, MerkleLog } from '../../core/ledger/log.ts'
+import { decodeLeaf, encodeLeaf } from '../../core/ledger/log.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
-import { leafHash } from '../../core/ledger/merkle.ts'
+import { leafHash, MerkleFrontier } from '../../core/ledger/merkle.ts'
 import { verifyInclusion } from '../../core/ledger/proofs.ts'
 import type { HeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { LedgerAnswers, LedgerOp, LedgerRequest } from '../../network/protocols/ledger.ts'
 import type { PeerRef } from '../resolver/index.ts'
-import { fetchLeaves } from './log-reader.ts'
+import { decodeEntryBundle, TILE_WIDTH, tileWidth } from '../../core/ledger/tiles.ts'
 import type { ForkAlarm } from './index.ts'
 
 /**
@@ -22,7 +22,8 @@ import type { ForkAlarm } from './index.ts'
  * and any alarm. Everything is verified here; the nodes asked are not trusted.
  */
 
-export type HeadSourceName = 'owner' | 'dht' | 'seen' | 'own'
+/** `resumed`: the head an earlier, resumed audit of this log ended on. */
+export type HeadSourceName = 'owner' | 'dht' | 'seen' | 'own' | 'resumed'
 
 export interface AuditedHead {
   readonly source: HeadSourceName
@@ -105,6 +106,9 @@ export interface AuditContext {
   heldHeads: (log: string) => Array<{ source: 'seen' | 'own', record: HeadRecord }>
   alarms: () => ForkAlarm[]
   raiseAlarm: (alarm: Omit<ForkAlarm, 'detectedAt'>) => Promise<void>
+  /** Progress of earlier audits, to go on from (resumable audits). */
+  state?: AuditStateStore
+  onProgress?: (progress: AuditProgress) => void
 }
 
 export async function auditTarget (target: string, ctx: AuditContext, options: AbortOptions = {}): Promise<AuditReport> {
@@ -140,6 +144,37 @@ function revocationsOnLineage (code: string, history: readonly HistoryItem[], ct
   return out
 }
 
+/**
+ * Where an audit of one log stands, so a later audit goes on from there: the compact range of the
+ * leaves checked so far (MerkleFrontier: one hash per set bit of `size`), the target's entries
+ * found among them, and the signed head whose root they made once a whole pass matched. A resumed
+ * audit fetches only the entries after `size`; the root it ends with still covers every entry, and
+ * the saved head is checked against the current one like any head this node holds.
+ */
+export interface AuditLogState {
+  readonly log: string
+  /** The log key (hex) the entries were checked under; another key starts over. */
+  readonly key: string
+  readonly size: number
+  /** The frontier's hashes (hex), largest subtree first. */
+  readonly frontier: readonly string[]
+  /** The target's entries among the first `size`. */
+  readonly found: ReadonlyArray<Omit<HistoryItem, 'included'>>
+  /** HeadRecord bytes (hex) of the head of `size` entries the frontier's root matched; absent mid-pass. */
+  readonly head?: string
+}
+
+/** Where audits keep their progress (the CLI: a file named by --state). */
+export interface AuditStateStore {
+  load(log: string, target: string): AuditLogState | undefined
+  save(state: AuditLogState, target: string): Promise<void> | void
+}
+
+export interface AuditProgress { readonly log: string, readonly done: number, readonly total: number }
+
+/** Pages between two saves of the progress of a pass. */
+const SAVE_EVERY_PAGES = 16
+
 async function auditLog (log: string, code: string, ctx: AuditContext, history: HistoryItem[], alarms: AuditAlarm[], options: AbortOptions): Promise<AuditedLog> {
   const empty = { log, entries: 0, rootMatches: false, inclusionChecked: 0, inclusionFailed: 0, heads: [] }
   let peer: PeerRef | undefined
@@ -159,49 +194,112 @@ async function auditLog (log: string, code: string, ctx: AuditContext, history: 
   const root = head.sth.head.root
   const key = toHex(head.key)
 
-  // every entry, rebuilt into a tree: its root must be the signed root
-  const tree = new MerkleLog()
-  const leaves = await fetchLeaves(log, size, peer, ctx.ask, options)
-  const entries = leaves.map(decodeLeaf)
-  for (const leaf of leaves) tree.appendLeaf(leaf)
-  const rootMatches = tree.size === size && equalBytes(tree.root(), root)
-  if (!rootMatches) alarms.push({ log, kind: 'entries-mismatch', key, detail: `the ${tree.size} entries served do not make the signed root of size ${size}` })
-
-  // inclusion of every entry: the code's history with the proofs the log's node serves, the rest locally
-  let inclusionChecked = 0
-  let inclusionFailed = 0
-  for (let i = 0; i < entries.length; i++) {
-    const entry = entries[i] as LedgerEntry
-    const leaf = leaves[i] as Uint8Array
-    let included = false
-    try {
-      if (entry.code === code) {
-        const answer = await ctx.ask(peer, { op: 'get-inclusion', log, index: i, size }, options)
-        if (!equalBytes(answer.leaf, leaf)) throw new Error('served another leaf')
-        verifyInclusion(leafHash(leaf), i, size, answer.proof, root)
-      } else if (!rootMatches) {
-        // when the rebuilt root is the signed root, every leaf it was built from is in the signed
-        // tree by construction: a per-leaf proof would recompute the same hashes
-        verifyInclusion(leafHash(leaf), i, size, tree.inclusionProof(i, size), root)
-      }
-      included = true
-      inclusionChecked++
-    } catch {
-      inclusionFailed++
-    }
-    if (entry.code === code) {
-      history.push({ log, index: i, type: entry.type, code: entry.code, ...(entry.seq !== undefined ? { seq: entry.seq } : {}), time: entry.time, object: toHex(entry.object), included })
-    }
-  }
-  if (inclusionFailed > 0) alarms.push({ log, kind: 'inclusion-failed', key, detail: `${inclusionFailed} entries are not provably in the signed head of size ${size}` })
-
-  // every head this node holds of the log must be a prefix of (or equal to) the current one
+  // every head this node holds of the log, gathered first: the pass notes the root at each one's size
   const held: Array<{ source: HeadSourceName, record: HeadRecord }> = [...ctx.heldHeads(log)]
   for (const bytes of await ctx.dhtHeads(log, options)) {
     try {
       held.push({ source: 'dht', record: ctx.validator.validateHead(bytes, log).record })
     } catch {}
   }
+
+  // where an earlier audit stopped, when it was of this log under this key and not beyond its head
+  let frontier = new MerkleFrontier()
+  const found: Array<Omit<HistoryItem, 'included'>> = []
+  const saved = ctx.state?.load(log, code)
+  if (saved !== undefined && saved.log === log && saved.key === key) {
+    try {
+      if (saved.head !== undefined) held.push({ source: 'resumed', record: ctx.validator.validateHead(fromHex(saved.head), log).record })
+      if (saved.size <= size) {
+        frontier = MerkleFrontier.restore(saved.size, saved.frontier.map(fromHex))
+        found.push(...saved.found.filter(f => f.log === log && f.code === code))
+      }
+    } catch {
+      frontier = new MerkleFrontier()
+      found.length = 0
+    }
+  }
+  let start = frontier.size
+  // the root of the streamed tree at each held head's size (a resumed frontier gives its own at once)
+  const rootsAt = new Map<number, Uint8Array>()
+  const save = async (withHead: boolean): Promise<void> => {
+    await ctx.state?.save({ log, key, size: frontier.size, frontier: frontier.hashes.map(toHex), found, ...(withHead ? { head: toHex(head.bytes) } : {}) }, code)
+  }
+
+  // every entry, streamed into the frontier (memory: one page and log2(n) hashes): its root must be the signed root
+  const pass = async (): Promise<void> => {
+    const wanted = new Set(held.map(({ record }) => record.sth.head.size).filter(n => n > start && n < size))
+    rootsAt.clear()
+    if (start > 0) rootsAt.set(start, frontier.root())
+    let pages = 0
+    let bundles = true
+    // entry bundles (tiles: immutable, a mirror's or a cache's as good as the node's), aligned to 256
+    for (let from = start; from < size;) {
+      const n = Math.floor(from / TILE_WIDTH)
+      const to = Math.min(size, (n + 1) * TILE_WIDTH)
+      let page: Uint8Array[] | undefined
+      if (bundles) {
+        try {
+          const width = tileWidth(0, n, size)
+          const bundle = (await ctx.ask(peer, { op: 'get-tile', log, tile: { kind: 'entries', level: 0, index: n, width } }, options)).data
+          page = decodeEntryBundle(bundle, width).slice(from - n * TILE_WIDTH)
+        } catch (err) {
+          // a node that serves no tiles (older than them) still serves entries; a bad bundle is just short
+          if (options.signal?.aborted === true) throw err
+          if ((err as Error).name !== 'InvalidTileError') bundles = false
+        }
+      }
+      page ??= bundles ? [] : (await ctx.ask(peer, { op: 'get-entries', log, from, to }, options)).entries.slice(0, to - from)
+      for (const leaf of page) {
+        let entry: LedgerEntry
+        try {
+          entry = decodeLeaf(leaf)
+        } catch {
+          return
+        }
+        const index = frontier.size
+        frontier.appendLeaf(leaf)
+        if (wanted.has(frontier.size)) rootsAt.set(frontier.size, frontier.root())
+        if (entry.code === code) found.push({ log, index, type: entry.type, code: entry.code, ...(entry.seq !== undefined ? { seq: entry.seq } : {}), time: entry.time, object: toHex(entry.object) })
+      }
+      if (page.length !== to - from) return
+      from = to
+      ctx.onProgress?.({ log, done: frontier.size, total: size })
+      if (++pages % SAVE_EVERY_PAGES === 0) await save(false)
+    }
+  }
+  await pass()
+  if (start > 0 && !(frontier.size === size && equalBytes(frontier.root(), root))) {
+    // the saved progress is this node's own and may be damaged: only a whole pass can accuse the log
+    frontier = new MerkleFrontier()
+    found.length = 0
+    start = 0
+    await pass()
+  }
+  const rootMatches = frontier.size === size && equalBytes(frontier.root(), root)
+  if (!rootMatches) alarms.push({ log, kind: 'entries-mismatch', key, detail: `the ${frontier.size} entries served do not make the signed root of size ${size}` })
+  else await save(true)
+
+  // the code's entries with the proofs the log's node serves; every other one is in the signed tree
+  // by construction when the streamed root is the signed root (a per-leaf proof would recompute it)
+  let codeChecked = 0
+  for (const f of found) {
+    let included = false
+    try {
+      const leaf = encodeLeaf({ type: f.type, code: f.code, ...(f.seq !== undefined ? { seq: f.seq } : {}), time: f.time, object: fromHex(f.object) })
+      const answer = await ctx.ask(peer, { op: 'get-inclusion', log, index: f.index, size }, options)
+      if (!equalBytes(answer.leaf, leaf)) throw new Error('served another leaf')
+      verifyInclusion(leafHash(leaf), f.index, size, answer.proof, root)
+      included = true
+      codeChecked++
+    } catch {}
+    history.push({ ...f, included })
+  }
+  const others = frontier.size - found.length
+  const inclusionChecked = codeChecked + (rootMatches ? others : 0)
+  const inclusionFailed = (found.length - codeChecked) + (rootMatches ? 0 : others)
+  if (inclusionFailed > 0) alarms.push({ log, kind: 'inclusion-failed', key, detail: `${inclusionFailed} entries are not provably in the signed head of size ${size}` })
+
+  // every head this node holds of the log must be a prefix of (or equal to) the current one
   const heads: AuditedHead[] = [{ source: 'owner', size, time: head.sth.head.time, status: 'consistent' }]
   for (const { source, record } of held) {
     const h = record.sth.head
@@ -215,10 +313,16 @@ async function auditLog (log: string, code: string, ctx: AuditContext, history: 
       alarms.push({ log, kind: 'rollback', key, detail: `a head of size ${h.size} (${source}) is larger than the ${size} the log's node serves now` })
       continue
     }
+    // the streamed tree (now proven to be the signed one) decides it without a question
+    const prefixRoot = rootMatches ? rootsAt.get(h.size) : undefined
+    if (prefixRoot !== undefined && equalBytes(prefixRoot, h.root)) {
+      seen('consistent')
+      continue
+    }
     let proof: Uint8Array[] | undefined
     if (h.size < size) {
       try {
-        proof = rootMatches ? tree.consistencyProof(h.size, size) : (await ctx.ask(peer, { op: 'get-consistency', log, oldSize: h.size, newSize: size }, options)).proof
+        proof = (await ctx.ask(peer, { op: 'get-consistency', log, oldSize: h.size, newSize: size }, options)).proof
       } catch {
         seen('undecided')
         continue
@@ -244,7 +348,7 @@ async function auditLog (log: string, code: string, ctx: AuditContext, history: 
     peer: peer.id,
     key,
     head: { size, root: toHex(root), time: head.sth.head.time, cosignatures: head.cosignatures.length },
-    entries: entries.length,
+    entries: frontier.size,
     rootMatches,
     inclusionChecked,
     inclusionFailed,

@@ -3,6 +3,7 @@ import type { Datastore } from 'interface-datastore'
 import type { Signer } from '../../core/crypto/signature.ts'
 import type { ForkKind } from '../../core/ledger/fork.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
+import type { TileRef } from '../../core/ledger/tiles.ts'
 import type { HeadRecord, VerifiedHeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
@@ -11,13 +12,25 @@ import type { CitycodeLibp2p } from '../../network/node/index.ts'
 import type { AllocationStore } from '../../storage/allocation-store.ts'
 import type { RecordStore } from '../../storage/record-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
-import type { AuditReport } from './audit.ts'
+import type { AuditProgress, AuditReport, AuditStateStore } from './audit.ts'
 import { LedgerService } from './ledger.ts'
-import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
+import type { TileReader } from './tiles.ts'
+import type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
 
-export type { AuditReport, AuditedLog, AuditedHead, HistoryItem } from './audit.ts'
-export type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
-export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError } from './log-reader.ts'
+export type { AuditReport, AuditedLog, AuditedHead, HistoryItem, AuditLogState, AuditStateStore, AuditProgress } from './audit.ts'
+export type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
+export { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, listingId } from './log-reader.ts'
+export { TileReader } from './tiles.ts'
+
+/**
+ * A streamed audit: every log read page by page into a Merkle frontier (memory does not grow with
+ * the log), its progress reported, and kept in `state` so an interrupted or later audit goes on
+ * from where the last one stopped.
+ */
+export interface AuditOptions extends AbortOptions {
+  state?: AuditStateStore
+  onProgress?: (progress: AuditProgress) => void
+}
 
 /** At most one signed head per this interval: appends in between share the next head. */
 export const DEFAULT_HEAD_INTERVAL_MS = 1_000
@@ -189,13 +202,37 @@ export interface Ledger extends Startable {
   /** Throws InsufficientCosignaturesError unless the record's authority's latest head meets `requirement`. */
   requireCosignatures(verified: VerifiedRecord, requirement: CosignatureRequirement, options?: AbortOptions): Promise<void>
   /** Fetches and checks the ledgers that hold a code's history (or an authority's whole log). */
-  audit(target: string, options?: AbortOptions): Promise<AuditReport>
+  audit(target: string, options?: AuditOptions): Promise<AuditReport>
   /**
    * One log as of its latest signed head, every entry checked against the head's root: this node's
    * own log from its store, another from the log's node (UnknownLogError, NotFoundError,
    * LogTooLargeError, InvalidProofError when it cannot be read whole and checked).
    */
   readLog(log: string, options?: ReadLogOptions): Promise<VerifiedLog>
+  /**
+   * One page of a listing of a log (a code's entries, a code's children, a range), every entry
+   * proven under the log's latest signed head: from the store for this node's own log, else one
+   * `get-page` question to the log's node. Whatever the log's size. Throws InvalidCursorError (a
+   * cursor of another listing, mangled, or of a larger tree than the log serves), UnknownLogError,
+   * NotFoundError, InvalidProofError (the page does not check against the head).
+   */
+  readPage(log: string, request: PageRequest, options?: AbortOptions): Promise<LogPage>
+  /** A consistency proof between two sizes of a log (own: from the store; else from the log's node, unchecked: compare it against two heads). */
+  consistencyOf(log: string, oldSize: number, newSize: number, options?: AbortOptions): Promise<Uint8Array[]>
+  /**
+   * A log's latest signed head (its checkpoint): this node's own, or validated from the log's node
+   * and checked against the head this node holds of it (CheckpointRollbackError for an older tree,
+   * InconsistentTreeError for a fork).
+   */
+  checkpoint(log: string, options?: AbortOptions): Promise<HeadRecord>
+  /**
+   * A tile of a log (C2SP tlog-tiles layout, core/ledger/tiles.ts): from the store for the own log,
+   * else fetched from the log's node (`get-tile`) and checked against its checkpoint before it is
+   * returned (InvalidTileError); verified full tiles are kept and served again without asking.
+   */
+  tile(log: string, ref: TileRef, options?: AbortOptions): Promise<Uint8Array>
+  /** The tile reader of another log (proofs and leaves built from its tiles, each checked). */
+  tiles(log: string): TileReader
 }
 
 export function ledger (init: LedgerInit = {}): (components: LedgerComponents) => Ledger {

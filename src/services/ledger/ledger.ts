@@ -5,11 +5,14 @@ import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { decodeCanonical, encodeCbor, FieldReader } from '../../core/codec/cbor.ts'
 import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
-import { PermissionError } from '../../core/errors.ts'
-import { InconsistentTreeError, InsufficientCosignaturesError, InvalidProofError, NotLoggedError } from '../../core/ledger/errors.ts'
+import { InvalidCursorError, PermissionError } from '../../core/errors.ts'
+import { PAGE_LIMIT_MAX } from '../../core/ledger/cursor.ts'
+import { CheckpointRollbackError, InconsistentTreeError, InsufficientCosignaturesError, InvalidProofError, NotLoggedError } from '../../core/ledger/errors.ts'
 import { compareVerifiedTreeHeads } from '../../core/ledger/fork.ts'
 import type { ForkKind, HeadComparison } from '../../core/ledger/fork.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
+import { checkServable, encodeEntryBundle, hashTile, TILE_WIDTH } from '../../core/ledger/tiles.ts'
+import type { TileRef } from '../../core/ledger/tiles.ts'
 import { cosign, decodeCosignature, encodeCosignature, signTreeHead, verifyCosignature, verifyCosignatures } from '../../core/ledger/tree-head.ts'
 import type { Cosignature } from '../../core/ledger/tree-head.ts'
 import { decodeHeadRecord, encodeHeadRecord, headKey } from '../../core/record/head-record.ts'
@@ -34,15 +37,16 @@ import { LedgerStore } from '../../storage/ledger-store.ts'
 import type { PeerRef } from '../resolver/index.ts'
 import { holderOf } from '../resolver/resolver.ts'
 import { auditTarget } from './audit.ts'
-import { DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, readRemoteLog, verifiedLog } from './log-reader.ts'
-import type { ReadLogOptions, VerifiedLog } from './log-reader.ts'
+import { checkedPage, DEFAULT_MAX_LOG_ENTRIES, LogTooLargeError, pageQuery, readRemoteLog, readRemotePage, verifiedLog } from './log-reader.ts'
+import type { LogPage, PageRequest, ReadLogOptions, VerifiedLog } from './log-reader.ts'
+import { TileReader } from './tiles.ts'
 import type { AuditReport } from './audit.ts'
 import {
   DEFAULT_COSIGN_TIMEOUT_MS, DEFAULT_HEAD_DHT_INTERVAL_MS, DEFAULT_HEAD_DHT_PUT_TIMEOUT_MS, DEFAULT_HEAD_INTERVAL_MS, DEFAULT_HEAD_REPUBLISH_INTERVAL_MS,
   DEFAULT_LEDGER_REQUEST_TIMEOUT_MS, MAX_KNOWN_LOGS
 } from './index.ts'
 import type {
-  CosignatureRequirement, ForkAlarm, HeadCheck, HeadSource, Ledger, LedgerComponents, LedgerCounters, LedgerInit, VerifiedRecordInclusion, WitnessRef
+  AuditOptions, CosignatureRequirement, ForkAlarm, HeadCheck, HeadSource, Ledger, LedgerComponents, LedgerCounters, LedgerInit, VerifiedRecordInclusion, WitnessRef
 } from './index.ts'
 
 const SEEN_PREFIX = '/citycode/ledger/seen/'
@@ -50,6 +54,8 @@ const SEEN_PREFIX = '/citycode/ledger/seen/'
 const SEEN_FLUSH_INTERVAL_MS = 5_000
 const ALARM_PREFIX = '/citycode/ledger/alarm/'
 const ALARM_MAX_BYTES = 64 * 1024
+/** Other logs whose verified full tiles this node keeps (a gateway in front of many cities). */
+const MAX_TILE_READERS = 64
 
 type Outcome = { status: 'consistent' } | { status: 'fork', kind: ForkKind, evidence: Uint8Array }
 
@@ -97,6 +103,7 @@ export class LedgerService implements Ledger {
   private stopping = new AbortController()
   private running = false
   private readonly background = new Set<Promise<unknown>>()
+  private readonly tileReaders = new Map<string, TileReader>()
 
   constructor (init: LedgerInit, components: LedgerComponents) {
     this.c = components
@@ -436,6 +443,15 @@ export class LedgerService implements Ledger {
         }
         case 'get-entries': return encodeLedgerResponse({ status: 'entries', entries: await store.entries(request.from, request.to) })
         case 'prove-record': return encodeLedgerResponse({ status: 'record-inclusion', inclusion: await this.proveLogged(request.code, request.object) })
+        case 'get-tile': return encodeLedgerResponse({ status: 'tile', data: await this.ownTile(store, request.tile) })
+        case 'get-page': {
+          const head = store.head as HeadRecord
+          const size = head.sth.head.size
+          const bound = request.bound ?? size
+          if (bound > size) throw new InvalidCursorError(`a listing of ${bound} entries, this log's head has ${size}`, { reason: 'stale', headSize: bound, served: size })
+          const page = await store.page({ of: request.of, ...(request.code !== undefined ? { code: request.code } : {}), from: request.from, bound, limit: request.limit }, size)
+          return encodeLedgerResponse({ status: 'page', record: head.bytes, ...page })
+        }
       }
     } catch (err) {
       return encodeLedgerResponse({ status: 'refused', error: err })
@@ -735,8 +751,10 @@ export class LedgerService implements Ledger {
       { log, threshold: requirement.k, known: latest !== undefined })
   }
 
-  async audit (target: string, options: AbortOptions = {}): Promise<AuditReport> {
+  async audit (target: string, options: AuditOptions = {}): Promise<AuditReport> {
     return await auditTarget(target, {
+      ...(options.state !== undefined ? { state: options.state } : {}),
+      ...(options.onProgress !== undefined ? { onProgress: options.onProgress } : {}),
       validator: this.c.validator,
       now: this.c.now,
       locate: async (log, opts) => await this.c.locate?.(log, opts),
@@ -765,6 +783,85 @@ export class LedgerService implements Ledger {
       return verifiedLog(log, head, await store.entries(0, head.sth.head.size))
     }
     return await readRemoteLog(log, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
+  }
+
+  async readPage (log: string, request: PageRequest, options: AbortOptions = {}): Promise<LogPage> {
+    const store = this.requireStore()
+    if (this.ownLog()?.namespace !== log) {
+      const page = await readRemotePage(log, request, { validator: this.c.validator, locate: async (l, opts) => await this.c.locate?.(l, opts), ask: this.ask.bind(this) }, options)
+      this.refuseRollback(log, page.head)
+      return page
+    }
+    const head = store.head
+    if (head === undefined) throw new UnknownLogError(`no head of ${log} signed yet`, { log })
+    const query = pageQuery(log, request, head.sth.head.size, PAGE_LIMIT_MAX)
+    const page = await store.page(query, head.sth.head.size)
+    // checked like a served page: the store's proofs and the signed head must agree
+    return checkedPage(log, head, query, page.items, page.next)
+  }
+
+  async checkpoint (log: string, options: AbortOptions = {}): Promise<HeadRecord> {
+    if (this.ownLog()?.namespace === log) {
+      const head = this.requireStore().head
+      if (head === undefined) throw new UnknownLogError(`no head of ${log} signed yet`, { log })
+      return head
+    }
+    const peer = await this.c.locate?.(log, options)
+    if (peer === undefined) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
+    const verified = this.c.validator.validateHead((await this.ask(peer, { op: 'get-head', log }, options)).record, log)
+    const held = this.known.get(log)
+    this.refuseRollback(log, verified.record)
+    switch (await this.checkHead(verified, { peer: peer.id }, options)) {
+      case 'stale': throw new CheckpointRollbackError(`the node of ${log} serves a head of ${verified.record.sth.head.size} entries, this node holds one of ${String(held?.sth.head.size)}`, { log, size: verified.record.sth.head.size, held: held?.sth.head.size })
+      case 'fork': throw new InconsistentTreeError(`the head the node of ${log} serves forks from the one this node holds`, { log })
+      default: return verified.record
+    }
+  }
+
+  /** A node serving an older tree than one its key signed has rolled back, whether or not the two agree. */
+  private refuseRollback (log: string, served: HeadRecord): void {
+    const held = this.known.get(log)
+    if (held !== undefined && equalBytes(held.key, served.key) && held.sth.head.size > served.sth.head.size) {
+      throw new CheckpointRollbackError(`the node of ${log} serves a head of ${served.sth.head.size} entries, this node holds one of ${held.sth.head.size}`, { log, size: served.sth.head.size, held: held.sth.head.size })
+    }
+  }
+
+  async tile (log: string, ref: TileRef, options: AbortOptions = {}): Promise<Uint8Array> {
+    if (this.ownLog()?.namespace === log) return await this.ownTile(this.servedLog(log), ref)
+    const reader = this.tiles(log)
+    const hit = reader.cached(ref)
+    if (hit !== undefined) return hit
+    const head = (await this.checkpoint(log, options)).sth.head
+    return ref.kind === 'hash' ? await reader.hashTile(ref, head, options) : await reader.entryBundle(ref, head, options)
+  }
+
+  tiles (log: string): TileReader {
+    let reader = this.tileReaders.get(log)
+    if (reader === undefined) {
+      reader = new TileReader(log, async (ref, options) => {
+        const peer = await this.c.locate?.(log, options)
+        if (peer === undefined) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
+        return (await this.ask(peer, { op: 'get-tile', log, tile: ref }, options)).data
+      })
+      if (this.tileReaders.size >= MAX_TILE_READERS) this.tileReaders.delete(this.tileReaders.keys().next().value as string)
+      this.tileReaders.set(log, reader)
+    }
+    return reader
+  }
+
+  /** A tile of the own log as of its latest signed head (never beyond: a reader checks tiles against a head). */
+  private async ownTile (store: LedgerStore, ref: TileRef): Promise<Uint8Array> {
+    const size = store.head?.sth.head.size ?? 0
+    checkServable(ref, size)
+    if (ref.kind === 'hash') return hashTile(store, ref, size)
+    return encodeEntryBundle(await store.entries(ref.index * TILE_WIDTH, ref.index * TILE_WIDTH + ref.width))
+  }
+
+  async consistencyOf (log: string, oldSize: number, newSize: number, options: AbortOptions = {}): Promise<Uint8Array[]> {
+    if (this.ownLog()?.namespace === log) return this.requireStore().consistencyProof(oldSize, newSize)
+    const peer = await this.c.locate?.(log, options)
+    if (peer === undefined) throw new UnknownLogError(`no node found for the log of ${log}`, { log })
+    return (await this.ask(peer, { op: 'get-consistency', log, oldSize, newSize }, options)).proof
   }
 
   private async dhtHeads (log: string, options: AbortOptions): Promise<Uint8Array[]> {

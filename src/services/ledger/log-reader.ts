@@ -1,17 +1,23 @@
 import type { AbortOptions } from '@libp2p/interface'
 import { equalBytes } from '../../core/crypto/hash.ts'
-import { CitycodeError } from '../../core/errors.ts'
+import { CitycodeError, InvalidCursorError } from '../../core/errors.ts'
 import { InvalidProofError } from '../../core/ledger/errors.ts'
 import { decodeLeaf, MerkleLog } from '../../core/ledger/log.ts'
 import type { LedgerEntry } from '../../core/ledger/log.ts'
 import type { HeadRecord } from '../../core/record/head-record.ts'
 import type { RecordValidator } from '../../core/record/validator.ts'
-import { MAX_ENTRIES_PER_REQUEST } from '../../network/protocols/ledger.ts'
+import { decodeCursor, encodeCursor, PAGE_LIMIT_DEFAULT } from '../../core/ledger/cursor.ts'
+import { verifyPage } from '../../core/ledger/page.ts'
+import type { PageItem, PageKind, PageQuery, ProvenEntry } from '../../core/ledger/page.ts'
+import { MAX_ENTRIES_PER_REQUEST, MAX_PAGE_ITEMS_PER_REQUEST } from '../../network/protocols/ledger.ts'
 import type { LedgerAnswers, LedgerOp, LedgerRequest } from '../../network/protocols/ledger.ts'
 import { NotFoundError } from '../errors.ts'
 import type { PeerRef } from '../resolver/index.ts'
 
-/** Entries a reader fetches at most for one log (16 requests): beyond, LogTooLargeError. */
+/**
+ * Entries a reader fetches at most for one whole read (16 requests): beyond, LogTooLargeError.
+ * Listings do not read whole logs (readPage); only whole-log summaries and audits do.
+ */
 export const DEFAULT_MAX_LOG_ENTRIES = 4096
 
 /** A log larger than the reader accepts to fetch whole; `details.size`, `details.maxEntries`. */
@@ -83,4 +89,80 @@ export async function fetchLeaves (log: string, size: number, peer: PeerRef, ask
     if (page.length !== to - from) break
   }
   return leaves
+}
+
+/** One listing's page request: what is listed, where it goes on (a cursor of an earlier page), how many. */
+export interface PageRequest {
+  readonly of: PageKind
+  /** The code asked about (`code`: its entries; `children`: codes directly under it); absent for `range`. */
+  readonly code?: string
+  /** The `next` of the previous page; absent for the first page. */
+  readonly cursor?: string
+  /** @default PAGE_LIMIT_DEFAULT (a remote log's node answers at most MAX_PAGE_ITEMS_PER_REQUEST per page) */
+  readonly limit?: number
+}
+
+/**
+ * A page of a listing, each entry proven under `head` (verified: chain, key, signature), which covers
+ * at least the `bound` leaves the listing was opened under. `next` is the cursor of the following
+ * page; absent at the end. Pages are short rather than late: fewer entries than asked does not mean
+ * the end, only a missing `next` does.
+ */
+export interface LogPage {
+  readonly log: string
+  /** The node that served it; absent for this node's own log. */
+  readonly peer?: string
+  readonly head: HeadRecord
+  readonly bound: number
+  readonly entries: readonly ProvenEntry[]
+  readonly next?: string
+}
+
+/** What a cursor is bound to: one listing of one log (a cursor of another listing is refused, not reinterpreted). */
+export function listingId (log: string, of: PageKind, code?: string): string {
+  return `${log}/${of}${code !== undefined ? `/${code}` : ''}`
+}
+
+/** The query a page request makes of a log whose head has `headSize` leaves; InvalidCursorError for a cursor of another listing, or of a larger tree than the head (stale). */
+export function pageQuery (log: string, request: PageRequest, headSize: number, maxLimit: number): PageQuery {
+  const id = listingId(log, request.of, request.code)
+  const cursor = request.cursor === undefined ? undefined : decodeCursor(request.cursor, id)
+  if (cursor !== undefined && cursor.headSize > headSize) {
+    throw new InvalidCursorError(`the cursor is of a tree of ${cursor.headSize} entries, the log of ${log} now serves ${headSize}`, { reason: 'stale', headSize: cursor.headSize, served: headSize })
+  }
+  const limit = Math.min(request.limit ?? PAGE_LIMIT_DEFAULT, maxLimit)
+  return { of: request.of, ...(request.code !== undefined ? { code: request.code } : {}), from: cursor?.next ?? 0, bound: cursor?.headSize ?? headSize, limit }
+}
+
+/** Checks a page served under `head` and makes its cursor (throws InvalidProofError, see verifyPage). */
+export function checkedPage (log: string, head: HeadRecord, query: PageQuery, items: readonly PageItem[], next: number | undefined, peer?: string): LogPage {
+  const entries = verifyPage(items, next, query, head.sth.head)
+  const cursor = next === undefined ? undefined : encodeCursor({ log: listingId(log, query.of, query.code), headSize: query.bound, next })
+  return { log, ...(peer !== undefined ? { peer } : {}), head, bound: query.bound, entries, ...(cursor !== undefined ? { next: cursor } : {}) }
+}
+
+/**
+ * A page from the node that keeps the log: one question (`get-page`), answered with the node's
+ * latest head, validated here, and every item checked against it. The listing stays the one its
+ * first page opened: entries appended since are beyond its bound.
+ */
+export async function readRemotePage (log: string, request: PageRequest, ctx: LogReaderContext, options: AbortOptions = {}): Promise<LogPage> {
+  const peer = await ctx.locate(log, options)
+  if (peer === undefined) throw new NotFoundError(`no node found for the log of ${log}`, { code: log })
+  // the cursor is checked before any question: a bad one costs the network nothing
+  const opened = request.cursor === undefined ? undefined : pageQuery(log, request, Number.MAX_SAFE_INTEGER, MAX_PAGE_ITEMS_PER_REQUEST)
+  const limit = Math.min(request.limit ?? PAGE_LIMIT_DEFAULT, MAX_PAGE_ITEMS_PER_REQUEST)
+  let answer: LedgerAnswers['get-page']
+  try {
+    answer = await ctx.ask(peer, {
+      op: 'get-page', log, of: request.of, ...(request.code !== undefined ? { code: request.code } : {}), from: opened?.from ?? 0, ...(opened !== undefined ? { bound: opened.bound } : {}), limit
+    }, options)
+  } catch (err) {
+    // the cursor's text was checked here: the node can only refuse its tree size
+    if (err instanceof InvalidCursorError) throw new InvalidCursorError(`the log of ${log} serves fewer entries than the cursor's ${String(opened?.bound)}`, { reason: 'stale', headSize: opened?.bound })
+    throw err
+  }
+  const head = ctx.validator.validateHead(answer.record, log).record
+  const query = pageQuery(log, request, head.sth.head.size, MAX_PAGE_ITEMS_PER_REQUEST)
+  return checkedPage(log, head, query, answer.items, answer.next, peer.id)
 }

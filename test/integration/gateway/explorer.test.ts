@@ -94,6 +94,19 @@ describe('web explorer in a real headless browser', function () {
     if (process.env.EXPLORER_SCREENSHOT !== undefined) await page.screenshot({ path: process.env.EXPLORER_SCREENSHOT, fullPage: true })
   })
 
+  it('pages children with "more", each page from the paged listing', async () => {
+    await page.goto(`${g.gateway.url}/?code=MA.156&limit=1`)
+    await page.waitForSelector('body[data-loaded="MA.156"]', { timeout: 30_000 })
+    assert.deepEqual(await page.$$eval('#children a', els => els.map(e => e.textContent)), ['MA.156.1301'])
+    assert.match(await page.textContent('#children-note') ?? '', /^1 shown, more/)
+    await page.click('#children-more')
+    await page.waitForFunction(() => document.querySelectorAll('#children a').length === 2, undefined, { timeout: 30_000 })
+    assert.deepEqual(await page.$$eval('#children a', els => els.map(e => e.textContent)), ['MA.156.1301', 'MA.156.1302'])
+    assert.equal(await page.$('#children-more'), null, 'no more after the last page')
+    await page.goto(`${g.gateway.url}/?code=${SJZ.code}`)
+    await page.waitForSelector(`body[data-loaded="${SJZ.code}"]`, { timeout: 30_000 })
+  })
+
   it('follows a child link', async () => {
     await page.click(`#children a[data-code="${SJZ_SUB}"]`)
     await page.waitForSelector(`body[data-loaded="${SJZ_SUB}"]`, { timeout: 30_000 })

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict'
 import { spawn } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -90,6 +90,26 @@ describe('citycode audit (CLI, TCP)', function () {
     assert.equal(answer.ledger?.log, code)
     assert.ok(answer.ledger.index < answer.ledger.treeSize)
     assert.match((await cli(['resolve', code, '-c', config, '--inclusion'])).stdout, /ledger: entry \d+ of MA\.156\.1301's log, proven/)
+
+    // --state: the first audit saves where it stopped (and the head it matched), the next goes on from there
+    const statePath = join(dir, 'audit-state.json')
+    const first = await cli(['audit', code, '-c', config, '--json', '--state', statePath])
+    assert.equal(first.status, 0, first.stderr)
+    const saved = JSON.parse(readFileSync(statePath, 'utf8')) as { target: string, logs: Record<string, { size: number, head?: string }> }
+    assert.equal(saved.target, code)
+    assert.ok(saved.logs[code] !== undefined && saved.logs[code].head !== undefined && saved.logs[code].size > 0)
+    const again = await cli(['audit', code, '-c', config, '--json', '--state', statePath])
+    assert.equal(again.status, 0, again.stderr)
+    const resumed = JSON.parse(again.stdout) as { ok: boolean, logs: Array<{ log: string, heads: Array<{ source: string, status: string }> }> }
+    assert.equal(resumed.ok, true)
+    assert.ok(resumed.logs.find(l => l.log === code)?.heads.some(h => h.source === 'resumed' && h.status === 'consistent'), JSON.stringify(resumed.logs))
+    writeFileSync(statePath, '{"v":1,"target":"nonsense"')
+    const damaged = await cli(['audit', code, '-c', config, '--json', '--state', statePath])
+    assert.equal(damaged.status, 0, damaged.stderr)
+    assert.match(damaged.stderr, /is not an audit state; starting over/)
+    const unwritable = await cli(['audit', code, '-c', config, '--json', '--state', join(dir, 'no-such-dir', 'state.json')])
+    assert.equal(unwritable.status, 1)
+    assert.equal((JSON.parse(unwritable.stdout) as { error: { name: string } }).error.name, 'StorageError')
 
     const bad = await cli(['audit', 'MA.156.13', '-c', config])
     assert.equal(bad.status, 1)

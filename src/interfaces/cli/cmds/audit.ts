@@ -1,6 +1,7 @@
 import type { Command } from 'commander'
 import { parseCodeInput } from '../../../core/code/check-character.ts'
-import type { AuditReport } from '../../../services/ledger/index.ts'
+import type { AuditProgress, AuditReport } from '../../../services/ledger/index.ts'
+import { fileAuditState } from '../audit-state.ts'
 import { ConfigError } from '../../config/load.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { EXIT_FAILURE, EXIT_OK, printJson, runHandler } from '../output.ts'
@@ -44,7 +45,8 @@ export function registerAudit (program: Command): void {
     .argument('<code|authority>', 'a code (its allocation and versions) or an authority namespace (its whole log)')
     .option('--json', 'machine-readable output')
     .option('--timeout <ms>', 'deadline for the whole audit', '60000')
-    .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string }) => {
+    .option('--state <file>', 'keep the audit\'s progress in this file and go on from it: an interrupted or later audit reads only the entries after the last one checked')
+    .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string, state?: string }) => {
       await runHandler(async () => {
         const code = parseCodeInput(input).text
         const timeoutMs = Number(opts.timeout)
@@ -54,7 +56,13 @@ export function registerAudit (program: Command): void {
         try {
           await checkBootstrap(node, config, 'require')
           if (node.ledger === undefined) throw new ConfigError('this node runs without a ledger', { field: 'ledger' })
-          const report = await node.ledger.audit(code, { signal: AbortSignal.timeout(timeoutMs) })
+          const state = opts.state === undefined ? undefined : fileAuditState(opts.state, code, (line) => { process.stderr.write(`warning: ${line}\n`) })
+          // a progress line on a terminal, redrawn in place; nothing in logs or pipes
+          const onProgress = process.stderr.isTTY
+            ? (p: AuditProgress): void => { process.stderr.write(`\raudit ${p.log}: ${p.done}/${p.total} entries checked (${Math.floor(100 * p.done / Math.max(1, p.total))}%)`) }
+            : undefined
+          const report = await node.ledger.audit(code, { signal: AbortSignal.timeout(timeoutMs), ...(state !== undefined ? { state } : {}), ...(onProgress !== undefined ? { onProgress } : {}) })
+          if (onProgress !== undefined) process.stderr.write('\n')
           if (opts.json === true) printJson(report)
           else process.stdout.write(auditText(report) + '\n')
           return report.ok && !report.revoked ? EXIT_OK : EXIT_FAILURE

@@ -17,6 +17,7 @@ import { registerRegister } from './register.ts'
 import { registerShare } from './share.ts'
 import { registerFetch } from './fetch.ts'
 import { registerExchange } from './exchange.ts'
+import { registerList } from './list.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -38,4 +39,5 @@ export function registerCommands (program: Command): void {
   registerShare(program)
   registerFetch(program)
   registerExchange(program)
+  registerList(program)
 }

@@ -30,7 +30,8 @@ const TEXTS = {
     place: (name, lat, lon) => `${name}: latitude ${lat}, longitude ${lon}`,
     noLedgerChildren: 'No ledger lists children of this code.', childrenUnavailable: (d) => `Children unavailable: ${d}`,
     noChildren: 'No codes allocated under this one.',
-    childrenCount: (n, fromTable, log) => `${n} allocated under this code (${fromTable ? "from this node's allocation table" : `from the ledger of ${log}, checked against its signed head`}).`,
+    childrenCount: (n, more, fromTable, log) => `${n}${more ? ' shown, more' : ''} allocated under this code (${fromTable ? "from this node's allocation table" : `from the ledger of ${log}, checked against its signed head`}).`,
+    more: 'more',
     historyUnavailable: (d) => `History unavailable: ${d}`,
     historyLedger: "Entries in the authorities' ledgers, each with an inclusion proof against a signed tree head.",
     historyNoLedger: 'This node keeps no ledger: only the current version is shown.',
@@ -61,7 +62,8 @@ const TEXTS = {
     place: (name, lat, lon) => `${name}：纬度 ${lat}，经度 ${lon}`,
     noLedgerChildren: '没有日志列出此编码的下级编码。', childrenUnavailable: (d) => `下级编码暂不可用：${d}`,
     noChildren: '此编码下尚未分配编码。',
-    childrenCount: (n, fromTable, log) => `此编码下已分配 ${n} 个（${fromTable ? '来自本节点的分配表' : `来自 ${log} 的日志，已对照其签名树头核验`}）。`,
+    childrenCount: (n, more, fromTable, log) => `${more ? `已显示此编码下分配的 ${n} 个编码，还有更多` : `此编码下已分配 ${n} 个`}（${fromTable ? '来自本节点的分配表' : `来自 ${log} 的日志，已对照其签名树头核验`}）。`,
+    more: '更多',
     historyUnavailable: (d) => `历史暂不可用：${d}`,
     historyLedger: '各授权机构日志中的条目，每条都附有对照签名树头的包含证明。',
     historyNoLedger: '本节点不保存日志：只显示当前版本。',
@@ -100,6 +102,8 @@ function webLink (url) {
     return undefined
   }
 }
+// entries per page of children and history (the gateway's listings are paged); `?limit=` overrides it
+const PAGE_LIMIT = Math.min(1000, Math.max(1, Number(new URLSearchParams(location.search).get('limit')) || 100))
 
 function el (tag, attrs = {}, text) {
   const e = document.createElement(tag)
@@ -229,16 +233,31 @@ async function drawMap (r) {
   $('place-text').textContent = T.place(r.name || r.code, geo.lat.toFixed(4), geo.lon.toFixed(4))
 }
 
-async function drawChildren (code) {
+/** A "more" button under a paged listing: it loads the next page with the cursor the last one gave, then goes away or waits for the next. */
+function moreButton (id, next, load) {
+  const old = $(id)
+  if (old) old.remove()
+  if (!next) return undefined
+  const button = el('button', { id, type: 'button', class: 'more' }, T.more)
+  button.addEventListener('click', () => {
+    button.disabled = true
+    void load(next)
+  })
+  return button
+}
+
+async function drawChildren (code, cursor) {
   const list = $('children')
-  list.replaceChildren()
-  $('children-note').textContent = T.loading
-  const { ok, status, body } = await getJson(`/v1/codes/${encodeURIComponent(code)}/children`)
+  if (cursor === undefined) {
+    list.replaceChildren()
+    $('children-more')?.remove()
+    $('children-note').textContent = T.loading
+  }
+  const { ok, status, body } = await getJson(`/v1/codes/${encodeURIComponent(code)}/children?limit=${PAGE_LIMIT}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
   if (!ok) {
     $('children-note').textContent = status === 404 ? T.noLedgerChildren : T.childrenUnavailable(body.detail || status)
     return
   }
-  $('children-note').textContent = body.count === 0 ? T.noChildren : T.childrenCount(body.count, body.source === 'authority', body.log)
   const unnamed = []
   for (const c of body.children) {
     const li = el('li')
@@ -248,6 +267,10 @@ async function drawChildren (code) {
     list.append(li)
     if (!c.name) unnamed.push({ code: c.code, name })
   }
+  const shown = list.children.length
+  $('children-note').textContent = shown === 0 ? T.noChildren : T.childrenCount(shown, body.next !== undefined && body.next !== null, body.source === 'authority', body.log)
+  const more = moreButton('children-more', body.next, async (next) => { await drawChildren(code, next) })
+  if (more) list.after(more)
   // names of the first children this node had not seen yet: one verified lookup each
   await Promise.all(unnamed.slice(0, CHILD_NAMES_LOOKED_UP).map(async ({ code, name }) => {
     const { ok, body: r } = await getJson(`/v1/codes/${encodeURIComponent(code)}`)
@@ -255,11 +278,14 @@ async function drawChildren (code) {
   }))
 }
 
-async function drawHistory (code) {
+async function drawHistory (code, cursor) {
   const body = $('history').tBodies[0]
-  body.replaceChildren()
-  $('history-note').textContent = T.loading
-  const { ok, body: h } = await getJson(`/v1/codes/${encodeURIComponent(code)}/history`)
+  if (cursor === undefined) {
+    body.replaceChildren()
+    $('history-more')?.remove()
+    $('history-note').textContent = T.loading
+  }
+  const { ok, body: h } = await getJson(`/v1/codes/${encodeURIComponent(code)}/history?limit=${PAGE_LIMIT}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`)
   if (!ok) {
     $('history-note').textContent = T.historyUnavailable(h.detail || 'error')
     return
@@ -272,6 +298,8 @@ async function drawHistory (code) {
       el('td', { class: 'mono' }, v.log ? `${v.log} #${v.index}` : ''), el('td', { class: 'proof' }, v.proof ? (v.proof.length === 0 ? T.onlyEntry : T.proofOf(v.proof.length)) : ''))
     body.append(tr)
   }
+  const more = moreButton('history-more', h.next, async (next) => { await drawHistory(code, next) })
+  if (more) $('history').after(more)
 }
 
 /** The offline proof bundle as a QR code, when this gateway's node may sign one (holder or authority above). */

@@ -6,10 +6,13 @@ import type { VerifiedRecord } from '../../../core/record/verify.ts'
 import { decodeRecordInclusion } from '../../../core/record/record-inclusion.ts'
 import { UnknownLogError } from '../../../network/protocols/ledger.ts'
 import { NotFoundError } from '../../../services/errors.ts'
-import type { VerifiedLog } from '../../../services/ledger/index.ts'
+import { decodeCursor, encodeCursor, parsePageLimit } from '../../../core/ledger/cursor.ts'
+import { listingId } from '../../../services/ledger/index.ts'
+import { childrenPage, historyLogs, historyPages, isPage } from '../../../services/ledger/listings.ts'
 import { displayName, recordView } from '../../present/record-view.ts'
 import type { GatewayContext, RouteModule } from '../context.ts'
-import { codeFrom, codeParams, headView, resolveWithin } from './shared.ts'
+import { codeFrom, codeParams, headView, pageQuerystring, resolveWithin } from './shared.ts'
+import type { PageQuerystring } from './shared.ts'
 
 /** Body bytes of a record's JSON view, built once per verified record (cached answers reuse them). */
 interface RecordJson { head: string, etag: string }
@@ -52,19 +55,20 @@ async function inclusionOf (ctx: GatewayContext, verified: VerifiedRecord): Prom
   }
 }
 
-/** A log read, or why it could not be read (answers carry that rather than failing as a whole). */
-async function ledgerRead (ctx: GatewayContext, log: string): Promise<VerifiedLog | { log: string, error: string, code: string }> {
-  if (ctx.logs === undefined) return { log, error: 'this node keeps no ledger', code: UnknownLogError.code }
-  try {
-    return await ctx.logs.read(log)
-  } catch (err) {
-    const e = err as Error & { code?: string }
-    return { log, error: e.message, code: e.code ?? 'ERR_INTERNAL' }
-  }
-}
-
-function isLog (read: VerifiedLog | { error: string }): read is VerifiedLog {
-  return !('error' in read)
+/**
+ * Children from the allocation table, for an authority that runs without a ledger: no proofs to
+ * give, so the page is cut from the sorted table (bounded by the table's size when it was opened).
+ */
+async function childrenFromTable (code: string, authority: NonNullable<GatewayContext['node']['authority']>, limit: number, cursor: string | undefined): Promise<Record<string, unknown>> {
+  const depth = parseCode(code).segments.length
+  const all = (await authority.allocations()).filter(a => parseCode(a.code).segments.length === depth + 1)
+  // not the ledger listing's id: a cursor of one is never read as the other's
+  const id = `${listingId(code, 'children', code)}/table`
+  const at = cursor === undefined ? { headSize: all.length, next: 0 } : decodeCursor(cursor, id)
+  const page = all.slice(at.next, Math.min(at.next + limit, at.headSize))
+  const end = at.next + page.length
+  const children = page.map(a => ({ code: a.code, printed: toPrinted(a.code), name: a.name, allocatedAt: new Date(a.allocatedAt).toISOString() }))
+  return { code, source: 'authority', count: children.length, children, ...(end < Math.min(at.headSize, all.length) ? { next: encodeCursor({ log: id, headSize: at.headSize, next: end }) } : {}) }
 }
 
 function sendJson (reply: FastifyReply, body: unknown): FastifyReply {
@@ -94,8 +98,8 @@ export const codeRoutes: RouteModule = {
     '/v1/codes/{code}/children': {
       get: {
         summary: 'Codes allocated directly under a code',
-        description: 'From the allocation table when this node is the code\'s authority, else from the authority\'s ledger (every allocation is logged), each entry checked against its signed head. Names are given for children whose records this node already holds or has cached.',
-        parameters: [{ $ref: '#/components/parameters/code' }],
+        description: 'A page (`limit`, `cursor`) of the first allocations of codes directly under a code, in log order, from the ledger of the code (or of the authority that signs its record), each with its inclusion proof against the signed head. Names come from the allocation table when this node is the code\'s authority, else for children whose records this node already holds or has cached.',
+        parameters: [{ $ref: '#/components/parameters/code' }, { $ref: '#/components/parameters/limit' }, { $ref: '#/components/parameters/cursor' }],
         responses: { 200: { description: 'children', content: { 'application/json': { schema: { $ref: '#/components/schemas/Children' } } } }, 400: { $ref: '#/components/responses/Problem' }, 404: { $ref: '#/components/responses/Problem' }, 504: { $ref: '#/components/responses/Problem' } }
       }
     },
@@ -103,7 +107,7 @@ export const codeRoutes: RouteModule = {
       get: {
         summary: 'Versions of a code in the ledgers, with inclusion proofs',
         description: 'The code\'s entries (allocation, record versions, revocations) in its own log and its parent\'s, each with an RFC 9162 inclusion proof against the log\'s signed head (given with its bytes).',
-        parameters: [{ $ref: '#/components/parameters/code' }],
+        parameters: [{ $ref: '#/components/parameters/code' }, { $ref: '#/components/parameters/limit' }, { $ref: '#/components/parameters/cursor' }],
         responses: { 200: { description: 'history', content: { 'application/json': { schema: { $ref: '#/components/schemas/History' } } } }, 400: { $ref: '#/components/responses/Problem' }, 404: { $ref: '#/components/responses/Problem' }, 504: { $ref: '#/components/responses/Problem' } }
       }
     }
@@ -136,87 +140,81 @@ export const codeRoutes: RouteModule = {
         .send(`${json.head}${ledger},"resolution":{"source":"${resolution.source}"${from},"elapsedMs":${resolution.elapsedMs.toFixed(3)}}}`)
     })
 
-    app.get<{ Params: { code: string } }>('/v1/codes/:code/children', { schema: { params: codeParams } }, async (request, reply) => {
+    app.get<{ Params: { code: string }, Querystring: PageQuerystring }>('/v1/codes/:code/children', { schema: { params: codeParams, querystring: pageQuerystring } }, async (request, reply) => {
       const code = codeFrom(request.params.code)
-      const depth = parseCode(code).segments.length
+      const limit = parsePageLimit(request.query.limit)
+      const cursor = request.query.cursor
+      const authority = ctx.node.authority
+      const ownTable = authority !== undefined && authority.namespace === code
       const nameOf = async (child: string): Promise<string | undefined> => {
+        if (ownTable) return (await authority.allocation(child))?.name
         const known = ctx.node.resolver.cached(child) ?? await ctx.node.held(child)
         return known === undefined ? undefined : displayName(known)
       }
-      const authority = ctx.node.authority
-      if (authority !== undefined && authority.namespace === code) {
-        const children = (await authority.allocations()).filter(a => parseCode(a.code).segments.length === depth + 1)
-          .sort((a, b) => a.code < b.code ? -1 : 1)
-          .map(a => ({ code: a.code, printed: toPrinted(a.code), name: a.name, allocatedAt: new Date(a.allocatedAt).toISOString() }))
-        return sendJson(reply, { code, source: 'authority', count: children.length, children })
+      if (ctx.node.ledger === undefined) {
+        if (!ownTable) throw new UnknownLogError('this node keeps no ledger, and is not the authority of this code', { log: code })
+        return sendJson(reply, await childrenFromTable(code, authority, limit, cursor))
       }
-      if (ctx.logs === undefined) throw new UnknownLogError('this node keeps no ledger, and is not the authority of this code', { log: code })
-      // the code's own log holds what its holder allocated; a code without a node of its own (a
-      // sub-code) has its children allocated by the authority that signs its record
-      let read = await ledgerRead(ctx, code)
-      if (!isLog(read)) {
-        const signer = (await resolveWithin(ctx, code)).verified.chain.namespace
-        if (signer !== code) read = await ledgerRead(ctx, signer)
+      let read
+      try {
+        read = await childrenPage(ctx.node.ledger, code, {
+          limit, ...(cursor !== undefined ? { cursor } : {}), signal: AbortSignal.timeout(ctx.resolveTimeoutMs), signerOf: async (c) => (await resolveWithin(ctx, c)).verified.chain.namespace
+        })
+      } catch (err) {
+        // an authority whose log has no signed head yet (it signs within a second) still has its table
+        if (!(err instanceof NotFoundError) || !ownTable) throw err
+        return sendJson(reply, await childrenFromTable(code, authority, limit, cursor))
       }
-      if (!isLog(read)) throw new NotFoundError(`no ledger lists the children of ${code}: ${read.error}`, { code, reason: read.code })
-      const seen = new Set<string>()
       const children = []
-      for (let i = 0; i < read.entries.length; i++) {
-        const e = read.entries[i] as VerifiedLog['entries'][number]
-        if (e.type !== 'allocation' || seen.has(e.code)) continue
-        const parsed = parseCode(e.code)
-        if (parsed.segments.length !== depth + 1 || parsed.segments.slice(0, -1).join('.') !== code) continue
-        seen.add(e.code)
-        const name = await nameOf(e.code)
-        children.push({ code: e.code, printed: toPrinted(e.code), ...(name !== undefined ? { name } : {}), allocatedAt: new Date(e.time).toISOString(), certificate: toHex(e.object), index: i })
+      for (const e of read.entries) {
+        const name = await nameOf(e.entry.code)
+        children.push({ code: e.entry.code, printed: toPrinted(e.entry.code), ...(name !== undefined ? { name } : {}), allocatedAt: new Date(e.entry.time).toISOString(), certificate: toHex(e.entry.object), index: e.index, proof: e.proof.map(toHex) })
       }
-      children.sort((a, b) => a.code < b.code ? -1 : 1)
-      return sendJson(reply, { code, source: 'ledger', log: read.log, head: headView(read.head), count: children.length, children })
+      return sendJson(reply, { code, source: ownTable ? 'authority' : 'ledger', log: read.log, head: headView(read.head), count: children.length, children, ...(read.next !== undefined ? { next: read.next } : {}) })
     })
 
-    app.get<{ Params: { code: string } }>('/v1/codes/:code/history', { schema: { params: codeParams } }, async (request, reply) => {
+    app.get<{ Params: { code: string }, Querystring: PageQuerystring }>('/v1/codes/:code/history', { schema: { params: codeParams, querystring: pageQuerystring } }, async (request, reply) => {
       const code = codeFrom(request.params.code)
-      const parsed = parseCode(code)
-      if (ctx.logs === undefined) {
+      const limit = parsePageLimit(request.query.limit)
+      const cursor = request.query.cursor
+      if (ctx.node.ledger === undefined) {
         // no ledger on this node: the current version is all it can vouch for
         const verified = (await resolveWithin(ctx, code)).verified
         return sendJson(reply, { code, ledger: false, logs: [], versions: [{ type: 'record', seq: verified.record.body.seq, time: new Date(verified.record.body.issuedAt).toISOString(), object: toHex(sha256(verified.record.bytes)), current: true }] })
       }
-      const logNames = parsed.segments.length > 1 ? [code, parsed.segments.slice(0, -1).join('.')] : [code]
       // a sub-code's versions are signed (and logged) by its city: read that log too
       const current = ctx.node.resolver.cached(code) ?? (await resolveWithin(ctx, code).catch((err: unknown) => {
         if (err instanceof NotFoundError) return undefined
         throw err
       }))?.verified
-      if (current !== undefined && !logNames.includes(current.chain.namespace)) logNames.push(current.chain.namespace)
-      const reads = await Promise.all(logNames.map(async l => await ledgerRead(ctx, l)))
+      const { reads, next } = await historyPages(ctx.node.ledger, code, historyLogs(code, current?.chain.namespace), {
+        limit, ...(cursor !== undefined ? { cursor } : {}), signal: AbortSignal.timeout(ctx.resolveTimeoutMs)
+      })
       const currentHash = current === undefined ? undefined : sha256(current.record.bytes)
       const logs = []
       const versions = []
       for (const read of reads) {
-        if (!isLog(read)) {
+        if (!isPage(read)) {
           logs.push(read)
           continue
         }
-        logs.push({ ...headView(read.head), peer: read.peer ?? ctx.node.peerId.toString() })
-        for (let i = 0; i < read.entries.length; i++) {
-          const e = read.entries[i] as VerifiedLog['entries'][number]
-          if (e.code !== code) continue
+        logs.push({ ...headView(read.head), peer: read.peer ?? ctx.node.peerId.toString(), ...(read.next !== undefined ? { next: read.next } : {}) })
+        for (const { index, entry: e, proof } of read.entries) {
           versions.push({
             log: read.log,
-            index: i,
+            index,
             type: e.type,
             ...(e.seq !== undefined ? { seq: e.seq } : {}),
             time: new Date(e.time).toISOString(),
             object: toHex(e.object),
             ...(currentHash !== undefined && e.type === 'record' ? { current: equalBytes(currentHash, e.object) } : {}),
-            proof: read.tree.inclusionProof(i, read.head.sth.head.size).map(toHex)
+            proof: proof.map(toHex)
           })
         }
       }
-      if (versions.length === 0 && current === undefined) throw new NotFoundError(`no ledger entry and no record for ${code}`, { code })
+      if (versions.length === 0 && current === undefined && cursor === undefined) throw new NotFoundError(`no ledger entry and no record for ${code}`, { code })
       versions.sort((a, b) => a.time < b.time ? -1 : a.time > b.time ? 1 : (a.seq ?? -1) - (b.seq ?? -1))
-      return sendJson(reply, { code, ledger: true, logs, versions })
+      return sendJson(reply, { code, ledger: true, logs, versions, ...(next !== undefined ? { next } : {}) })
     })
   }
 }

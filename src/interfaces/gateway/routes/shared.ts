@@ -17,6 +17,14 @@ export const codeParams = {
   additionalProperties: false
 } as const
 
+/** `?limit=&cursor=` of every paged listing (core/ledger/cursor.ts checks them and says what is wrong). */
+export interface PageQuerystring { limit?: string, cursor?: string }
+export const pageQuerystring = {
+  type: 'object',
+  properties: { limit: { type: 'string', maxLength: 16 }, cursor: { type: 'string', maxLength: 512 } },
+  additionalProperties: false
+} as const
+
 /** Parsed inputs remembered (input text -> canonical code): a popular code is parsed once. */
 const PARSED_MAX = 10_000
 const parsed = new Map<string, string>()
