@@ -119,6 +119,24 @@ export class RevocationSet {
   }
 }
 
+/**
+ * The revocation in force at `now` that stops link `i` of a chain (anchor side first), if any. A
+ * holder that rotates to its pre-committed key retires the old certificate with its own key
+ * (SPEC 4.4): that revocation stops every chain ending in the old certificate, so the old key can no
+ * longer sign, but not the chain that goes on through the rotation link succeeding it. A revocation
+ * signed by anyone else (the issuer) stops the link whatever follows it.
+ */
+export function revocationOfLink (certs: readonly Certificate[], i: number, revocations: RevocationSet, now: number): Revocation | undefined {
+  const cert = certs[i]
+  if (cert === undefined || revocations.size === 0) return undefined
+  const revocation = revocations.revoked(cert.hash, now)
+  if (revocation === undefined) return undefined
+  const next = certs[i + 1]
+  const rotatedAway = next !== undefined && next.body.kind === 'rotation' && next.body.prev !== null && equalBytes(next.body.prev, cert.hash)
+  if (rotatedAway && equalBytes(revocation.key, cert.body.subject)) return undefined
+  return revocation
+}
+
 export function certificateHash (certBytes: Uint8Array): Uint8Array {
   return sha256(certBytes)
 }
