@@ -14,6 +14,8 @@ import { registerVerify } from './verify.ts'
 import { registerRevoke } from './revoke.ts'
 import { registerInvite } from './invite.ts'
 import { registerRegister } from './register.ts'
+import { registerRotate } from './rotate.ts'
+import { registerReinstate } from './reinstate.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -32,4 +34,6 @@ export function registerCommands (program: Command): void {
   registerRevoke(program)
   registerInvite(program)
   registerRegister(program)
+  registerRotate(program)
+  registerReinstate(program)
 }

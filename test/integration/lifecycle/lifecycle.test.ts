@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict'
+import { createRecord, decodeCertificate, toHex } from '../../../src/core/index.ts'
+import { decodeLeaf } from '../../../src/core/ledger/log.ts'
+import type { Signer } from '../../../src/core/index.ts'
+import { adminOperations } from '../../../src/services/admin/index.ts'
+import { revokeCertificate } from '../../../src/services/proof/revoke.ts'
+import type { CitycodeNode } from '../../../src/services/node/index.ts'
+import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
+import type { TestNetwork } from '../../utils/citycode-network.ts'
+import { seededSigner } from '../../utils/fixtures.ts'
+import { errorName } from '../../utils/errors.ts'
+
+/** A record of `code` signed by `signer` under `chain`, as a holder of an old key could still make one. */
+function forged (node: CitycodeNode, code: string, signer: Signer, chain: readonly Uint8Array[], seq: number): Uint8Array {
+  const now = node.validator.now()
+  return createRecord({ code, seq, issuedAt: now, expiresAt: now + 86_400_000, ttl: 60_000, values: [{ type: 'name', lang: 'en', value: 'forged' }] }, signer, [...chain]).bytes
+}
+
+async function keyOf (node: CitycodeNode, code: string): Promise<string> {
+  return toHex((await node.resolve(code, { fresh: true })).verified.record.body.key)
+}
+
+/** Issue #18 §1 on real nodes (memory transport): rotation, re-certification after a revocation, and a lost key re-applying. */
+describe('operator lifecycle: rotate, reinstate, re-apply after a lost data directory', function () {
+  this.timeout(120_000)
+  let net: TestNetwork
+  before(async () => { net = await startTestNetwork(3) })
+  after(async () => { await net?.stop() })
+
+  it('rotate: the new key signs, the chain verifies everywhere, the ledger logs it, the old key signs nothing more', async () => {
+    const city = net.cities[0] as CitycodeNode
+    const code = city.identity?.namespace as string
+    const resolver = await net.add('resolver')
+    const oldKey = city.authorityKey as Signer
+    const oldChain = [...(city.identity?.chain ?? [])]
+    assert.equal(await keyOf(resolver, code), toHex(oldKey.publicKey))
+
+    const rotation = await adminOperations()({ node: city }).rotate()
+    assert.equal(rotation.code, code)
+    assert.equal(rotation.previousKey, toHex(oldKey.publicKey))
+    assert.notEqual(rotation.key, rotation.previousKey)
+    assert.equal(rotation.serial, 2)
+    assert.ok(rotation.republished >= 1)
+    assert.equal(toHex((city.authorityKey as Signer).publicKey), rotation.key)
+
+    // a resolver that was listening, and one that starts afterwards (sync at start), see the new key
+    assert.ok(await eventually(async () => await keyOf(resolver, code).catch(() => '') === rotation.key, 20_000), 'the listening resolver sees the new key')
+    const late = await net.add('resolver')
+    const seen = await late.resolve(code, { fresh: true })
+    assert.equal(toHex(seen.verified.record.body.key), rotation.key)
+    assert.deepEqual(seen.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'delegation', 'rotation'])
+    // the parent serves the new version
+    assert.ok(await eventually(async () => toHex((await net.country.held(code))?.record.body.key ?? new Uint8Array(0)) === rotation.key, 10_000))
+
+    // the old key, under its old chain, is refused by both: its holder retired the certificate
+    const stale = forged(city, code, oldKey, oldChain, 1000)
+    assert.ok(await eventually(() => errorName(() => resolver.validator.validate(stale)) === 'RevokedError', 10_000))
+    assert.equal(errorName(() => late.validator.validate(stale)), 'RevokedError')
+
+    // the rotation and the retirement are in the city's own log, in that order
+    assert.ok(rotation.ledgerIndex !== null)
+    const [entry, next] = (await city.ledger?.entries(rotation.ledgerIndex, rotation.ledgerIndex + 2) ?? []).map(e => decodeLeaf(e))
+    assert.equal(entry?.type, 'rotation')
+    assert.equal(entry?.code, code)
+    assert.equal(next?.type, 'revocation')
+
+    // and the node can rotate again from the key the link committed to
+    const again = await adminOperations()({ node: city }).rotate()
+    assert.equal(again.previousKey, rotation.key)
+    assert.equal(again.serial, 3)
+    assert.equal(toHex((await late.resolve(code, { fresh: true })).verified.record.body.key), again.key)
+  })
+
+  it('reinstate after a revocation: the code resolves with the new key for a resolver that holds the old revocation; the old key stays refused', async () => {
+    const city = net.cities[1] as CitycodeNode
+    const code = city.identity?.namespace as string
+    const oldKey = city.authorityKey as Signer
+    const oldChain = [...(city.identity?.chain ?? [])]
+    const resolver = await net.add('resolver')
+    assert.equal(await keyOf(resolver, code), toHex(oldKey.publicKey))
+    await revokeCertificate(net.country, code, { reason: 'key compromised' })
+    assert.ok(await eventually(async () => await resolver.resolve(code, { fresh: true }).then(() => '', (err: Error) => err.name) === 'RevokedError', 15_000))
+    await city.stop()
+
+    const fresh = seededSigner(777_001)
+    const operator = adminOperations()({ node: net.country })
+    await assert.rejects(operator.reinstate({ code: 'MA.156.1309', key: toHex(fresh.publicKey) }), { name: 'AllocationError' })
+    const reinstated = await operator.reinstate({ code, key: toHex(fresh.publicKey) })
+    assert.equal(reinstated.serial, 2)
+    assert.equal(reinstated.revokedPrevious, false, 'it was revoked already')
+    assert.equal((await operator.reinstate({ code, key: toHex(fresh.publicKey) })).duplicate, true)
+
+    // the city comes back on the new key: its application is answered at once with the new certificate
+    const back = await net.add('city', { authorityKey: fresh })
+    assert.equal(await back.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'City again', officialCode: '130200' }), code)
+    assert.equal(decodeCertificate(back.identity?.chain.at(-1) as Uint8Array).body.serial, 2)
+    await back.publishOwn()
+    assert.ok(await eventually(async () => await keyOf(resolver, code).catch(() => '') === toHex(fresh.publicKey), 20_000), 'the resolver holding the old revocation takes the new certificate')
+    assert.equal(errorName(() => resolver.validator.validate(forged(back, code, oldKey, oldChain, 5000))), 'RevokedError')
+    const late = await net.add('resolver')
+    assert.equal(await keyOf(late, code), toHex(fresh.publicKey))
+  })
+
+  it('a lost data directory re-applies: plain approval says how, approval with reinstate re-certifies the code and revokes the old certificate', async () => {
+    const city = net.cities[2] as CitycodeNode
+    const code = city.identity?.namespace as string
+    const oldKey = city.authorityKey as Signer
+    const oldChain = [...(city.identity?.chain ?? [])]
+    await city.stop()
+    const lost = seededSigner(777_002)
+    const again = await net.add('city', { authorityKey: lost })
+    // not preapproved: the application waits for the operator
+    const applying = again.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'City 130300', officialCode: '130300' }, { timeoutMs: 60_000, poll: { intervalMs: 200 } })
+    const operator = adminOperations()({ node: net.country })
+    let id: string | undefined
+    assert.ok(await eventually(async () => { id = (await operator.pending()).find(p => p.officialCode === '130300')?.id; return id !== undefined }, 10_000))
+    const plain = await operator.approve([id as string])
+    assert.equal(plain[0]?.status, 'failed')
+    assert.match(plain[0]?.status === 'failed' ? plain[0].error.message : '', /already allocated.*--reinstate/)
+    const consented = await operator.approve([id as string], { reinstate: true })
+    assert.deepEqual(consented, [{ id, status: 'allocated', code, duplicate: false }])
+    assert.equal(await applying, code)
+    await again.publishOwn()
+    const resolver = await net.add('resolver')
+    assert.equal(await keyOf(resolver, code), toHex(lost.publicKey))
+    // the old certificate was revoked by the parent in the same step, so a stale record under it is refused
+    assert.equal(errorName(() => resolver.validator.validate(forged(again, code, oldKey, oldChain, 9000))), 'RevokedError')
+    assert.equal(errorName(() => net.country.validator.validate(forged(again, code, oldKey, oldChain, 9000))), 'RevokedError')
+  })
+})
