@@ -59,6 +59,19 @@ export function verifyRevocation (revocation: Revocation, cert: Certificate): vo
   }
 }
 
+/**
+ * Which of two valid revocations of one certificate a node keeps (one per certificate): the
+ * issuer's before the holder's own, then the one in force earliest. The holder's retirement of a
+ * certificate it rotated away from leaves the rotated chain standing (revocationOfLink); kept
+ * over the issuer's later revocation, it would hide that one and leave the rotated chain standing
+ * too.
+ */
+export function keepsRevocation (candidate: Revocation, kept: Revocation, cert: Certificate): boolean {
+  const byHolder = (r: Revocation): boolean => equalBytes(r.key, cert.body.subject)
+  if (byHolder(candidate) !== byHolder(kept)) return !byHolder(candidate)
+  return candidate.revokedAt < kept.revokedAt
+}
+
 /** The revocations a validator honours, by certificate hash. Only verified revocations go in. */
 export class RevocationSet {
   private readonly byTarget = new Map<string, Revocation>()
@@ -70,7 +83,7 @@ export class RevocationSet {
     verifyRevocation(revocation, cert)
     const id = toHex(revocation.target)
     const existing = this.byTarget.get(id)
-    if (existing === undefined || revocation.revokedAt < existing.revokedAt) this.byTarget.set(id, revocation)
+    if (existing === undefined || keepsRevocation(revocation, existing, cert)) this.byTarget.set(id, revocation)
     let targets = this.byNamespace.get(revocation.namespace)
     if (targets === undefined) this.byNamespace.set(revocation.namespace, targets = new Set())
     targets.add(id)

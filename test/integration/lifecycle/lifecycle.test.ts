@@ -69,6 +69,13 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     assert.equal(again.previousKey, rotation.key)
     assert.equal(again.serial, 3)
     assert.equal(toHex((await late.resolve(code, { fresh: true })).verified.record.body.key), again.key)
+
+    // the parent's revocation of the certificate it issued takes the rotated chain down with it
+    const revoked = await revokeCertificate(net.country, code, { reason: 'taken back' })
+    assert.equal(toHex(revoked.revocation.target), toHex(decodeCertificate(oldChain.at(-1) as Uint8Array).hash))
+    const after = await net.add('resolver')
+    await assert.rejects(after.resolve(code, { fresh: true }), { name: 'RevokedError' })
+    assert.ok(await eventually(async () => await late.resolve(code, { fresh: true }).then(() => '', (err: Error) => err.name) === 'RevokedError', 10_000))
   })
 
   it('reinstate after a revocation: the code resolves with the new key for a resolver that holds the old revocation; the old key stays refused', async () => {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict'
-import { ChainVerifier, RecordValidator, RevocationSet, announcementForChain, decodeRevocationAnnouncement, issueRotation, revoke, sha256 } from '../../../src/core/index.ts'
+import { ChainVerifier, RecordValidator, RevocationSet, announcementForChain, decodeRevocationAnnouncement, issueRotation, keepsRevocation, revoke, sha256 } from '../../../src/core/index.ts'
 import { cityRecord, hierarchy, NOW, seededSigner } from '../../utils/fixtures.ts'
 import { errorName } from '../../utils/errors.ts'
 
@@ -52,5 +52,22 @@ describe('pre-committed key rotation', () => {
     const strict = new RecordValidator(h.anchors, { now: () => NOW, revocations: byIssuer })
     assert.equal(errorName(() => strict.validate(cityRecord(h, { seq: 2 }, next, rotatedChain).bytes)), 'RevokedError')
     assert.ok(announcementForChain(rotatedChain, byIssuer, NOW) !== undefined)
+  })
+
+  it('the issuer\'s revocation, later than the holder\'s retirement, is the one kept (else the rotated chain would outlive it)', () => {
+    const link = issueRotation(h.cityCert, h.city, next, { nextCommitment: sha256(after.publicKey), now: NOW })
+    const set = new RevocationSet()
+    const retirement = revoke(h.cityCert, h.city, 'rotated', NOW - 10)
+    const byIssuer = revoke(h.cityCert, h.country, 'taken back', NOW - 5)
+    set.add(retirement, h.cityCert)
+    set.add(byIssuer, h.cityCert)
+    assert.equal(set.get(h.cityCert.hash)?.reason, 'taken back')
+    // and a holder's retirement never displaces the issuer's, whatever its date
+    set.add(revoke(h.cityCert, h.city, 'rotated', NOW - 100), h.cityCert)
+    assert.equal(set.get(h.cityCert.hash)?.reason, 'taken back')
+    assert.equal(keepsRevocation(retirement, byIssuer, h.cityCert), false)
+    assert.equal(keepsRevocation(byIssuer, retirement, h.cityCert), true)
+    const validator = new RecordValidator(h.anchors, { now: () => NOW, revocations: set })
+    assert.equal(errorName(() => validator.validate(cityRecord(h, { seq: 2 }, next, [...h.chain, link.bytes]).bytes)), 'RevokedError')
   })
 })
