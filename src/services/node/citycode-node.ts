@@ -510,7 +510,7 @@ export class CitycodeNode {
     const chain = [...identity.chain, link.bytes]
     // the same check every verifier makes, before anything is stored
     this.validator.chains.verify(chain, next.publicKey, { now, revocations: this.validator.revocations })
-    const retirement = revoke(current, old, ROTATION_REASON, now)
+    const retirement = revoke(current, old, ROTATION_REASON, now, { successor: link.hash })
     this.identity = { ...identity, chain }
     await saveIdentity(this.init.datastore, this.identity)
     await keyring.advance()

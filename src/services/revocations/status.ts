@@ -67,7 +67,9 @@ export class RevocationStatusKeeper {
     const depth = parseCode(authority.namespace).segments.length
     const revoked: Uint8Array[] = []
     for (const r of this.c.validator.revocations.values()) {
-      if (r.revokedAt > now) continue
+      // a retirement for a successor stops only its holder's own signing, which a statement about
+      // the certificate cannot express: listing it would refuse the rotated chain and the children
+      if (r.revokedAt > now || r.successor !== null) continue
       const ns = parseCode(r.namespace)
       if (ns.segments.length === depth + 1 && parent(ns)?.text === authority.namespace) revoked.push(r.target)
     }

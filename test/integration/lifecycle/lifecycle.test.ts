@@ -134,4 +134,22 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     assert.equal(errorName(() => resolver.validator.validate(forged(again, code, oldKey, oldChain, 9000))), 'RevokedError')
     assert.equal(errorName(() => net.country.validator.validate(forged(again, code, oldKey, oldChain, 9000))), 'RevokedError')
   })
+
+  it('a country that rotates keeps its cities: chains it certified before stand, one it certifies after carries the rotation link', async () => {
+    const city = net.cities[2] as CitycodeNode
+    const code = city.identity?.namespace as string
+    const rotation = await adminOperations()({ node: net.country }).rotate()
+    assert.equal(rotation.code, 'MA.156')
+    const late = await net.add('resolver')
+    assert.equal(await keyOf(late, 'MA.156'), rotation.key)
+    // the city's own chain still holds the country's old certificate, which its holder retired for the rotation
+    const stands = await late.resolve(code, { fresh: true })
+    assert.deepEqual(stands.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'delegation'])
+    // a city allocated now is certified by the new key, under the rotated chain
+    const newcomer = await net.add('city')
+    const allocated = await newcomer.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'City 130400', officialCode: '130400' })
+    await newcomer.publishOwn()
+    const seen = await late.resolve(allocated, { fresh: true })
+    assert.deepEqual(seen.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'rotation', 'delegation'])
+  })
 })

@@ -70,4 +70,21 @@ describe('pre-committed key rotation', () => {
     const validator = new RecordValidator(h.anchors, { now: () => NOW, revocations: set })
     assert.equal(errorName(() => validator.validate(cityRecord(h, { seq: 2 }, next, [...h.chain, link.bytes]).bytes)), 'RevokedError')
   })
+
+  it('a retirement for a successor is the holder\'s alone, and gives way to the holder\'s plain revocation', () => {
+    const link = issueRotation(h.cityCert, h.city, next, { nextCommitment: sha256(after.publicKey), now: NOW })
+    const set = new RevocationSet()
+    assert.equal(errorName(() => { set.add(revoke(h.cityCert, h.country, 'x', NOW, { successor: link.hash }), h.cityCert) }), 'PermissionError')
+    const retirement = revoke(h.cityCert, h.city, 'rotated', NOW - 500, { successor: link.hash })
+    assert.deepEqual(retirement.successor, link.hash)
+    set.add(retirement, h.cityCert)
+    // a thief of the old key cannot keep its forged child alive with an early retirement: the holder's plain revocation wins
+    set.add(revoke(h.cityCert, h.city, 'compromised', NOW - 400), h.cityCert)
+    assert.equal(set.get(h.cityCert.hash)?.reason, 'compromised')
+    set.add(revoke(h.cityCert, h.city, 'rotated', NOW - 9000, { successor: link.hash }), h.cityCert)
+    assert.equal(set.get(h.cityCert.hash)?.reason, 'compromised')
+    const validator = new RecordValidator(h.anchors, { now: () => NOW, revocations: set })
+    // a plain revocation by the holder still spares the rotation link that follows it (SPEC 4.4 (b) by hand)
+    validator.validate(cityRecord(h, { seq: 2 }, next, [...h.chain, link.bytes]).bytes)
+  })
 })
