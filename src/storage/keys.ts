@@ -83,7 +83,8 @@ export interface AuthorityKeyring {
   after(): Promise<Signer>
   /**
    * Once the rotated chain is stored: the next key becomes the current one and the after key the
-   * next. Safe to call again after a crash part-way (the node does at start).
+   * next. Does nothing when no after key was made; finishes a move a crash cut short (the node
+   * calls it at start when its stored chain names the next key).
    */
   advance(): Promise<void>
 }
@@ -102,8 +103,8 @@ export function memoryKeyring (current: Signer, fresh: () => Signer): AuthorityK
     next: async () => (keys.next ??= fresh()),
     after: async () => (keys.after ??= fresh()),
     advance: async () => {
-      const next = keys.next ??= fresh()
-      keys = { current: next, ...(keys.after !== undefined ? { next: keys.after } : {}) }
+      if (keys.after === undefined) return
+      keys = { current: keys.next ?? fresh(), next: keys.after }
     }
   }
 }
@@ -163,18 +164,19 @@ export class KeyStore {
       advance: async () => {
         const chain = await this.chain()
         const after = `citycode-${AFTER_KEY_NAME}`
+        // no after key: no rotation under way (or it is finished), nothing moves
+        if (!(await this.hasKey(after))) return
         const seed = async (name: string): Promise<Uint8Array> => seedOf(await this.loadOrCreate(`citycode-${name}`))
         const [current, next] = [await seed(AUTHORITY_KEY_NAME), await seed(NEXT_KEY_NAME)]
-        // each step leaves a state the next call finishes: the current key is replaced only while
-        // it still differs from the next one, and the after key is dropped last
+        // each step leaves a state the next call finishes: the current key is replaced only while it
+        // still differs from the next one, and the after key, whose presence says a move is under
+        // way, is dropped last
         if (!Buffer.from(current).equals(Buffer.from(next))) {
           await this.importSeed(RETIRED_KEY_NAME, current)
           await this.importSeed(AUTHORITY_KEY_NAME, next)
         }
-        if (await this.hasKey(after)) {
-          await this.importSeed(NEXT_KEY_NAME, await seed(AFTER_KEY_NAME))
-          await chain.removeKey(after)
-        }
+        await this.importSeed(NEXT_KEY_NAME, await seed(AFTER_KEY_NAME))
+        await chain.removeKey(after)
       }
     }
   }

@@ -49,6 +49,10 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     const seen = await late.resolve(code, { fresh: true })
     assert.equal(toHex(seen.verified.record.body.key), rotation.key)
     assert.deepEqual(seen.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'delegation', 'rotation'])
+    // and one that requires fresh revocation status (SPEC 4.6): the retirement is not listed by the
+    // country, which vouches for the rotation link as the issuer of the certificate it succeeds
+    const strict = await net.add('resolver', { resolver: { directTimeoutMs: 2_000, timeoutMs: 15_000, revocationStatusMaxAgeMs: 30_000 } })
+    assert.equal(toHex((await strict.resolve(code, { fresh: true })).verified.record.body.key), rotation.key)
     // the parent serves the new version
     assert.ok(await eventually(async () => toHex((await net.country.held(code))?.record.body.key ?? new Uint8Array(0)) === rotation.key, 10_000))
 
@@ -145,11 +149,17 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     // the city's own chain still holds the country's old certificate, which its holder retired for the rotation
     const stands = await late.resolve(code, { fresh: true })
     assert.deepEqual(stands.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'delegation'])
+    // a resolver that requires fresh revocation status (SPEC 4.6) takes the rotated country: the
+    // retirement is not listed, and the rotation link is vouched for by the root, which issued the
+    // certificate it succeeds
+    const strict = await net.add('resolver', { resolver: { directTimeoutMs: 2_000, timeoutMs: 15_000, revocationStatusMaxAgeMs: 30_000 } })
+    assert.equal(await keyOf(strict, 'MA.156'), rotation.key)
     // a city allocated now is certified by the new key, under the rotated chain
     const newcomer = await net.add('city')
     const allocated = await newcomer.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'City 130400', officialCode: '130400' })
     await newcomer.publishOwn()
     const seen = await late.resolve(allocated, { fresh: true })
     assert.deepEqual(seen.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'rotation', 'delegation'])
+    assert.equal((await strict.resolve(allocated, { fresh: true })).verified.record.body.code, allocated)
   })
 })
