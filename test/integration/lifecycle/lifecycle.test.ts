@@ -1,5 +1,12 @@
 import assert from 'node:assert/strict'
-import { createRecord, decodeCertificate, toHex } from '../../../src/core/index.ts'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createRecord, decodeCertificate, issueRotation, sha256, toHex } from '../../../src/core/index.ts'
+import { saveIdentity } from '../../../src/services/node/identity-store.ts'
+import { closeDatastore, openDatastore } from '../../../src/storage/datastore.ts'
+import { KeyStore } from '../../../src/storage/keys.ts'
+import { TEST_KEYCHAIN } from '../../utils/test-keychain.ts'
 import { decodeLeaf } from '../../../src/core/ledger/log.ts'
 import type { Signer } from '../../../src/core/index.ts'
 import { adminOperations } from '../../../src/services/admin/index.ts'
@@ -161,5 +168,43 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     const seen = await late.resolve(allocated, { fresh: true })
     assert.deepEqual(seen.verified.chain.certificates.map(c => c.body.kind), ['delegation', 'rotation', 'delegation'])
     assert.equal((await strict.resolve(allocated, { fresh: true })).verified.record.body.code, allocated)
+  })
+
+  it('a rotation cut off between storing the rotated chain and moving the keys is finished when the node starts again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'cc-rotation-crash-'))
+    try {
+      const open = async (): Promise<{ node: CitycodeNode, keys: KeyStore, datastore: Awaited<ReturnType<typeof openDatastore>> }> => {
+        const datastore = await openDatastore(dir)
+        const keys = new KeyStore(datastore, 'a passphrase of twenty chars', TEST_KEYCHAIN)
+        const authorityKey = await keys.authoritySigner('authority')
+        net.country.authority?.preapprove({ key: authorityKey.publicKey })
+        const node = await net.add('city', { datastore, peerKey: await keys.peerKey(), authorityKey, authorityKeys: keys.keyring() })
+        return { node, keys, datastore }
+      }
+      const first = await open()
+      const code = await first.node.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'City 130500', officialCode: '130500' })
+      const old = first.node.authorityKey as Signer
+      const ring = first.keys.keyring()
+      const next = await ring.next()
+      const after = await ring.after()
+      const identity = first.node.identity as NonNullable<CitycodeNode['identity']>
+      const link = issueRotation(decodeCertificate(identity.chain.at(-1) as Uint8Array), old, next, { nextCommitment: sha256(after.publicKey), now: Date.now() })
+      // what rotate stores first; the process dies before the keys move
+      await saveIdentity(first.datastore, { ...identity, chain: [...identity.chain, link.bytes] })
+      await first.node.stop()
+      await closeDatastore(first.datastore)
+
+      const second = await open()
+      assert.equal(toHex((second.node.authorityKey as Signer).publicKey), toHex(next.publicKey), 'the node signs with the key its stored chain names')
+      assert.equal(toHex((await second.keys.authoritySigner('authority')).publicKey), toHex(next.publicKey), 'and the keychain says so')
+      assert.equal(toHex((await second.keys.keyring().next()).publicKey), toHex(after.publicKey))
+      await second.node.publishOwn()
+      const resolver = await net.add('resolver')
+      assert.equal(await keyOf(resolver, code), toHex(next.publicKey))
+      await second.node.stop()
+      await closeDatastore(second.datastore)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
