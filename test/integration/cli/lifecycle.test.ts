@@ -109,6 +109,18 @@ describe('operator lifecycle from the CLI: publish and rotate on a running node,
     const afterReapply = await resolve()
     assert.equal(afterReapply.key, lostKey)
     assert.equal(afterReapply.verification.chain.at(-1)?.serial, 3)
+
+    // rotate on the stopped city: its data directory is rotated in place, the next start serves the new key
+    await stopCliNode(city.child)
+    const offline = await cli(['rotate', '-c', cityConfig, '--json'])
+    assert.equal(offline.status, 0, offline.stdout + offline.stderr)
+    assert.match(offline.stderr, /via the data directory/)
+    const offlineRotation = JSON.parse(offline.stdout) as { key: string, previousKey: string, via: string }
+    assert.equal(offlineRotation.previousKey, lostKey)
+    city = await startCliNode(cityConfig, env, children)
+    const afterOffline = await resolve()
+    assert.equal(afterOffline.key, offlineRotation.key)
+    assert.deepEqual(afterOffline.verification.chain.map(c => c.kind), ['delegation', 'delegation', 'rotation'])
   })
 
   async function pendingId (config: string, name: string): Promise<string> {
