@@ -9,7 +9,7 @@ import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
 import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services/node/index.ts'
 import { closeDatastore, openDatastore } from '../../storage/datastore.ts'
-import { AUTHORITY_KEY_NAME, KeyStore } from '../../storage/keys.ts'
+import { AUTHORITY_KEY_NAME, KeyStore, memoryKeyring } from '../../storage/keys.ts'
 import { assertStrongPassphrase, PASSPHRASE_RULE } from '../../storage/passphrase-policy.ts'
 import { ConfigError } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
@@ -92,6 +92,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
     } else {
       peerKey = await generateKeyPair('Ed25519')
       authorityKey = config.role === 'resolver' ? undefined : signerFromSeed(generateSeed())
+      if (authorityKey !== undefined) authorityKeys = memoryKeyring(authorityKey, () => signerFromSeed(generateSeed()))
     }
     const anchors = anchorsOf(config)
     if (config.role === 'root' && authorityKey !== undefined && !anchors.some(a => a.keys.some(k => equalBytes(k, authorityKey.publicKey)))) {

@@ -6,13 +6,11 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
 import { inNamespace, isDirectoryCode, lineage, parent, parseCode } from '../../core/code/grammar.ts'
 import { CitycodeError, DistrustedAuthorityError, RotationError } from '../../core/errors.ts'
-import { generateSeed, signerFromSeed } from '../../core/crypto/signature.ts'
 import type { Signer } from '../../core/crypto/signature.ts'
 import { decodeCertificate } from '../../core/trust/certificate.ts'
 import { MAX_CHAIN_LENGTH } from '../../core/trust/chain.ts'
 import { issueRotation } from '../../core/trust/rotation.ts'
 import { revoke } from '../../core/trust/revocation.ts'
-import { memoryKeyring } from '../../storage/keys.ts'
 import type { AuthorityKeyring } from '../../storage/keys.ts'
 import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
@@ -159,7 +157,9 @@ export class CitycodeNode {
   constructor (init: CitycodeNodeInit) {
     this.init = init
     this.currentKey = init.authorityKey
-    this.keyring = init.authorityKeys ?? (init.authorityKey !== undefined ? memoryKeyring(init.authorityKey, () => signerFromSeed(generateSeed())) : undefined)
+    // none given: applications commit to no next key (as before rotation existed), and simulations
+    // whose keys come from a seed stay byte-identical run to run
+    this.keyring = init.authorityKeys
     this.role = init.role
     this.now = init.now ?? Date.now
     this.validator = new RecordValidator(init.anchors, { now: this.now })

@@ -53,8 +53,8 @@ export interface CitycodeNodeInit {
   /** The authority signing key (not the libp2p key); absent for resolver-only nodes. */
   authorityKey?: Signer
   /**
-   * Where the key after `authorityKey` is kept for a rotation (the data directory's keychain).
-   * @default keys that live as long as the process
+   * Where the key after `authorityKey` is kept for a rotation (the data directory's keychain, or
+   * `memoryKeyring`). Without it the node commits to no next key and cannot rotate.
    */
   authorityKeys?: AuthorityKeyring
   /** For a root: the agency namespace it holds as an anchor (e.g. MA). */
