@@ -42,6 +42,9 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     const oldChain = [...(city.identity?.chain ?? [])]
     assert.equal(await keyOf(resolver, code), toHex(oldKey.publicKey))
 
+    // a trust anchor's key is rotated in the anchors' configuration, a resolver has nothing to rotate
+    await assert.rejects(adminOperations()({ node: net.root }).rotate(), { name: 'RotationError' })
+    await assert.rejects(adminOperations()({ node: resolver }).rotate(), { name: 'NotAllocatedError' })
     const rotation = await adminOperations()({ node: city }).rotate()
     assert.equal(rotation.code, code)
     assert.equal(rotation.previousKey, toHex(oldKey.publicKey))

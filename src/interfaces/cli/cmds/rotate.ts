@@ -16,7 +16,7 @@ export function registerRotate (program: Command): void {
         const config = configFrom(opts)
         if (config.dataDir === undefined && config.adminSocket === undefined) throw new ConfigError('rotate works on a node with a dataDir (or its adminSocket): a node without one forgets its keys when it stops', { field: 'dataDir' })
         if (config.role === 'resolver') throw new ConfigError('a resolver holds no code and no authority key to rotate', { field: 'role' })
-        const session = await openAdmin(configFrom(opts))
+        const session = await openAdmin(config)
         try {
           reportVia(session)
           const r = await session.operations.rotate()
