@@ -87,6 +87,8 @@ export interface AuthorityKeyring {
    * calls it at start when its stored chain names the next key).
    */
   advance(): Promise<void>
+  /** The key the last `advance` replaced, while it is kept. */
+  retired(): Promise<Signer | undefined>
 }
 
 export const AUTHORITY_KEY_NAME = 'authority'
@@ -97,15 +99,16 @@ const RETIRED_KEY_NAME = 'authority-retired'
 
 /** A keyring that lives as long as the process (a node without a data directory, tests). */
 export function memoryKeyring (current: Signer, fresh: () => Signer): AuthorityKeyring {
-  let keys: { current: Signer, next?: Signer, after?: Signer } = { current }
+  let keys: { current: Signer, next?: Signer, after?: Signer, retired?: Signer } = { current }
   return {
     current: async () => keys.current,
     next: async () => (keys.next ??= fresh()),
     after: async () => (keys.after ??= fresh()),
     advance: async () => {
       if (keys.after === undefined) return
-      keys = { current: keys.next ?? fresh(), next: keys.after }
-    }
+      keys = { current: keys.next ?? fresh(), next: keys.after, retired: keys.current }
+    },
+    retired: async () => keys.retired
   }
 }
 
@@ -177,7 +180,8 @@ export class KeyStore {
         }
         await this.importSeed(NEXT_KEY_NAME, await seed(AFTER_KEY_NAME))
         await chain.removeKey(after)
-      }
+      },
+      retired: async () => await this.hasKey(`citycode-${RETIRED_KEY_NAME}`) ? await this.authoritySigner(RETIRED_KEY_NAME) : undefined
     }
   }
 

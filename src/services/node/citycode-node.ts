@@ -364,6 +364,7 @@ export class CitycodeNode {
     // what the resolver caches is what a replay must beat to be forwarded
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
     await this.revocations.start()
+    await this.finishRetirement()
     // before this node answers anything: the revocations in force that its first peers hold
     // and the directory (root and country records) they hold, offered once the revocations are known
     const [, directory] = await Promise.all([this.syncRevocations(), this.fetchDirectory()])
@@ -534,6 +535,32 @@ export class CitycodeNode {
     await keyring.advance()
     const current = await keyring.current()
     if (equalBytes(current.publicKey, subject)) this.currentKey = current
+  }
+
+  /**
+   * The retirement a rotation cut short did not sign (SPEC 4.4), signed with the key it replaced,
+   * once the ledger and the revocations run (start); nothing when the old certificate is revoked
+   * already or the replaced key is not kept.
+   */
+  private async finishRetirement (): Promise<void> {
+    const chain = this.identity?.chain ?? []
+    const leaf = chain.at(-1)
+    const above = chain.at(-2)
+    if (leaf === undefined || above === undefined || this.keyring === undefined) return
+    const link = decodeCertificate(leaf)
+    const previous = decodeCertificate(above)
+    if (link.body.kind !== 'rotation' || this.validator.revocations.get(previous.hash) !== undefined) return
+    const old = await this.keyring.retired()
+    if (old === undefined || !equalBytes(old.publicKey, previous.body.subject)) return
+    const retirement = revoke(previous, old, ROTATION_REASON, this.now(), { successor: link.hash })
+    try {
+      await this.ledger?.appendRotation(previous.body.namespace, link.bytes)
+      await this.ledger?.appendRevocation(retirement.bytes)
+      await this.revocations.announce(encodeRevocationAnnouncement({ revocation: retirement.bytes, certificate: previous.bytes, chain: chain.slice(0, -2) }))
+      this.log('finished the rotation of %s: retired its previous certificate', previous.body.namespace)
+    } catch (err) {
+      this.log.error('could not retire the certificate %s rotated away from: %s', previous.body.namespace, (err as Error).message)
+    }
   }
 
   /** The signer used from now on; the authority (signing allocations with its key and chain) is rebuilt for it. */

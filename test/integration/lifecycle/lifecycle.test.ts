@@ -204,6 +204,9 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
       await second.node.publishOwn()
       const resolver = await net.add('resolver')
       assert.equal(await keyOf(resolver, code), toHex(next.publicKey))
+      // and the retirement the cut-off rotation did not sign is signed now: the old key signs nothing more
+      assert.equal(errorName(() => resolver.validator.validate(forged(second.node, code, old, identity.chain, 99))), 'RevokedError')
+      assert.equal(toHex(second.node.validator.revocations.get(decodeCertificate(identity.chain.at(-1) as Uint8Array).hash)?.successor ?? new Uint8Array(0)), toHex(link.hash))
       await second.node.stop()
       await closeDatastore(second.datastore)
     } finally {
