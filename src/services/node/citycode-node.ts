@@ -151,6 +151,8 @@ export class CitycodeNode {
   /** The authority key in use: the configured one until a rotation replaces it. */
   private currentKey: Signer | undefined
   private readonly keyring: AuthorityKeyring | undefined
+  /** The key this node rotated away from (the one its keyring keeps), for the revocation statuses of what it certified. */
+  private formerKeys: Signer[] = []
   /** One rotation at a time: two would both succeed the same certificate. */
   private rotating: Promise<unknown> = Promise.resolve()
 
@@ -180,7 +182,7 @@ export class CitycodeNode {
       authority: () => {
         const identity = this.identity
         const signer = this.currentKey
-        return identity === undefined || signer === undefined ? undefined : { namespace: identity.namespace, signer, chain: identity.chain }
+        return identity === undefined || signer === undefined ? undefined : { namespace: identity.namespace, signer, chain: identity.chain, former: this.formerKeys }
       },
       fromParent: async (signal) => {
         const parent = this.identity?.parent
@@ -515,6 +517,7 @@ export class CitycodeNode {
     this.identity = { ...identity, chain }
     await saveIdentity(this.init.datastore, this.identity)
     await keyring.advance()
+    this.formerKeys = [old]
     this.adoptKey(next)
     const ledgerIndex = this.ledger === undefined ? null : await this.ledger.appendRotation(identity.namespace, link.bytes)
     this.validator.revocations.add(retirement, current)
@@ -543,6 +546,8 @@ export class CitycodeNode {
    * already or the replaced key is not kept.
    */
   private async finishRetirement (): Promise<void> {
+    const kept = await this.keyring?.retired()
+    if (kept !== undefined && this.identity?.chain.some(c => equalBytes(decodeCertificate(c).body.subject, kept.publicKey)) === true) this.formerKeys = [kept]
     const chain = this.identity?.chain ?? []
     const leaf = chain.at(-1)
     const above = chain.at(-2)

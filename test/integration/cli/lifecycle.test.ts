@@ -81,8 +81,11 @@ describe('operator lifecycle from the CLI: publish and rotate on a running node,
     assert.match(refused.stderr, /RevokedError/)
     await stopCliNode(city.child)
     rmSync(cityDir, { recursive: true, force: true })
-    const newKey = await keyOf(cityConfig)
-    const reinstated = await cli(['reinstate', 'MA.156.1301', '-c', countryConfig, '--key', newKey, '--json'])
+    const made = await cli(['init', '-c', cityConfig, '--json'])
+    assert.equal(made.status, 0, made.stderr)
+    const { authorityKey: newKey, nextKeyHash } = JSON.parse(made.stdout) as { authorityKey: string, nextKeyHash: string }
+    assert.match(nextKeyHash, /^[0-9a-f]{64}$/)
+    const reinstated = await cli(['reinstate', 'MA.156.1301', '-c', countryConfig, '--key', newKey, '--next', nextKeyHash, '--json'])
     assert.equal(reinstated.status, 0, reinstated.stdout + reinstated.stderr)
     assert.match(reinstated.stderr, /via the running node's admin socket/)
     assert.equal((JSON.parse(reinstated.stdout) as { serial: number }).serial, 2)

@@ -164,6 +164,9 @@ describe('operator lifecycle: rotate, reinstate, re-apply after a lost data dire
     // certificate it succeeds
     const strict = await net.add('resolver', { resolver: { directTimeoutMs: 2_000, timeoutMs: 15_000, revocationStatusMaxAgeMs: 30_000 } })
     assert.equal(await keyOf(strict, 'MA.156'), rotation.key)
+    // and the city certified before: its issuer's key is the one the country rotated away from, which
+    // signs the country's statement too
+    assert.equal(toHex((await strict.resolve(code, { fresh: true })).verified.record.body.key), toHex(stands.verified.record.body.key))
     // a city allocated now is certified by the new key, under the rotated chain
     const newcomer = await net.add('city')
     const allocated = await newcomer.apply({ namespace: 'MA.156', addr: net.addrOf(net.country) }, { name: 'City 130400', officialCode: '130400' })
