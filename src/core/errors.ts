@@ -106,6 +106,14 @@ export class AllocationError extends CitycodeError {
 }
 
 /**
+ * A key rotation that cannot be made: the certificate commits to no next key, or to another one
+ * than the key offered (SPEC 4.4). A holder in that state asks its parent to re-certify it.
+ */
+export class RotationError extends CitycodeError {
+  static override readonly code = 'ERR_ROTATION'
+}
+
+/**
  * A record whose chain contains a key this node distrusts: an authority whose ledger was proven to
  * fork (verified fork evidence), until an operator clears it. `details.key` is the key (hex).
  */

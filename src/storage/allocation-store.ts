@@ -42,6 +42,15 @@ export class AllocationStore {
     await batch.commit()
   }
 
+  /** A code re-certified to another key: the new allocation in place of `previous`, whose key no longer finds it. */
+  async reassign (previous: Allocation, next: Allocation): Promise<void> {
+    const batch = this.datastore.batch()
+    batch.delete(new Key(`/citycode/alloc/key/${toHex(previous.subject)}`))
+    batch.put(new Key(`/citycode/alloc/code/${next.code}`), encodeCbor({ ...next }))
+    batch.put(new Key(`/citycode/alloc/key/${toHex(next.subject)}`), new TextEncoder().encode(next.code))
+    await batch.commit()
+  }
+
   /** Own sub-codes in one datastore batch (bulk registration): no by-key index, the city's key holds them all. */
   async putOwnMany (allocations: readonly Allocation[]): Promise<void> {
     const batch = this.datastore.batch()

@@ -72,6 +72,47 @@ export interface KeyStoreInit {
 }
 
 /**
+ * The keys of an authority across rotations (SPEC 4.4): the current one, the one its certificate
+ * commits to next, and, while a rotation is made, the one the rotation link commits to.
+ */
+export interface AuthorityKeyring {
+  current(): Promise<Signer>
+  /** The key the current certificate commits to; created on first use. */
+  next(): Promise<Signer>
+  /** The key a rotation link commits to (the next key once rotated); created on first use. */
+  after(): Promise<Signer>
+  /**
+   * Once the rotated chain is stored: the next key becomes the current one and the after key the
+   * next. Does nothing when no after key was made; finishes a move a crash cut short (the node
+   * calls it at start when its stored chain names the next key).
+   */
+  advance(): Promise<void>
+  /** The key the last `advance` replaced, while it is kept. */
+  retired(): Promise<Signer | undefined>
+}
+
+export const AUTHORITY_KEY_NAME = 'authority'
+const NEXT_KEY_NAME = 'authority-next'
+const AFTER_KEY_NAME = 'authority-after'
+/** The key a rotation replaced, kept: the log and revocations it signed stay explainable. */
+const RETIRED_KEY_NAME = 'authority-retired'
+
+/** A keyring that lives as long as the process (a node without a data directory, tests). */
+export function memoryKeyring (current: Signer, fresh: () => Signer): AuthorityKeyring {
+  let keys: { current: Signer, next?: Signer, after?: Signer, retired?: Signer } = { current }
+  return {
+    current: async () => keys.current,
+    next: async () => (keys.next ??= fresh()),
+    after: async () => (keys.after ??= fresh()),
+    advance: async () => {
+      if (keys.after === undefined) return
+      keys = { current: keys.next ?? fresh(), next: keys.after, retired: keys.current }
+    },
+    retired: async () => keys.retired
+  }
+}
+
+/**
  * Keeps the node's libp2p identity and its authority signing keys in the encrypted keychain. The two
  * are separate keys on purpose: an authority key signs codes and can rotate; the peer key only
  * secures transport. The keychain is unlocked on first use (deriving its key costs ~1 s by design).
@@ -114,6 +155,33 @@ export class KeyStore {
       return true
     } catch {
       return false
+    }
+  }
+
+  /** The authority keys in this keychain, for rotation. */
+  keyring (): AuthorityKeyring {
+    return {
+      current: async () => await this.authoritySigner(AUTHORITY_KEY_NAME),
+      next: async () => await this.authoritySigner(NEXT_KEY_NAME),
+      after: async () => await this.authoritySigner(AFTER_KEY_NAME),
+      advance: async () => {
+        const chain = await this.chain()
+        const after = `citycode-${AFTER_KEY_NAME}`
+        // no after key: no rotation under way (or it is finished), nothing moves
+        if (!(await this.hasKey(after))) return
+        const seed = async (name: string): Promise<Uint8Array> => seedOf(await this.loadOrCreate(`citycode-${name}`))
+        const [current, next] = [await seed(AUTHORITY_KEY_NAME), await seed(NEXT_KEY_NAME)]
+        // each step leaves a state the next call finishes: the current key is replaced only while it
+        // still differs from the next one, and the after key, whose presence says a move is under
+        // way, is dropped last
+        if (!Buffer.from(current).equals(Buffer.from(next))) {
+          await this.importSeed(RETIRED_KEY_NAME, current)
+          await this.importSeed(AUTHORITY_KEY_NAME, next)
+        }
+        await this.importSeed(NEXT_KEY_NAME, await seed(AFTER_KEY_NAME))
+        await chain.removeKey(after)
+      },
+      retired: async () => await this.hasKey(`citycode-${RETIRED_KEY_NAME}`) ? await this.authoritySigner(RETIRED_KEY_NAME) : undefined
     }
   }
 

@@ -4,6 +4,7 @@ import { decodeCanonical, encodeCbor, FieldReader } from '../core/codec/cbor.ts'
 import { fromHex, toHex } from '../core/crypto/hash.ts'
 import { decodeRevocationAnnouncement, REVOCATION_ANNOUNCEMENT_MAX_BYTES } from '../core/trust/revocation-announcement.ts'
 import type { RevocationAnnouncement } from '../core/trust/revocation-announcement.ts'
+import { keepsRevocation } from '../core/trust/revocation.ts'
 
 /**
  * Every certificate a node can be told about may be revoked once, so a legitimate authority could
@@ -28,8 +29,9 @@ const ENTRY_MAX_BYTES = REVOCATION_ANNOUNCEMENT_MAX_BYTES + 64
 /**
  * The revocation announcements a node honours, one per revoked certificate (keyed by its hash), so a
  * restarted node still refuses what it refused before. Callers store only announcements they have
- * verified; the store itself keeps, for each certificate, the revocation in force earliest (as the
- * validator's RevocationSet does), so a later announcement never replaces or removes one kept.
+ * verified; the store itself keeps, for each certificate, the issuer's revocation over the holder's,
+ * then the one in force earliest (keepsRevocation, as the validator's RevocationSet does), so a later
+ * announcement never replaces or removes one kept.
  */
 export class RevocationStore {
   private readonly datastore: Datastore
@@ -45,7 +47,7 @@ export class RevocationStore {
     const announcement = decodeRevocationAnnouncement(bytes)
     const key = keyOf(announcement.revocation.target)
     const existing = await this.read(key)
-    if (existing !== undefined && existing.announcement.revocation.revokedAt <= announcement.revocation.revokedAt) return 'kept-earlier'
+    if (existing !== undefined && !keepsRevocation(announcement.revocation, existing.announcement.revocation, announcement.certificate)) return 'kept-earlier'
     if (existing === undefined && await this.size() >= this.maxEntries) return 'full'
     await this.datastore.put(key, encodeCbor({ bytes, storedAt }))
     if (existing === undefined && this.count !== undefined) this.count++

@@ -6,7 +6,7 @@ import type { CitycodeNode, CitycodeNodeInit } from '../../src/services/node/ind
 import type { Signer, TrustAnchor } from '../../src/core/index.ts'
 import { seededSigner } from './fixtures.ts'
 import { openDatastore } from '../../src/storage/datastore.ts'
-import { KeyStore } from '../../src/storage/keys.ts'
+import { KeyStore, memoryKeyring } from '../../src/storage/keys.ts'
 import { TEST_KEYCHAIN } from './test-keychain.ts'
 import { linkTransport } from '../../src/network/link-model/transport.ts'
 import type { LinkNetwork } from '../../src/network/link-model/link-network.ts'
@@ -57,6 +57,8 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
       datastore: extra.datastore ?? new MemoryDatastore() as Datastore,
       peerKey: extra.peerKey ?? await generateKeyPair('Ed25519'),
       authorityKey: extra.authorityKey ?? (role === 'resolver' ? undefined : seededSigner(keyBase + index)),
+      // next keys from seeds too, so a test can rotate any node it started
+      ...(role === 'resolver' ? {} : { authorityKeys: memoryKeyring(extra.authorityKey ?? seededSigner(keyBase + index), nextKeys(keyBase, index)) }),
       rootNamespace: 'MA',
       network: { transport: 'memory', listen: role === 'resolver' && options.links === undefined ? [] : [`/memory/${name}`], bootstrap, ...links },
       resolver: { directTimeoutMs: 2000, timeoutMs: 15_000, ...options.resolverInit },
@@ -89,6 +91,12 @@ export async function startTestNetwork (cities: number, options: { resolverInit?
     await stop()
     throw err
   }
+}
+
+/** Fresh keys for one node's rotations, from seeds no other node of the run uses. */
+function nextKeys (keyBase: number, index: number): () => Signer {
+  let n = 0
+  return () => seededSigner(1_000_000 + keyBase * 1000 + index * 10 + n++)
 }
 
 /** Opens (or reopens) a city node on LevelDB in `dir` with its keys in the encrypted keychain, on `net`. */

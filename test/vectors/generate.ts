@@ -5,7 +5,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
-import { encodeCbor, createRecord, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree, encodeRevocationList, isCountryCode, NATIONAL_SCHEMES } from '../../src/core/index.ts'
+import { encodeCbor, createRecord, decodeCertificate, issueCertificate, revoke, toHex, sha256, checkCharacter, toPrinted, createBundle, bundleToText, AllocationSetTree, encodeRevocationList, isCountryCode, NATIONAL_SCHEMES } from '../../src/core/index.ts'
 import { MerkleLog } from '../../src/core/ledger/log.ts'
 import { cosign, signTreeHead } from '../../src/core/ledger/tree-head.ts'
 import { zlibSync } from 'fflate'
@@ -196,6 +196,16 @@ function chains (): unknown {
     issuer = key
   })
   const ninth = issueCertificate({ kind: 'rotation', namespace: deepest, subject: rotated.publicKey, serial: 2, notBefore: NOW - 1000, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], prev: lastSub.hash }, [rotated])
+  // what `citycode rotate` makes: the rotation signed by the new key and the old one, which then
+  // retires its own certificate; the issuer's revocation of the old certificate stops the rotated chain too
+  const bothSigned = issueCertificate({ kind: 'rotation', namespace: 'MA.156.1301', subject: next.publicKey, serial: 2, notBefore: NOW - 1000, notAfter: NOW + YEAR_MS, perms: ['sign', 'delegate'], prev: h.cityCert.hash }, [next, h.city])
+  const forgedOld = decodeCertificate(encodeCbor({ body: bothSigned.bodyBytes, sigs: [{ key: next.publicKey, sig: bothSigned.sigs[0]!.sig }, { key: h.city.publicKey, sig: new Uint8Array(64).fill(7) }] }))
+  const retired = [{ revocation: hex(revoke(h.cityCert, h.city, 'rotated to its pre-committed key', NOW - 500, { successor: bothSigned.hash }).bytes), certificate: hex(h.cityCert.bytes) }]
+  const retiredForAnother = [{ revocation: hex(revoke(h.cityCert, h.city, 'rotated to its pre-committed key', NOW - 500, { successor: badRotation.hash }).bytes), certificate: hex(h.cityCert.bytes) }]
+  const district = seededSigner(70)
+  const childBefore = issueCertificate({ namespace: 'MA.156.1301.05', subject: district.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.city])
+  const childAfter = issueCertificate({ namespace: 'MA.156.1301.05', subject: district.publicKey, serial: 1, notBefore: NOW - 100, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.city])
+  const takenBack = [{ revocation: hex(revoke(h.cityCert, h.country, 'key compromised', NOW - 500).bytes), certificate: hex(h.cityCert.bytes) }]
   const nonAnchor = seededSigner(99)
   // createRecord refuses a chain over 8 links: sign the body, then put the 9 links around it
   const nineLinks = (() => {
@@ -212,6 +222,14 @@ function chains (): unknown {
       { name: '2-of-3 roots, two signatures', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [two.bytes, issueCertificate({ namespace: 'MA.156.1301', subject: h.city.publicKey, serial: 1, notBefore: NOW - DAY_MS, notAfter: NOW + YEAR_MS, perms: ['sign'] }, [h.country]).bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
       { name: '2-of-3 roots, one signature (m-1)', anchors: anchorsJson(quorumAnchors), record: hex(rec(h.city, [one.bytes, h.cityCert.bytes]).bytes), result: { valid: false, error: 'UnknownAnchorError' } },
       { name: 'rotation link signed by the old key, not by its new subject', anchors: anchorsJson(h.anchors), record: hex(rec(next, [...h.chain, oldKeyRotation.bytes]).bytes), result: { valid: false, error: 'BrokenChainError' } },
+      { name: 'rotation signed by the new key and the old one (citycode rotate)', anchors: anchorsJson(h.anchors), record: hex(rec(next, [...h.chain, bothSigned.bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
+      { name: 'rotation whose old-key signature does not verify', anchors: anchorsJson(h.anchors), record: hex(rec(next, [...h.chain, forgedOld.bytes]).bytes), result: { valid: false, error: 'BadSignatureError' } },
+      { name: 'old certificate retired by its holder: the rotated chain stands', anchors: anchorsJson(h.anchors), revocations: retired, record: hex(rec(next, [...h.chain, bothSigned.bytes]).bytes), result: { valid: true, code: 'MA.156.1301', seq: 1, namespace: 'MA.156.1301' } },
+      { name: 'old certificate retired by its holder: the old key no longer signs', anchors: anchorsJson(h.anchors), revocations: retired, record: hex(rec(h.city, h.chain).bytes), result: { valid: false, error: 'RevokedError' } },
+      { name: 'retirement naming another rotation link: the rotated chain is refused', anchors: anchorsJson(h.anchors), revocations: retiredForAnother, record: hex(rec(next, [...h.chain, bothSigned.bytes]).bytes), result: { valid: false, error: 'RevokedError' } },
+      { name: 'retired for a successor: a child the old key certified before the retirement stands', anchors: anchorsJson(h.anchors), revocations: retired, record: hex(rec(district, [...h.chain, childBefore.bytes], 'MA.156.1301.05').bytes), result: { valid: true, code: 'MA.156.1301.05', seq: 1, namespace: 'MA.156.1301.05' } },
+      { name: 'retired for a successor: a child the old key certified after the retirement is refused', anchors: anchorsJson(h.anchors), revocations: retired, record: hex(rec(district, [...h.chain, childAfter.bytes], 'MA.156.1301.05').bytes), result: { valid: false, error: 'RevokedError' } },
+      { name: 'old certificate revoked by its issuer: the rotated chain falls with it', anchors: anchorsJson(h.anchors), revocations: takenBack, record: hex(rec(next, [...h.chain, bothSigned.bytes]).bytes), result: { valid: false, error: 'RevokedError' } },
       { name: 'no chain, signed by a key that is not an anchor key', anchors: anchorsJson(h.anchors), record: hex(rec(nonAnchor, [], 'MA').bytes), result: { valid: false, error: 'UnknownAnchorError' } },
       { name: 'no chain, signed by one key of a 2-of-3 anchor', anchors: anchorsJson(quorumAnchors), record: hex(rec(roots[0]!, [], 'MA').bytes), result: { valid: false, error: 'UnknownAnchorError' } },
       { name: '8 links, the most allowed: root -> country -> city -> six sub-code levels', anchors: anchorsJson(h.anchors), record: hex(rec(issuer, long, deepest).bytes), result: { valid: true, code: deepest, seq: 1, namespace: deepest } },

@@ -17,6 +17,7 @@ import { CLOCK_SKEW_MS, verifyRecord } from '../record/verify.ts'
 import type { VerifiedRecord } from '../record/verify.ts'
 import type { ChainVerifier } from '../trust/chain.ts'
 import type { RevocationSet } from '../trust/revocation.ts'
+import { revocationOfLink } from '../trust/revocation.ts'
 
 /**
  * A proof bundle (SPEC "Proof bundles"): everything needed to check a code offline against the
@@ -193,8 +194,9 @@ export function verifyBundle (input: Uint8Array | Bundle, chains: ChainVerifier,
  */
 function checkRevocations (verified: VerifiedRecord, madeAt: number, now: number, revocations: RevocationSet | undefined): void {
   if (revocations === undefined || revocations.size === 0) return
-  verified.chain.certificates.forEach((cert, link) => {
-    const r = revocations.revoked(cert.hash, now)
+  const certs = verified.chain.certificates
+  certs.forEach((cert, link) => {
+    const r = revocationOfLink(certs, link, revocations, now)
     if (r === undefined) return
     const ns = cert.body.namespace
     const details = { what: 'bundle', namespace: ns, link, revokedAt: r.revokedAt, madeAt, revokedSince: r.revokedAt > madeAt }

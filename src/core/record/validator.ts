@@ -2,7 +2,7 @@ import { DistrustedAuthorityError, EquivocationError, RevokedError } from '../er
 import { toHex } from '../crypto/hash.ts'
 import type { TrustAnchor } from '../trust/anchors.ts'
 import { ChainVerifier, DEFAULT_CHAIN_CACHE_SIZE } from '../trust/chain.ts'
-import { RevocationSet } from '../trust/revocation.ts'
+import { RevocationSet, revocationOfLink } from '../trust/revocation.ts'
 import { codeFromRecordKey } from './dht-key.ts'
 import { compareHeadRecords, dhtKeyKind, logFromHeadKey, verifyHeadRecord } from './head-record.ts'
 import type { HeadRecord, VerifiedHeadRecord } from './head-record.ts'
@@ -107,8 +107,9 @@ export class RecordValidator {
   checkNotRevoked (verified: VerifiedRecord): void {
     if (this.revocations.size === 0) return
     const now = this.now()
-    verified.chain.certificates.forEach((cert, link) => {
-      const revocation = this.revocations.revoked(cert.hash, now)
+    const certs = verified.chain.certificates
+    certs.forEach((cert, link) => {
+      const revocation = revocationOfLink(certs, link, this.revocations, now)
       if (revocation !== undefined) {
         throw new RevokedError(`certificate for ${cert.body.namespace} (link ${link}) was revoked: ${revocation.reason}`, { namespace: cert.body.namespace, link })
       }

@@ -10,6 +10,7 @@ import { checkAnchors } from './anchors.ts'
 import type { TrustAnchor } from './anchors.ts'
 import { decodeCertificate } from './certificate.ts'
 import type { Certificate, CertificateBody } from './certificate.ts'
+import { revocationOfLink } from './revocation.ts'
 import type { RevocationSet } from './revocation.ts'
 
 export const MAX_CHAIN_LENGTH = 8
@@ -92,14 +93,19 @@ export class ChainVerifier {
         this.remember(id, { cert, parent, anchor: parent === undefined ? anchor : undefined })
       }
       checkValidity(cert.body, i, options)
-      const revocations = options.revocations
-      const revocation = revocations !== undefined && revocations.size > 0 ? revocations.revoked(cert.hash, options.now) : undefined
-      if (revocation !== undefined) {
-        throw new RevokedError(`certificate for ${cert.body.namespace} (link ${i}) was revoked: ${revocation.reason}`, { namespace: cert.body.namespace, link: i })
-      }
       notAfter = Math.min(notAfter, cert.body.notAfter)
       certs.push(cert)
       parent = cert
+    }
+    // after the whole chain is read: whether a revocation stops a link depends on the link after it
+    const revocations = options.revocations
+    if (revocations !== undefined && revocations.size > 0) {
+      for (let i = 0; i < certs.length; i++) {
+        const revocation = revocationOfLink(certs, i, revocations, options.now)
+        if (revocation === undefined) continue
+        const ns = (certs[i] as Certificate).body.namespace
+        throw new RevokedError(`certificate for ${ns} (link ${i}) was revoked: ${revocation.reason}`, { namespace: ns, link: i })
+      }
     }
     const leaf = (parent as Certificate).body
     return { anchor: anchor as TrustAnchor, certificates: certs, namespace: leaf.namespace, subject: leaf.subject, perms: leaf.perms, notAfter }
@@ -146,7 +152,15 @@ export class ChainVerifier {
       }
       if (body.perms.some(p => !parent.body.perms.includes(p))) throw new PermissionError(`rotation at link ${i} widens permissions`, { link: i })
       if (body.serial <= parent.body.serial) throw new BrokenChainError(`rotation at link ${i} must raise the serial`, { link: i })
+      // the new key proves possession; the commitment above is the old key's consent, made in
+      // advance. The old key's own signature (citycode rotate adds it) must verify when present.
+      const unsigned = !cert.sigs.some(x => equalBytes(x.key, body.subject))
+      if (unsigned) throw new BrokenChainError(`rotation at link ${i} (${ns}) is not signed by its new subject`, { link: i, reason: 'rotation-not-signed-by-subject' })
       this.requireSignature(cert, body.subject, i)
+      const byOldKey = cert.sigs.find(x => equalBytes(x.key, parent.body.subject))
+      if (byOldKey !== undefined && !verifySignature('cert', cert.bodyBytes, byOldKey.sig, byOldKey.key)) {
+        throw new BadSignatureError(`the previous key's signature on rotation link ${i} (${ns}) does not verify`, { namespace: ns, link: i })
+      }
       return
     }
     if (!parent.body.perms.includes('delegate')) throw new PermissionError(`link ${i - 1} (${parent.body.namespace}) may not delegate`, { namespace: parent.body.namespace, link: i - 1 })

@@ -5,7 +5,7 @@ import { decodeCertificate } from './certificate.ts'
 import type { Certificate } from './certificate.ts'
 import { MAX_CHAIN_LENGTH } from './chain.ts'
 import type { ChainVerifier, VerifiedChain } from './chain.ts'
-import { certificateHash, decodeRevocation, verifyRevocation } from './revocation.ts'
+import { decodeRevocation, revocationOfLink, verifyRevocation } from './revocation.ts'
 import type { Revocation, RevocationSet } from './revocation.ts'
 
 /**
@@ -74,10 +74,10 @@ export function verifyRevocationAnnouncement (input: Uint8Array | RevocationAnno
  */
 export function announcementForChain (chain: readonly Uint8Array[], revocations: RevocationSet, now: number): Uint8Array | undefined {
   if (revocations.size === 0) return undefined
+  const certs = chain.map(c => decodeCertificate(c))
   for (let i = 0; i < chain.length; i++) {
-    const certificate = chain[i] as Uint8Array
-    const revocation = revocations.revoked(certificateHash(certificate), now)
-    if (revocation !== undefined) return encodeRevocationAnnouncement({ revocation: revocation.bytes, certificate, chain: chain.slice(0, i) })
+    const revocation = revocationOfLink(certs, i, revocations, now)
+    if (revocation !== undefined) return encodeRevocationAnnouncement({ revocation: revocation.bytes, certificate: chain[i] as Uint8Array, chain: chain.slice(0, i) })
   }
   return undefined
 }

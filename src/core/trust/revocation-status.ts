@@ -94,6 +94,9 @@ export function listsRevoked (status: RevocationStatus, certHash: Uint8Array): b
 
 /** Who may state the status of link `i` of a verified chain: its issuer's namespace and keys. */
 export function issuerOf (chain: VerifiedChain, i: number): { namespace: string, keys: readonly Uint8Array[] } {
+  // a rotation link is vouched for by whoever issued the certificate it succeeds: the holder's own
+  // old key states nothing about the namespace it holds
+  while (i > 0 && chain.certificates[i]?.body.kind === 'rotation') i--
   if (i === 0) return { namespace: chain.anchor.namespace, keys: chain.anchor.keys }
   const parent = chain.certificates[i - 1]
   if (parent === undefined) throw new MalformedRecordError(`${WHAT}: the chain has no link ${i - 1}`, { what: WHAT })

@@ -4,7 +4,7 @@ import * as coreErrors from '../../core/errors.ts'
 import { CitycodeError } from '../../core/errors.ts'
 import type { ErrorDetails } from '../../core/errors.ts'
 import * as adminErrors from '../../services/admin/errors.ts'
-import type { AdminOperations, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RegisterBatchRequest, RevocationResult, RevokeRequest } from '../../services/admin/index.ts'
+import type { AdminOperations, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, PublishOutcome, PublishRequest, RegisterBatchRequest, ReinstateRequest, ReinstateResult, RevocationResult, RevokeRequest, RotationResult } from '../../services/admin/index.ts'
 import type { BulkReport } from '../../services/authority/bulk-register.ts'
 import { DEFAULT_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import * as serviceErrors from '../../services/errors.ts'
@@ -80,8 +80,20 @@ export class AdminClient implements AdminOperations {
     return this.check(resultSchemas.pending, await this.call({ op: 'pending' }, this.timeoutMs))
   }
 
-  async approve (ids: readonly string[]): Promise<Decision[]> {
-    return this.check(resultSchemas.decisions, await this.call({ op: 'approve', ids: [...ids] }, this.timeoutMs))
+  async approve (ids: readonly string[], options: { reinstate?: boolean } = {}): Promise<Decision[]> {
+    return this.check(resultSchemas.decisions, await this.call({ op: 'approve', ids: [...ids], ...(options.reinstate === true ? { reinstate: true } : {}) }, this.timeoutMs))
+  }
+
+  async rotate (): Promise<RotationResult> {
+    return this.check(resultSchemas.rotate, await this.call({ op: 'rotate' }, this.timeoutMs))
+  }
+
+  async reinstate (request: ReinstateRequest): Promise<ReinstateResult> {
+    return this.check(resultSchemas.reinstate, await this.call({ op: 'reinstate', code: request.code, key: request.key, ...(request.next !== undefined ? { next: request.next } : {}) }, this.timeoutMs))
+  }
+
+  async publish (request: PublishRequest): Promise<PublishOutcome> {
+    return this.check(resultSchemas.publish, await this.call({ op: 'publish', ...(request.sub !== undefined ? { sub: request.sub } : {}), ...(request.values !== undefined ? { values: request.values.map(v => ({ name: v.name, value: v.value })) } : {}) }, this.timeoutMs))
   }
 
   async reject (ids: readonly string[]): Promise<Decision[]> {

@@ -6,7 +6,7 @@
 export { serveAdmin } from './server.ts'
 export type { AdminServer, AdminServerInit } from './server.ts'
 export { AdminClient, RemoteAdminError } from './client.ts'
-export { adminSocketOf, openAdmin } from './session.ts'
+export { ADMIN_PROBE_TIMEOUT_MS, adminSocketOf, openAdmin } from './session.ts'
 export type { AdminSession } from './session.ts'
 export { AdminInternalError, AdminProtocolError, AdminSocketError, AdminUnavailableError } from './errors.ts'
 export { ADMIN_PATH, ADMIN_PROTOCOL_VERSION, ADMIN_REQUEST_MAX_BYTES, ADMIN_SOCKET_NAME, defaultSocketPath } from './protocol.ts'

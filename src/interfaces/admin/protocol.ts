@@ -3,7 +3,7 @@ import { z } from 'zod'
 import type { ErrorDetails } from '../../core/errors.ts'
 import { APPLICATION_ID, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import type { BulkReport } from '../../services/authority/bulk-register.ts'
-import type { Decision, InvitationResult, NodeStatus, PendingApplicationView, ProofResult, RevocationResult } from '../../services/admin/index.ts'
+import type { Decision, InvitationResult, NodeStatus, PendingApplicationView, ProofResult, PublishOutcome, ReinstateResult, RevocationResult, RotationResult } from '../../services/admin/index.ts'
 import { MAX_FETCH_TIMEOUT_MS, MAX_LOG_ENTRIES_PER_REQUEST } from '../../services/admin/index.ts'
 import type { ExchangeLogResult, ShareResult } from '../../services/admin/index.ts'
 import type { FetchResult } from '../../services/exchange/index.ts'
@@ -39,7 +39,7 @@ export function defaultSocketPath (dataDir: string): string {
   return join(dataDir, ADMIN_SOCKET_NAME)
 }
 
-export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite', 'register-batch', 'share-add', 'share-list', 'share-remove', 'fetch', 'exchange-log'] as const
+export const ADMIN_OPS = ['status', 'pending', 'approve', 'reject', 'prove', 'revoke', 'invite', 'register-batch', 'share-add', 'share-list', 'share-remove', 'fetch', 'exchange-log', 'rotate', 'reinstate', 'publish'] as const
 export type AdminOp = typeof ADMIN_OPS[number]
 
 export function isAdminOp (op: string): op is AdminOp {
@@ -60,7 +60,7 @@ const accessPolicy = z.discriminatedUnion('kind', [
 export const requestSchemas = {
   status: z.object({ op: z.literal('status') }).strict(),
   pending: z.object({ op: z.literal('pending') }).strict(),
-  approve: z.object({ op: z.literal('approve'), ids }).strict(),
+  approve: z.object({ op: z.literal('approve'), ids, reinstate: z.boolean().optional() }).strict(),
   reject: z.object({ op: z.literal('reject'), ids }).strict(),
   prove: z.object({
     op: z.literal('prove'),
@@ -117,6 +117,18 @@ export const requestSchemas = {
     op: z.literal('exchange-log'),
     from: z.number().int().min(0).optional(),
     limit: z.number().int().min(1).max(MAX_LOG_ENTRIES_PER_REQUEST).optional()
+  }).strict(),
+  rotate: z.object({ op: z.literal('rotate') }).strict(),
+  reinstate: z.object({
+    op: z.literal('reinstate'),
+    code: z.string().min(1).max(64),
+    key: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (an Ed25519 key)'),
+    next: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lower-case hex characters (a SHA-256)').optional()
+  }).strict(),
+  publish: z.object({
+    op: z.literal('publish'),
+    sub: z.string().min(1).max(256).optional(),
+    values: z.array(z.object({ name: z.string().min(1).max(64), value: z.string().max(1024) }).strict()).max(32).optional()
   }).strict()
 } satisfies Record<AdminOp, z.ZodType>
 
@@ -179,7 +191,10 @@ export const resultSchemas = {
     already: z.number(),
     outcomes: z.array(z.object({ line: z.number(), code: z.string(), status: z.enum(['registered', 'already']) }))
   }) satisfies z.ZodType<BulkReport>,
-  invite: z.object({ namespace: z.string(), key: z.string(), code: z.string().nullable(), expiresAt: z.number(), bytes: z.base64() }) satisfies z.ZodType<InvitationResultWire>
+  invite: z.object({ namespace: z.string(), key: z.string(), code: z.string().nullable(), expiresAt: z.number(), bytes: z.base64() }) satisfies z.ZodType<InvitationResultWire>,
+  rotate: z.object({ code: z.string(), key: z.string(), previousKey: z.string(), serial: z.number(), ledgerIndex: z.number().nullable(), republished: z.number() }) satisfies z.ZodType<RotationResult>,
+  reinstate: z.object({ code: z.string(), key: z.string(), serial: z.number(), revokedPrevious: z.boolean(), duplicate: z.boolean() }) satisfies z.ZodType<ReinstateResult>,
+  publish: z.object({ code: z.string(), seq: z.number(), dhtPeers: z.number() }) satisfies z.ZodType<PublishOutcome>
 }
 
 const shareResult = z.object({

@@ -227,7 +227,7 @@ async function dispatch (operations: AdminOperations, request: AdminRequest): Pr
   switch (request.op) {
     case 'status': return await operations.status()
     case 'pending': return await operations.pending()
-    case 'approve': return await operations.approve(request.ids)
+    case 'approve': return await operations.approve(request.ids, request.reinstate === true ? { reinstate: true } : {})
     case 'reject': return await operations.reject(request.ids)
     case 'prove': return proofToWire(await operations.prove({ code: request.code, ledger: request.ledger, timeoutMs: request.timeoutMs }))
     case 'revoke': return revocationToWire(await operations.revoke({ code: request.code, reason: request.reason, revokedAt: request.revokedAt, timeoutMs: request.timeoutMs }))
@@ -237,6 +237,9 @@ async function dispatch (operations: AdminOperations, request: AdminRequest): Pr
     case 'share-remove': return await operations.shareRemove(withoutOp(request))
     case 'fetch': return await operations.fetch(withoutOp(request))
     case 'exchange-log': return await operations.exchangeLog(withoutOp(request))
+    case 'rotate': return await operations.rotate()
+    case 'reinstate': return await operations.reinstate({ code: request.code, key: request.key, ...(request.next !== undefined ? { next: request.next } : {}) })
+    case 'publish': return await operations.publish({ ...(request.sub !== undefined ? { sub: request.sub } : {}), ...(request.values !== undefined ? { values: request.values } : {}) })
     case 'invite': return invitationToWire(await operations.invite({ key: request.key, ...(request.code !== undefined ? { code: request.code } : {}), ...(request.validDays !== undefined ? { validDays: request.validDays } : {}) }))
   }
 }

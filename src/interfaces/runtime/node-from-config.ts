@@ -9,7 +9,7 @@ import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import { createCitycodeNode } from '../../services/node/index.ts'
 import type { CitycodeNode, CitycodeNodeInit, NetworkInit } from '../../services/node/index.ts'
 import { closeDatastore, openDatastore } from '../../storage/datastore.ts'
-import { KeyStore } from '../../storage/keys.ts'
+import { AUTHORITY_KEY_NAME, KeyStore, memoryKeyring } from '../../storage/keys.ts'
 import { assertStrongPassphrase, PASSPHRASE_RULE } from '../../storage/passphrase-policy.ts'
 import { ConfigError } from '../config/load.ts'
 import type { NodeConfig } from '../config/schema.ts'
@@ -82,14 +82,17 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
   const before = dataDir !== undefined ? dataDirBefore(dataDir) : undefined
   const datastore = await openDatastore(dataDir)
   try {
-    let peerKey, authorityKey
+    let peerKey, authorityKey, authorityKeys
     if (dataDir !== undefined) {
       const keys = keyStoreOf({ ...config, dataDir }, datastore, env, options.warn ?? warnOnStderr)
       peerKey = await keys.peerKey()
-      authorityKey = config.role === 'resolver' ? undefined : await keys.authoritySigner('authority')
+      authorityKey = config.role === 'resolver' ? undefined : await keys.authoritySigner(AUTHORITY_KEY_NAME)
+      // the next keys live beside it, so a rotation survives restarts
+      authorityKeys = config.role === 'resolver' ? undefined : keys.keyring()
     } else {
       peerKey = await generateKeyPair('Ed25519')
       authorityKey = config.role === 'resolver' ? undefined : signerFromSeed(generateSeed())
+      if (authorityKey !== undefined) authorityKeys = memoryKeyring(authorityKey, () => signerFromSeed(generateSeed()))
     }
     const anchors = anchorsOf(config)
     if (config.role === 'root' && authorityKey !== undefined && !anchors.some(a => a.keys.some(k => equalBytes(k, authorityKey.publicKey)))) {
@@ -102,6 +105,7 @@ export async function nodeFromConfig (config: NodeConfig, options: { env?: NodeJ
       datastore,
       peerKey,
       authorityKey,
+      ...(authorityKeys !== undefined ? { authorityKeys } : {}),
       rootNamespace: config.role === 'root' ? config.authority.namespace : undefined,
       network: {
         transport: config.transport,

@@ -1,4 +1,5 @@
 import type { GossipSub } from '@libp2p/gossipsub'
+import { keepsRevocation } from '../../core/trust/revocation.ts'
 import { defaultLogger } from '@libp2p/logger'
 import type { ComponentLogger, PeerId } from '@libp2p/interface'
 import { equalBytes } from '../../core/crypto/hash.ts'
@@ -51,7 +52,7 @@ export function judgeRevocationAnnouncement (bytes: Uint8Array, validator: Recor
     return { verdict: 'reject', error: err }
   }
   const held = validator.revocations.get(announcement.revocation.target)
-  if (held !== undefined && held.revokedAt <= announcement.revocation.revokedAt) return { verdict: 'ignore', why: 'held' }
+  if (held !== undefined && !keepsRevocation(announcement.revocation, held, announcement.certificate)) return { verdict: 'ignore', why: 'held' }
   if (held !== undefined || policy === undefined) return { verdict: 'accept', announcement }
   const admission = admitRevocation({ target: announcement.revocation.target, namespace: announcement.certificate.body.namespace }, validator.revocations, policy)
   if (!admission.admit) return { verdict: 'ignore', why: admission.why }

@@ -1,6 +1,9 @@
 import type { BatchLine, BatchLineFields } from '../../core/allocation/batch.ts'
 import type { BulkProgress, BulkRegisterOptions, BulkReport } from '../authority/bulk-register.ts'
 import type { Authority } from '../authority/index.ts'
+import type { RecordValue } from '../../core/record/values.ts'
+import type { PublishResult } from '../publisher/index.ts'
+import type { Rotation } from '../node/index.ts'
 import type { RevocationSource } from '../proof/revoke.ts'
 import { AdminOperationsService } from './operations.ts'
 import type { AccessPolicy } from '../../core/catalogue/catalogue.ts'
@@ -97,6 +100,46 @@ export interface InvitationResult {
 /** An invitation is valid at most this long: a forgotten one should not admit someone years later. */
 export const MAX_INVITATION_DAYS = 365
 
+/** What `rotate` did (SPEC 4.4): the node signs with `key` from now on. */
+export interface RotationResult {
+  readonly code: string
+  /** The new key and the one it replaced, 64 hex each. */
+  readonly key: string
+  readonly previousKey: string
+  readonly serial: number
+  readonly ledgerIndex: number | null
+  readonly republished: number
+}
+
+/** Re-certify `code`, a direct child of this authority, to the key `key` (64 hex). */
+export interface ReinstateRequest {
+  readonly code: string
+  readonly key: string
+  /** SHA-256 of the holder's next key (64 hex), when it committed to one. */
+  readonly next?: string
+}
+
+export interface ReinstateResult {
+  readonly code: string
+  readonly key: string
+  readonly serial: number
+  /** Whether the certificate it replaced was revoked now (false: it was revoked already, or the same key asked again). */
+  readonly revokedPrevious: boolean
+  readonly duplicate: boolean
+}
+
+/** Publish this node's own record (or a new own sub-code named `sub`) with extra data values. */
+export interface PublishRequest {
+  readonly sub?: string
+  readonly values?: ReadonlyArray<{ readonly name: string, readonly value: string }>
+}
+
+export interface PublishOutcome {
+  readonly code: string
+  readonly seq: number
+  readonly dhtPeers: number
+}
+
 export interface NodeStatus {
   readonly role: string
   /** The code this node holds; null before it has one. */
@@ -108,7 +151,8 @@ export interface NodeStatus {
 export interface AdminOperations {
   status(): Promise<NodeStatus>
   pending(): Promise<PendingApplicationView[]>
-  approve(ids: readonly string[]): Promise<Decision[]>
+  /** `reinstate`: re-certify the code an application names to its key although another key holds it (SPEC 4.4). */
+  approve(ids: readonly string[], options?: { reinstate?: boolean }): Promise<Decision[]>
   reject(ids: readonly string[]): Promise<Decision[]>
   prove(request: ProveRequest): Promise<ProofResult>
   revoke(request: RevokeRequest): Promise<RevocationResult>
@@ -124,6 +168,11 @@ export interface AdminOperations {
   fetch(request: FetchRequest): Promise<FetchResult>
   /** The exchange log (both roles), and its verification. */
   exchangeLog(request: ExchangeLogRequest): Promise<ExchangeLogResult>
+  /** Moves this node to its pre-committed next key (SPEC 4.4). */
+  rotate(): Promise<RotationResult>
+  /** Re-certifies a child's code to a new key; the certificate it replaces is revoked. */
+  reinstate(request: ReinstateRequest): Promise<ReinstateResult>
+  publish(request: PublishRequest): Promise<PublishOutcome>
 }
 
 /** The file is read by the node itself (same user, same machine as the socket), so no bytes cross the socket. */
@@ -200,6 +249,10 @@ export interface AdminNode extends RevocationSource {
   registerBatch?: (lines: readonly BatchLine[], options?: BulkRegisterOptions) => Promise<BulkReport>
   /** Absent (or undefined) on a node that shares and fetches no data (resolver-only). */
   readonly exchange?: Exchange | undefined
+  /** Absent on a node that cannot rotate its key. */
+  rotate?: () => Promise<Rotation>
+  publishOwn?: (extra?: RecordValue[]) => Promise<PublishResult>
+  publish?: (code: string, values: RecordValue[]) => Promise<PublishResult>
 }
 
 export interface AdminOperationsInit {

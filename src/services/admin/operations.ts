@@ -8,14 +8,21 @@ import { AdminRequestError } from './errors.ts'
 import { APPLICATION_ID, DEFAULT_PROVE_TIMEOUT_MS, MAX_IDS_PER_REQUEST, MAX_INVITATION_DAYS, MAX_PROVE_TIMEOUT_MS } from './index.ts'
 import type { BulkReport } from '../authority/bulk-register.ts'
 import { checkBatchLines } from '../../core/allocation/batch.ts'
-import type { RegisterBatchRequest, AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, RevocationResult, RevokeRequest } from './index.ts'
+import type { RegisterBatchRequest, AdminOperations, AdminOperationsComponents, AdminOperationsInit, Decision, InvitationResult, InviteRequest, NodeStatus, PendingApplicationView, ProofResult, ProveRequest, PublishOutcome, PublishRequest, ReinstateRequest, ReinstateResult, RevocationResult, RevokeRequest, RotationResult } from './index.ts'
+import { retireReplaced } from '../authority/reinstate.ts'
+import { decodeCertificate } from '../../core/trust/certificate.ts'
+import type { RecordValue } from '../../core/record/values.ts'
+import type { PublishResult } from '../publisher/index.ts'
 import { decodeInvitation } from '../../core/application/invitation.ts'
-import { fromHex } from '../../core/crypto/hash.ts'
+import { fromHex, toHex } from '../../core/crypto/hash.ts'
 import { isAbsolute } from 'node:path'
 import type { Exchange, FetchResult, ShareView } from '../exchange/index.ts'
 import { policyText } from '../exchange/exchange.ts'
 import { MAX_FETCH_TIMEOUT_MS, MAX_LOG_ENTRIES_PER_REQUEST } from './index.ts'
 import type { ExchangeLogRequest, ExchangeLogResult, FetchRequest, ShareAddRequest, ShareRemoveRequest, ShareResult } from './index.ts'
+
+/** An Ed25519 key or a SHA-256, as operators type them. */
+const HEX_KEY = /^[0-9a-f]{64}$/
 
 export class AdminOperationsService implements AdminOperations {
   private readonly init: AdminOperationsInit
@@ -46,12 +53,43 @@ export class AdminOperationsService implements AdminOperations {
     return await this.authority().pending()
   }
 
-  async approve (ids: readonly string[]): Promise<Decision[]> {
+  async approve (ids: readonly string[], options: { reinstate?: boolean } = {}): Promise<Decision[]> {
     const authority = this.authority()
     return await this.decide(ids, async (id) => {
-      const outcome = await authority.approve(id)
-      return outcome.status === 'allocated' ? { id, status: 'allocated', code: outcome.code, duplicate: outcome.duplicate } : { id, status: 'pending' }
+      const outcome = await authority.approve(id, options.reinstate === true ? { reinstate: true } : {})
+      if (outcome.status !== 'allocated') return { id, status: 'pending' }
+      if (outcome.replaced !== undefined) await retireReplaced(this.node, outcome.replaced)
+      return { id, status: 'allocated', code: outcome.code, duplicate: outcome.duplicate }
     })
+  }
+
+  async rotate (): Promise<RotationResult> {
+    if (this.node.rotate === undefined) throw new NotAllocatedError('this node cannot rotate its key', { role: this.node.role })
+    const r = await this.node.rotate()
+    return { code: r.code, key: toHex(r.key), previousKey: toHex(r.previousKey), serial: r.serial, ledgerIndex: r.ledgerIndex, republished: r.republished }
+  }
+
+  async reinstate (request: ReinstateRequest): Promise<ReinstateResult> {
+    const code = parseCodeInput(request.code).text
+    if (!HEX_KEY.test(request.key)) throw new AdminRequestError('key must be 64 lower-case hex characters (the new holder\'s authority key, printed by its citycode init)', { field: 'key' })
+    if (request.next !== undefined && !HEX_KEY.test(request.next)) throw new AdminRequestError('next must be 64 lower-case hex characters (SHA-256 of the holder\'s next key)', { field: 'next' })
+    const outcome = await this.authority().reinstate(code, fromHex(request.key), { next: request.next === undefined ? null : fromHex(request.next) })
+    const retired = outcome.replaced !== undefined ? await retireReplaced(this.node, outcome.replaced) : { revoked: false }
+    return { code: outcome.code, key: request.key, serial: decodeCertificate(outcome.certificate).body.serial, revokedPrevious: retired.revoked, duplicate: outcome.duplicate }
+  }
+
+  async publish (request: PublishRequest): Promise<PublishOutcome> {
+    if (this.node.publishOwn === undefined || this.node.publish === undefined) throw new NotAllocatedError('this node publishes no records', { role: this.node.role })
+    const values: RecordValue[] = (request.values ?? []).map(v => ({ type: 'data', name: v.name, value: v.value }))
+    let result: PublishResult
+    if (request.sub !== undefined) {
+      if (request.sub.length === 0 || request.sub.length > 256) throw new AdminRequestError('sub must be a name of 1 to 256 characters', { field: 'sub' })
+      const code = await this.authority().allocateOwn(request.sub)
+      result = await this.node.publish(code, [{ type: 'name', lang: 'en', value: request.sub }, ...values])
+    } else {
+      result = await this.node.publishOwn(values)
+    }
+    return { code: result.record.body.code, seq: result.record.body.seq, dhtPeers: result.dhtPeers }
   }
 
   async reject (ids: readonly string[]): Promise<Decision[]> {

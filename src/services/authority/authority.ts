@@ -3,14 +3,14 @@ import { decodeApplication, verifyApplication } from '../../core/application/app
 import { createInvitation, decodeInvitation, verifyInvitation } from '../../core/application/invitation.ts'
 import type { Application } from '../../core/application/application.ts'
 import { parseCode, parent, AGENCY_DEPTH, COUNTRY_DEPTH } from '../../core/code/grammar.ts'
-import { sha256, toHex } from '../../core/crypto/hash.ts'
+import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
 import { AllocationError, PendingLimitError } from '../../core/errors.ts'
-import { issueCertificate } from '../../core/trust/certificate.ts'
+import { decodeCertificate, issueCertificate } from '../../core/trust/certificate.ts'
 import { AllocationSetTree, childTowards, DEFAULT_ABSENCE_TTL_MS } from '../../core/proof/absence.ts'
 import type { SignedAllocationSet } from '../../core/proof/absence.ts'
 import type { Permission } from '../../core/trust/certificate.ts'
 import { CERTIFICATE_BACKDATE_MS, DEFAULT_CERTIFICATE_VALIDITY_MS, DEFAULT_INVITATION_VALIDITY_MS, DEFAULT_PENDING_PER_KEY, DEFAULT_PENDING_PER_PEER, DEFAULT_PENDING_TOTAL } from './index.ts'
-import type { ApplyOutcome, Authority, AuthorityComponents, AuthorityInit, PreapprovedApplicant } from './index.ts'
+import type { AllocatedOutcome, ApplyOutcome, Authority, AuthorityComponents, AuthorityInit, PreapprovedApplicant } from './index.ts'
 import type { Logger } from '@libp2p/interface'
 
 export class AuthorityService implements Authority {
@@ -161,17 +161,71 @@ export class AuthorityService implements Authority {
     return pinned.text
   }
 
-  async approve (id: string): Promise<ApplyOutcome> {
+  async approve (id: string, options: { reinstate?: boolean } = {}): Promise<ApplyOutcome> {
     return await this.serialised(async () => {
       const pending = await this.components.store.getPending(id)
       if (pending === undefined) throw new AllocationError(`no pending application ${id}`, { id })
       const application = decodeApplication(pending.application)
       const existing = await this.components.store.bySubject(application.body.subject)
-      const outcome = existing !== undefined ? this.outcome(existing.code, existing.certificate, true) : await this.allocate(application)
+      const outcome = existing !== undefined
+        ? this.outcome(existing.code, existing.certificate, true)
+        : options.reinstate === true ? await this.reinstateApplicant(application) : await this.allocate(application).catch((err: unknown) => { throw withReinstateHint(err) })
       await this.components.store.deletePending(id)
       this.uncount(pending)
       return outcome
     })
+  }
+
+  async reinstate (code: string, subject: Uint8Array, options: { next?: Uint8Array | null } = {}): Promise<AllocatedOutcome> {
+    const canonical = this.checkedPin(code)
+    return await this.serialised(async () => await this.recertify(canonical, subject, options.next ?? null))
+  }
+
+  /** The code an application names by its official code, re-certified to its key if another holds it; inside `serialised`. */
+  private async reinstateApplicant (application: Application): Promise<AllocatedOutcome> {
+    const code = this.namedCode(application)
+    if (!(await this.components.store.codes()).has(code)) return await this.allocate(application, code)
+    return await this.recertify(code, application.body.subject, application.body.next)
+  }
+
+  /** The one code an application's official code maps to here, allocated or not. */
+  private namedCode (application: Application): string {
+    const depth = parseCode(this.namespace).segments.length
+    const official = application.body.officialCode ?? undefined
+    const named = official === undefined
+      ? undefined
+      : depth === AGENCY_DEPTH ? countryCode(this.namespace, official) : depth === COUNTRY_DEPTH ? allocateCityOrUndefined(this.namespace, official) : undefined
+    if (named === undefined) {
+      throw new AllocationError(`the application names no code of ${this.namespace} by an official code: re-certify the code by name (citycode reinstate CODE --key KEY)`, { namespace: this.namespace, officialCode: official ?? null })
+    }
+    return named
+  }
+
+  /** Inside `serialised`. */
+  private async recertify (code: string, subject: Uint8Array, next: Uint8Array | null): Promise<AllocatedOutcome> {
+    const previous = await this.components.store.get(code)
+    if (previous === undefined) throw new AllocationError(`${code} is not allocated: there is nothing to re-certify`, { code })
+    if (equalBytes(previous.subject, this.components.signer.publicKey)) throw new AllocationError(`${code} is held by this authority's own key, not by a child`, { code })
+    if (equalBytes(previous.subject, subject)) return this.outcome(code, previous.certificate, true)
+    const holding = await this.components.store.bySubject(subject)
+    if (holding !== undefined) throw new AllocationError(`that key already holds ${holding.code}`, { code, held: holding.code })
+    const replaced = decodeCertificate(previous.certificate)
+    const now = this.components.now()
+    const certificate = issueCertificate({
+      namespace: code,
+      subject,
+      // a higher serial: every verifier and the log tell the new certificate from the one it replaces
+      serial: replaced.body.serial + 1,
+      notBefore: now - CERTIFICATE_BACKDATE_MS,
+      notAfter: now + this.validityMs,
+      perms: this.childPermissions,
+      next
+    }, [this.components.signer])
+    await this.components.store.reassign(previous, { ...previous, subject, certificate: certificate.bytes, allocatedAt: now })
+    await this.components.onAllocated?.({ code, certificate: certificate.bytes })
+    this.signedSet = undefined
+    this.log('re-certified %s to another key (serial %d)', code, certificate.body.serial)
+    return { status: 'allocated', code, certificate: certificate.bytes, chain: [...this.components.chain, certificate.bytes], duplicate: false, replaced: previous.certificate }
   }
 
   async reject (id: string): Promise<void> {
@@ -245,7 +299,7 @@ export class AuthorityService implements Authority {
     return a === undefined ? undefined : { code: a.code, name: a.name, allocatedAt: a.allocatedAt }
   }
 
-  private async allocate (application: Application, pinned?: string): Promise<ApplyOutcome> {
+  private async allocate (application: Application, pinned?: string): Promise<AllocatedOutcome> {
     const code = pinned !== undefined ? await this.pinnedCode(pinned) : await this.chooseCode(application)
     const now = this.components.now()
     const certificate = issueCertificate({
@@ -287,7 +341,7 @@ export class AuthorityService implements Authority {
     return allocateSub(this.namespace, allocated)
   }
 
-  private outcome (code: string, certificate: Uint8Array, duplicate: boolean): ApplyOutcome {
+  private outcome (code: string, certificate: Uint8Array, duplicate: boolean): AllocatedOutcome {
     return { status: 'allocated', code, certificate, chain: [...this.components.chain, certificate], duplicate }
   }
 
@@ -296,4 +350,19 @@ export class AuthorityService implements Authority {
     this.queue = run.catch(() => undefined)
     return await run
   }
+}
+
+/** The city code a national division code names (a scheme country), or undefined where codes are serials. */
+function allocateCityOrUndefined (countryNamespace: string, officialCode: string): string | undefined {
+  try {
+    return allocateCity(countryNamespace, new Set(), officialCode)
+  } catch {
+    return undefined
+  }
+}
+
+/** A code held by another key: the operator may mean a holder that lost its key, so say how to consent to that. */
+function withReinstateHint (err: unknown): unknown {
+  if (!(err instanceof AllocationError) || typeof err.details.code !== 'string') return err
+  return new AllocationError(`${err.message}: if this applicant is its holder with a new key (a lost data directory), approve it with --reinstate`, { ...err.details, reinstate: true })
 }

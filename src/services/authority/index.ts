@@ -65,8 +65,10 @@ export interface AuthorityComponents {
 }
 
 export type ApplyOutcome =
-  | { status: 'allocated', code: string, certificate: Uint8Array, chain: Uint8Array[], duplicate: boolean }
+  | { status: 'allocated', code: string, certificate: Uint8Array, chain: Uint8Array[], duplicate: boolean, /** re-certified: the certificate the new one replaces */ replaced?: Uint8Array }
   | { status: 'pending', id: string }
+
+export type AllocatedOutcome = Extract<ApplyOutcome, { status: 'allocated' }>
 
 export interface Authority {
   readonly namespace: string
@@ -75,7 +77,18 @@ export interface Authority {
    * allocates it when its key is preapproved under `auto`, otherwise queues it for the operator.
    */
   apply(application: Uint8Array, from?: { peer?: string }): Promise<ApplyOutcome>
-  approve(id: string): Promise<ApplyOutcome>
+  /**
+   * `reinstate`: the operator consents that the applicant gets the code its application names
+   * (official code) although another key holds it, e.g. a city whose data directory was lost:
+   * the code is re-certified to the applicant's key (see `reinstate`).
+   */
+  approve(id: string, options?: { reinstate?: boolean }): Promise<ApplyOutcome>
+  /**
+   * Re-certifies an allocated direct child to another key (SPEC 4.4): a new certificate with a
+   * higher serial, stored and logged in place of the old one, whose key no longer gets it. The
+   * caller revokes the old certificate (`replaced`) unless it is revoked already.
+   */
+  reinstate(code: string, subject: Uint8Array, options?: { next?: Uint8Array | null }): Promise<AllocatedOutcome>
   /** The operator names an applicant beforehand (as `preapproved` does at start): under `auto` its application is allocated at once. */
   preapprove(applicant: PreapprovedApplicant): void
   /**

@@ -177,6 +177,8 @@ export interface Ledger extends Startable {
   /** Logs a record version (signed record bytes); a version already logged is not logged twice. */
   appendRecord(record: Uint8Array): Promise<number>
   appendRevocation(revocation: Uint8Array): Promise<number>
+  /** A rotation link this node made for its own code (SPEC 4.4): `object` is the link's SHA-256. */
+  appendRotation(code: string, certificate: Uint8Array): Promise<number>
   /** The own log's latest signed head. */
   head(): HeadRecord | undefined
   /** Signs (and announces) a head of the current log now, unless the latest already covers it. */

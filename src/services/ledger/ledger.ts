@@ -192,6 +192,10 @@ export class LedgerService implements Ledger {
     return await this.append({ type: 'allocation', code, time: this.c.now(), object: sha256(certificate) })
   }
 
+  async appendRotation (code: string, certificate: Uint8Array): Promise<number> {
+    return await this.append({ type: 'rotation', code, time: this.c.now(), object: sha256(certificate) })
+  }
+
   async appendRecord (bytes: Uint8Array): Promise<number> {
     const record = decodeRecord(bytes)
     const entry: LedgerEntry = { type: 'record', code: record.body.code, seq: record.body.seq, time: record.body.issuedAt, object: sha256(bytes) }

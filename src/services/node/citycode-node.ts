@@ -1,12 +1,18 @@
 import { defaultLogger } from '@libp2p/logger'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Logger, PeerId } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { createApplication } from '../../core/application/application.ts'
 import { inNamespace, isDirectoryCode, lineage, parent, parseCode } from '../../core/code/grammar.ts'
-import { CitycodeError, DistrustedAuthorityError } from '../../core/errors.ts'
-import { equalBytes, toHex } from '../../core/crypto/hash.ts'
+import { CitycodeError, DistrustedAuthorityError, RotationError } from '../../core/errors.ts'
+import type { Signer } from '../../core/crypto/signature.ts'
+import { decodeCertificate } from '../../core/trust/certificate.ts'
+import { MAX_CHAIN_LENGTH } from '../../core/trust/chain.ts'
+import { issueRotation } from '../../core/trust/rotation.ts'
+import { revoke } from '../../core/trust/revocation.ts'
+import type { AuthorityKeyring } from '../../storage/keys.ts'
+import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
 import { NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
@@ -18,7 +24,7 @@ import { codeFromRecordKey } from '../../core/record/dht-key.ts'
 import { decodeHeadRecord, dhtKeyKind, logFromHeadKey } from '../../core/record/head-record.ts'
 import { APPLY_PROTOCOL, APPLY_REQUEST_MAX_BYTES, decodeApplyResponse, encodeApplyResponse } from '../../network/protocols/apply.ts'
 import { REVOCATION_SYNC_PROTOCOL, REVOCATION_SYNC_REQUEST_MAX_BYTES, REVOCATION_SYNC_RESPONSE_MAX_BYTES, decodeSyncRequest, decodeSyncResponse, encodeSyncRequest, encodeSyncResponse } from '../../network/protocols/revocation-sync.ts'
-import { announcementForChain } from '../../core/trust/revocation-announcement.ts'
+import { announcementForChain, encodeRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
 import { certificateHash } from '../../core/trust/revocation.ts'
 import { REVOCATION_STATUS_PROTOCOL, REVOCATION_STATUS_REQUEST_MAX_BYTES, REVOCATION_STATUS_RESPONSE_MAX_BYTES, decodeStatusRequest, decodeStatusResponse, encodeStatusRequest, encodeStatusResponse } from '../../network/protocols/revocation-status.ts'
 import { RevocationStatusKeeper } from '../revocations/status.ts'
@@ -60,9 +66,11 @@ import { catalogueValue, CATALOGUE_VALUE_NAME } from '../../core/catalogue/catal
 import type { CID } from 'multiformats/cid'
 import { loadIdentity, saveIdentity } from './identity-store.ts'
 import type { Identity } from './identity-store.ts'
-import type { CitycodeNodeInit, NodeResolution, NodeRole, ResolutionEvent } from './index.ts'
+import type { CitycodeNodeInit, NodeResolution, NodeRole, ResolutionEvent, Rotation } from './index.ts'
 
 export const APPLY_TIMEOUT_MS = 30_000
+/** The reason a holder's own revocation of the certificate it rotated away from carries. */
+export const ROTATION_REASON = 'rotated to its pre-committed key'
 /** Authorities' peers this node keeps a resolve session open to: the root and countries are few. */
 const MAX_AUTHORITY_PEERS = 512
 /** While an application waits for manual approval, ask again this often. */
@@ -146,9 +154,20 @@ export class CitycodeNode {
   private readonly init: CitycodeNodeInit
   private readonly now: () => number
   private readonly log: Logger
+  /** The authority key in use: the configured one until a rotation replaces it. */
+  private currentKey: Signer | undefined
+  private readonly keyring: AuthorityKeyring | undefined
+  /** The key this node rotated away from (the one its keyring keeps), for the revocation statuses of what it certified. */
+  private formerKeys: Signer[] = []
+  /** One rotation at a time: two would both succeed the same certificate. */
+  private rotating: Promise<unknown> = Promise.resolve()
 
   constructor (init: CitycodeNodeInit) {
     this.init = init
+    this.currentKey = init.authorityKey
+    // none given: applications commit to no next key (as before rotation existed), and simulations
+    // whose keys come from a seed stay byte-identical run to run
+    this.keyring = init.authorityKeys
     this.role = init.role
     this.now = init.now ?? Date.now
     this.validator = new RecordValidator(init.anchors, { now: this.now })
@@ -168,8 +187,8 @@ export class CitycodeNode {
       validator: this.validator,
       authority: () => {
         const identity = this.identity
-        const signer = this.init.authorityKey
-        return identity === undefined || signer === undefined ? undefined : { namespace: identity.namespace, signer, chain: identity.chain }
+        const signer = this.currentKey
+        return identity === undefined || signer === undefined ? undefined : { namespace: identity.namespace, signer, chain: identity.chain, former: this.formerKeys }
       },
       fromParent: async (signal) => {
         const parent = this.identity?.parent
@@ -280,6 +299,7 @@ export class CitycodeNode {
       logger: this.init.logger
     })
     this.identity = await loadIdentity(this.init.datastore)
+    await this.finishRotation()
     if (this.identity === undefined && this.role === 'root') {
       const namespace = parseCode(this.init.rootNamespace ?? 'MA').text
       this.identity = { namespace, chain: [] }
@@ -290,7 +310,7 @@ export class CitycodeNode {
         datastore: this.init.datastore,
         validator: this.validator,
         libp2p: this.libp2p,
-        signer: () => this.init.authorityKey,
+        signer: () => this.currentKey,
         identity: () => this.identity,
         locate: async (log, options) => holderOf((await this.resolver.resolve(log, options)).verified),
         allocations: this.allocations,
@@ -367,6 +387,7 @@ export class CitycodeNode {
     // what the resolver caches is what a replay must beat to be forwarded
     this.gossip = subscribeRecordUpdates(this.libp2p.services.pubsub, this.validator, (verified) => { void this.onGossip(verified) }, this.log, { held: (code) => this.resolver.cached(code)?.record })
     await this.revocations.start()
+    await this.finishRetirement()
     // before this node answers anything: the revocations in force that its first peers hold
     // and the directory (root and country records) they hold, offered once the revocations are known
     const [, directory] = await Promise.all([this.syncRevocations(), this.fetchDirectory()])
@@ -435,7 +456,8 @@ export class CitycodeNode {
       name: fields.name,
       officialCode: fields.officialCode ?? null,
       peer: this.libp2p.peerId.toString(),
-      next: null,
+      // the key this node may rotate to without its parent (SPEC 4.4)
+      next: this.keyring === undefined ? null : sha256((await this.keyring.next()).publicKey),
       time: this.now(),
       ...(fields.invitation !== undefined ? { invitation: fields.invitation } : {})
     }, this.signer())
@@ -483,6 +505,108 @@ export class CitycodeNode {
     } finally {
       deadline.clear()
     }
+  }
+
+  /**
+   * Moves this node to the key its certificate committed to (SPEC 4.4): a rotation link signed by
+   * the new key and the old one, committing to a fresh next key; the identity is stored with it
+   * before the keys move, the old certificate is retired with the old key (so it signs nothing
+   * more anywhere the revocation reaches: gossip, sync at start, revoked answers), both are logged,
+   * and every own record is signed again under the new chain.
+   */
+  async rotate (options: AbortOptions = {}): Promise<Rotation> {
+    const run = this.rotating.then(async () => await this.rotateNow(options))
+    this.rotating = run.catch(() => undefined)
+    return await run
+  }
+
+  private async rotateNow (options: AbortOptions): Promise<Rotation> {
+    const identity = this.requireIdentity()
+    const old = this.signer()
+    const keyring = this.keyring
+    if (keyring === undefined) throw new RotationError('this node keeps no next key to rotate to', { code: identity.namespace })
+    const now = this.now()
+    const current = this.validator.chains.verify(identity.chain, old.publicKey, { now, revocations: this.validator.revocations }).certificates.at(-1)
+    if (current === undefined || current.body.namespace !== identity.namespace) throw new RotationError(`${identity.namespace} is held by a trust anchor's key, which is rotated in the anchors' configuration`, { code: identity.namespace })
+    if (identity.chain.length >= MAX_CHAIN_LENGTH) throw new RotationError(`the chain of ${identity.namespace} holds ${identity.chain.length} links, the most allowed: ask the parent to re-certify the code to the next key`, { code: identity.namespace, reason: 'chain-full' })
+    const next = await keyring.next()
+    const after = await keyring.after()
+    const link = issueRotation(current, old, next, { nextCommitment: sha256(after.publicKey), now })
+    const chain = [...identity.chain, link.bytes]
+    // the same check every verifier makes, before anything is stored
+    this.validator.chains.verify(chain, next.publicKey, { now, revocations: this.validator.revocations })
+    const retirement = revoke(current, old, ROTATION_REASON, now, { successor: link.hash })
+    this.identity = { ...identity, chain }
+    await saveIdentity(this.init.datastore, this.identity)
+    await keyring.advance()
+    this.formerKeys = [old]
+    this.adoptKey(next)
+    const ledgerIndex = this.ledger === undefined ? null : await this.ledger.appendRotation(identity.namespace, link.bytes)
+    this.validator.revocations.add(retirement, current)
+    await this.ledger?.appendRevocation(retirement.bytes)
+    await this.revocations.announce(encodeRevocationAnnouncement({ revocation: retirement.bytes, certificate: current.bytes, chain: identity.chain.slice(0, -1) }))
+    const republished = await this.resignOwnRecords(options)
+    this.log('rotated %s to key %s (serial %d)', identity.namespace, toHex(next.publicKey).slice(0, 16), link.body.serial)
+    return { code: identity.namespace, key: next.publicKey, previousKey: old.publicKey, serial: link.body.serial, certificate: link.bytes, ledgerIndex, republished }
+  }
+
+  /** A rotation stored but its keys not moved (the process stopped between): finished at start. */
+  private async finishRotation (): Promise<void> {
+    const leaf = this.identity?.chain.at(-1)
+    const keyring = this.keyring
+    if (leaf === undefined || keyring === undefined || this.currentKey === undefined) return
+    const subject = decodeCertificate(leaf).body.subject
+    if (equalBytes(subject, this.currentKey.publicKey) && !equalBytes((await keyring.next()).publicKey, subject)) return
+    await keyring.advance()
+    const current = await keyring.current()
+    if (equalBytes(current.publicKey, subject)) this.currentKey = current
+  }
+
+  /**
+   * The retirement a rotation cut short did not sign (SPEC 4.4), signed with the key it replaced,
+   * once the ledger and the revocations run (start); nothing when the old certificate is revoked
+   * already or the replaced key is not kept.
+   */
+  private async finishRetirement (): Promise<void> {
+    const kept = await this.keyring?.retired()
+    if (kept !== undefined && this.identity?.chain.some(c => equalBytes(decodeCertificate(c).body.subject, kept.publicKey)) === true) this.formerKeys = [kept]
+    const chain = this.identity?.chain ?? []
+    const leaf = chain.at(-1)
+    const above = chain.at(-2)
+    if (leaf === undefined || above === undefined || this.keyring === undefined) return
+    const link = decodeCertificate(leaf)
+    const previous = decodeCertificate(above)
+    if (link.body.kind !== 'rotation' || this.validator.revocations.get(previous.hash) !== undefined) return
+    const old = await this.keyring.retired()
+    if (old === undefined || !equalBytes(old.publicKey, previous.body.subject)) return
+    const retirement = revoke(previous, old, ROTATION_REASON, this.now(), { successor: link.hash })
+    try {
+      await this.ledger?.appendRotation(previous.body.namespace, link.bytes)
+      await this.ledger?.appendRevocation(retirement.bytes)
+      await this.revocations.announce(encodeRevocationAnnouncement({ revocation: retirement.bytes, certificate: previous.bytes, chain: chain.slice(0, -2) }))
+      this.log('finished the rotation of %s: retired its previous certificate', previous.body.namespace)
+    } catch (err) {
+      this.log.error('could not retire the certificate %s rotated away from: %s', previous.body.namespace, (err as Error).message)
+    }
+  }
+
+  /** The signer used from now on; the authority (signing allocations with its key and chain) is rebuilt for it. */
+  private adoptKey (key: Signer): void {
+    this.currentKey = key
+    this.authority = undefined
+    this.setUpAuthority()
+  }
+
+  /** Signs every own record again under the current key and chain (its values kept); returns how many. */
+  private async resignOwnRecords (options: AbortOptions): Promise<number> {
+    // read first: the store is written as the records are signed again
+    const own: Array<{ code: string, values: RecordValue[] }> = []
+    for await (const stored of this.records.list('own')) own.push({ code: stored.code, values: [...decodeRecord(stored.bytes).body.values] })
+    for (const { code, values } of own) {
+      options.signal?.throwIfAborted()
+      await this.publisher.publish(code, values, { background: true })
+    }
+    return own.length
   }
 
   /** Publishes this node's own record: its values plus its peer id and addresses. */
@@ -631,12 +755,12 @@ export class CitycodeNode {
 
   /** The authority key (signs records, heads, bundles); undefined on a resolver-only node. */
   get authorityKey (): CitycodeNodeInit['authorityKey'] {
-    return this.init.authorityKey
+    return this.currentKey
   }
 
   private signer (): NonNullable<CitycodeNodeInit['authorityKey']> {
-    if (this.init.authorityKey === undefined) throw new NotAllocatedError('this node has no authority key (resolver-only)', {})
-    return this.init.authorityKey
+    if (this.currentKey === undefined) throw new NotAllocatedError('this node has no authority key (resolver-only)', {})
+    return this.currentKey
   }
 
   private requireIdentity (): Identity {
@@ -645,10 +769,10 @@ export class CitycodeNode {
   }
 
   private setUpAuthority (): void {
-    if (this.identity === undefined || this.init.authorityKey === undefined || this.authority !== undefined) return
+    if (this.identity === undefined || this.currentKey === undefined || this.authority !== undefined) return
     this.authority = authority(this.init.authority)({
       namespace: this.identity.namespace,
-      signer: this.init.authorityKey,
+      signer: this.currentKey,
       chain: this.identity.chain,
       store: this.allocations,
       now: this.now,
@@ -690,8 +814,10 @@ export class CitycodeNode {
   private async keepChildRecord (verified: VerifiedRecord): Promise<boolean> {
     const code = verified.record.body.code
     if (!this.isOwnChild(code)) return false
-    const existing = await this.records.get('held', code)
-    if (existing !== undefined && this.validator.compare(verified.record, decodeRecord(existing.bytes)) <= 0) return false
+    // compared only with a record that still verifies: after a re-certification the old key's
+    // versions are revoked, and the new key's first version has a lower seq
+    const existing = await this.held(code)
+    if (existing !== undefined && this.validator.compare(verified.record, existing.record) <= 0) return false
     await this.records.put('held', code, verified.record.bytes, this.now())
     return true
   }

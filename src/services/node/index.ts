@@ -1,6 +1,7 @@
 import type { ComponentLogger, Metrics, PrivateKey } from '@libp2p/interface'
 import type { Datastore } from 'interface-datastore'
 import type { Signer } from '../../core/crypto/signature.ts'
+import type { AuthorityKeyring } from '../../storage/keys.ts'
 import type { RecordValue } from '../../core/record/values.ts'
 import type { TrustAnchor } from '../../core/trust/anchors.ts'
 import type { AuthorityInit } from '../authority/index.ts'
@@ -52,6 +53,11 @@ export interface CitycodeNodeInit {
   peerKey: PrivateKey
   /** The authority signing key (not the libp2p key); absent for resolver-only nodes. */
   authorityKey?: Signer
+  /**
+   * Where the key after `authorityKey` is kept for a rotation (the data directory's keychain, or
+   * `memoryKeyring`). Without it the node commits to no next key and cannot rotate.
+   */
+  authorityKeys?: AuthorityKeyring
   /** For a root: the agency namespace it holds as an anchor (e.g. MA). */
   rootNamespace?: string
   network: NetworkInit
@@ -78,6 +84,21 @@ export interface CitycodeNodeInit {
   logger?: ComponentLogger
 }
 
+/** What `CitycodeNode.rotate` did (SPEC 4.4). */
+export interface Rotation {
+  readonly code: string
+  readonly key: Uint8Array
+  readonly previousKey: Uint8Array
+  /** The rotation link's serial. */
+  readonly serial: number
+  /** The rotation link. */
+  readonly certificate: Uint8Array
+  /** Its entry in the node's ledger; null for a node without one. */
+  readonly ledgerIndex: number | null
+  /** Own records signed again under the new key. */
+  readonly republished: number
+}
+
 /** A resolution, with the ledger inclusion proof of the version when one was required or asked for. */
 export interface NodeResolution extends Resolution {
   readonly inclusion?: VerifiedRecordInclusion
@@ -91,5 +112,5 @@ export interface ResolutionEvent {
   readonly elapsedMs: number
 }
 
-export { CitycodeNode, createCitycodeNode } from './citycode-node.ts'
+export { CitycodeNode, createCitycodeNode, ROTATION_REASON } from './citycode-node.ts'
 export type { ApplyOptions } from './citycode-node.ts'

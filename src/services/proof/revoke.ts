@@ -46,11 +46,13 @@ export async function revokeCertificate (node: RevocationSource, code: string, o
   } else {
     certificates = (await node.resolve(code, { signal: options.signal })).verified.chain.certificates
   }
-  // the last one: after a rotation the chain holds the namespace's older certificate too
-  const at = certificates.findLastIndex(c => c.body.namespace === code)
+  // after a rotation the chain holds several certificates of the namespace: the holder retires its
+  // current one, the issuer revokes the one it signed (which takes the rotations after it down too)
+  const mayRevoke = (c: Certificate): boolean => equalBytes(c.body.subject, signer.publicKey) || c.sigs.some(s => equalBytes(s.key, signer.publicKey))
+  if (!certificates.some(c => c.body.namespace === code)) throw new PermissionError(`${code} has no certificate of its own (its key is a trust anchor's): nothing to revoke`, { code })
+  const at = certificates.findLastIndex(c => c.body.namespace === code && mayRevoke(c))
   const cert = certificates[at]
-  if (cert === undefined) throw new PermissionError(`${code} has no certificate of its own (its key is a trust anchor's): nothing to revoke`, { code })
-  if (!equalBytes(cert.body.subject, signer.publicKey) && !cert.sigs.some(s => equalBytes(s.key, signer.publicKey))) {
+  if (cert === undefined) {
     throw new PermissionError(`this node's key neither holds nor issued the certificate for ${code}: only they can revoke it`, { code })
   }
   const revocation = revoke(cert, signer, options.reason, options.revokedAt ?? now)

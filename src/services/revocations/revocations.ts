@@ -1,4 +1,5 @@
 import type { Logger } from '@libp2p/interface'
+import { keepsRevocation } from '../../core/trust/revocation.ts'
 import { isCitycodeError } from '../../core/errors.ts'
 import { verifyRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
 import type { VerifiedRevocationAnnouncement } from '../../core/trust/revocation-announcement.ts'
@@ -96,7 +97,7 @@ export class RevocationsService implements Revocations {
     const verified = verifyRevocationAnnouncement(bytes, this.c.validator.chains, this.c.now())
     const revocations = this.c.validator.revocations
     const held = revocations.get(verified.revocation.target)
-    if (held !== undefined && held.revokedAt <= verified.revocation.revokedAt) return verified
+    if (held !== undefined && !keepsRevocation(verified.revocation, held, verified.certificate)) return verified
     let evict: Revocation | undefined
     if (held === undefined) {
       // the same bounds as on gossip (revocation-admission.ts)

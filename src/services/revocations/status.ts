@@ -27,7 +27,7 @@ export interface StatusKeeperInit {
 export interface StatusKeeperComponents {
   validator: RecordValidator
   /** This node's namespace and authority key, once it holds a code; undefined for a resolver. */
-  authority: () => { namespace: string, signer: Signer, chain: readonly Uint8Array[] } | undefined
+  authority: () => { namespace: string, signer: Signer, chain: readonly Uint8Array[], /** keys it rotated away from: they issued certificates still in use */ former?: readonly Signer[] } | undefined
   /** Asks this node's parent for its statements (own first, then those above it). */
   fromParent: (signal: AbortSignal) => Promise<Uint8Array[]>
   now: () => number
@@ -47,6 +47,7 @@ export class RevocationStatusKeeper {
   private readonly refreshMs: number
   private readonly log: Logger
   private own: RevocationStatus | undefined
+  private ownFormer: RevocationStatus[] = []
   private readonly held = new Map<string, RevocationStatus>()
   private refreshing: Promise<void> | undefined
   private refreshedAt = Number.NEGATIVE_INFINITY
@@ -67,7 +68,9 @@ export class RevocationStatusKeeper {
     const depth = parseCode(authority.namespace).segments.length
     const revoked: Uint8Array[] = []
     for (const r of this.c.validator.revocations.values()) {
-      if (r.revokedAt > now) continue
+      // a retirement for a successor stops only its holder's own signing, which a statement about
+      // the certificate cannot express: listing it would refuse the rotated chain and the children
+      if (r.revokedAt > now || r.successor !== null) continue
       const ns = parseCode(r.namespace)
       if (ns.segments.length === depth + 1 && parent(ns)?.text === authority.namespace) revoked.push(r.target)
     }
@@ -77,7 +80,16 @@ export class RevocationStatusKeeper {
       return undefined
     }
     this.own = signRevocationStatus({ namespace: authority.namespace, issuedAt: now, revoked }, authority.signer)
+    // the certificates a key it rotated away from issued name that key as their issuer's (SPEC
+    // 4.6): the same list, signed by it too, so a resolver requiring status still takes them
+    this.ownFormer = (authority.former ?? []).map(key => signRevocationStatus({ namespace: authority.namespace, issuedAt: now, revoked }, key))
     return this.own
+  }
+
+  /** This authority's own statements: by its key, then by the keys it rotated away from. */
+  private ownStatuses (): RevocationStatus[] {
+    const own = this.ownStatus()
+    return own === undefined ? [] : [own, ...this.ownFormer]
   }
 
   /** A revocation was honoured: the next statement is signed afresh, not up to a sign interval late. */
@@ -116,10 +128,7 @@ export class RevocationStatusKeeper {
     const out: RevocationStatus[] = []
     const own = this.c.authority()
     for (const ns of new Set(namespaces)) {
-      if (own !== undefined && own.namespace === ns) {
-        const mine = this.ownStatus()
-        if (mine !== undefined) out.push(mine)
-      }
+      if (own !== undefined && own.namespace === ns) out.push(...this.ownStatuses())
       for (const s of this.held.values()) if (s.namespace === ns) out.push(s)
     }
     return out
@@ -153,7 +162,8 @@ export class RevocationStatusKeeper {
     const own = this.ownStatus()
     if (authority === undefined || own === undefined) return undefined
     this.refreshSoon()
-    return [own.bytes, ...this.staple(issuerNamespaces(authority.chain)).filter(b => b !== own.bytes)]
+    const mine = this.ownStatuses().map(s => s.bytes)
+    return [...mine, ...this.staple(issuerNamespaces(authority.chain)).filter(b => !mine.includes(b))]
   }
 
   /** This authority's own chain, verified: it vouches for the issuers above this node. */

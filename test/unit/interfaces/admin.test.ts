@@ -46,7 +46,10 @@ function fakeOperations (): AdminOperations & { calls: string[] } {
       if (r.name === 'secret') throw new AccessDeniedError('MA.156.1302 may not fetch MA.156.1301/secret', { code: 'MA.156.1302' })
       return { code: r.code, dataset: r.name, cid: SHARE.cid, size: 3, mediaType: 'text/csv', licence: '', provider: '12D3KooWp', blocks: 1, bytes: 3, alreadyHeld: 0, receipts: 2, out: r.out ?? null, logSeq: 0 }
     },
-    exchangeLog: async () => { calls.push('exchange-log'); return { entries: [], verified: { entries: 0, head: null } } }
+    exchangeLog: async () => { calls.push('exchange-log'); return { entries: [], verified: { entries: 0, head: null } } },
+    rotate: async () => { calls.push('rotate'); return { code: 'MA', key: 'ab'.repeat(32), previousKey: 'cd'.repeat(32), serial: 2, ledgerIndex: 7, republished: 1 } },
+    reinstate: async (r) => { calls.push(`reinstate ${r.code} ${r.key.slice(0, 8)}`); return { code: r.code, key: r.key, serial: 2, revokedPrevious: true, duplicate: false } },
+    publish: async (r) => { calls.push(`publish ${r.sub ?? '(own)'} ${(r.values ?? []).map(v => `${v.name}=${v.value}`).join(',')}`); return { code: 'MA.1', seq: 3, dhtPeers: 0 } }
   }
 }
 
@@ -112,6 +115,19 @@ describe('admin socket (in process)', function () {
     assert.deepEqual(ops.calls, ['share-add water codes', 'share-list', 'fetch MA.156.1301/water', 'fetch MA.156.1301/secret', 'exchange-log', 'share-remove water'])
   })
 
+  it('rotate, reinstate, publish and approve --reinstate cross the socket with their arguments and results', async () => {
+    const ops = fakeOperations()
+    const s = await serve(ops)
+    const client = new AdminClient(s.path)
+    assert.deepEqual(await client.rotate(), { code: 'MA', key: 'ab'.repeat(32), previousKey: 'cd'.repeat(32), serial: 2, ledgerIndex: 7, republished: 1 })
+    assert.deepEqual(await client.reinstate({ code: 'MA.156', key: 'ef'.repeat(32) }), { code: 'MA.156', key: 'ef'.repeat(32), serial: 2, revokedPrevious: true, duplicate: false })
+    assert.deepEqual(await client.publish({ values: [{ name: 'k', value: 'v' }] }), { code: 'MA.1', seq: 3, dhtPeers: 0 })
+    await client.publish({ sub: 'Harbour' })
+    assert.deepEqual(ops.calls, ['rotate', 'reinstate MA.156 efefefef', 'publish (own) k=v', 'publish Harbour '])
+    const reinstating = await post(s.path, JSON.stringify({ op: 'approve', ids: ['0123456789abcdef'], reinstate: true }))
+    assert.equal(reinstating.status, 200, reinstating.body)
+  })
+
   it('a refusal of an operation comes back to the client as the same typed error; a failure hides its details', async () => {
     const s = await serve(fakeOperations())
     const client = new AdminClient(s.path)
@@ -136,6 +152,12 @@ describe('admin socket (in process)', function () {
       ['{"op":"revoke","code":"MA.156"}', {}, 400, 'AdminRequestError'],
       ['{"op":"revoke","code":"MA.156","reason":""}', {}, 400, 'AdminRequestError'],
       ['{"op":"revoke","code":"MA.156","reason":"x","revokedAt":-1}', {}, 400, 'AdminRequestError'],
+      ['{"op":"rotate","key":"00"}', {}, 400, 'AdminRequestError'],
+      ['{"op":"reinstate","code":"MA.156","key":"ABCD"}', {}, 400, 'AdminRequestError'],
+      ['{"op":"reinstate","key":"' + 'ab'.repeat(32) + '"}', {}, 400, 'AdminRequestError'],
+      ['{"op":"publish","values":[{"name":"","value":"x"}]}', {}, 400, 'AdminRequestError'],
+      ['{"op":"publish","sub":""}', {}, 400, 'AdminRequestError'],
+      ['{"op":"approve","ids":["0123456789abcdef"],"reinstate":"yes"}', {}, 400, 'AdminRequestError'],
       ['{"op":"status"}', { 'content-length': 1_000_000 }, 413, 'AdminRequestTooLargeError']
     ]
     for (const [body, headers, status, name] of cases) {

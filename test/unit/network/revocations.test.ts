@@ -38,10 +38,17 @@ describe('revocations topic validator', () => {
     const validator = new RecordValidator(h.anchors, { now: () => NOW })
     assert.equal(judge(validator, announce(NOW - 1000)), 'accept')
     assert.equal(judge(validator, announce(NOW - 1000)), 'ignore:held')
-    // the holder retiring the same certificate later changes nothing
+    // the holder retiring the same certificate, later or earlier, changes nothing: the issuer's is kept (SPEC 4.5)
     assert.equal(judge(validator, announce(NOW + 1000, h.city)), 'ignore:held')
-    assert.equal(judge(validator, announce(NOW - 5000, h.city)), 'accept')
+    assert.equal(judge(validator, announce(NOW - 5000, h.city)), 'ignore:held')
+    assert.equal(judge(validator, announce(NOW - 5000)), 'accept')
     assert.equal(validator.revocations.get(h.cityCert.hash)?.revokedAt, NOW - 5000)
+    // a holder's retirement held first gives way to the issuer's, even a later one
+    const retired = new RecordValidator(h.anchors, { now: () => NOW })
+    assert.equal(judge(retired, announce(NOW - 5000, h.city)), 'accept')
+    assert.equal(judge(retired, announce(NOW - 6000, h.city)), 'accept')
+    assert.equal(judge(retired, announce(NOW - 1000)), 'accept')
+    assert.equal(retired.revocations.get(h.cityCert.hash)?.revokedAt, NOW - 1000)
   })
 
   it('rejects forgeries and malformed input, ignores an announcement about an expired certificate, and leaves the set alone', () => {

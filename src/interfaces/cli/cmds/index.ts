@@ -18,6 +18,8 @@ import { registerShare } from './share.ts'
 import { registerFetch } from './fetch.ts'
 import { registerExchange } from './exchange.ts'
 import { registerList } from './list.ts'
+import { registerRotate } from './rotate.ts'
+import { registerReinstate } from './reinstate.ts'
 
 /** Every command, one module each: options declared there, work done by the services. */
 export function registerCommands (program: Command): void {
@@ -40,4 +42,6 @@ export function registerCommands (program: Command): void {
   registerFetch(program)
   registerExchange(program)
   registerList(program)
+  registerRotate(program)
+  registerReinstate(program)
 }

@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { toHex } from '../../../core/crypto/hash.ts'
+import { sha256, toHex } from '../../../core/crypto/hash.ts'
 import { closeDatastore, openDatastore } from '../../../storage/datastore.ts'
 import { assertNewDataDirPassphrase, keyStoreOf } from '../../runtime/node-from-config.ts'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
@@ -24,15 +24,20 @@ export function registerInit (program: Command): void {
           const keys = keyStoreOf({ ...config, dataDir }, datastore, process.env, (line) => { process.stderr.write(`warning: ${line}\n`) })
           const peerId = peerIdFromPrivateKey(await keys.peerKey())
           const authority = config.role === 'resolver' ? undefined : toHex((await keys.authoritySigner('authority')).publicKey)
+          // what its certificate should commit to, so it can rotate without its parent (SPEC 4.4):
+          // `citycode reinstate --next` takes it
+          const nextKeyHash = config.role === 'resolver' ? undefined : toHex(sha256((await keys.keyring().next()).publicKey))
           const out = {
             peerId: peerId.toString(),
             authorityKey: authority,
+            nextKeyHash,
             anchor: config.role === 'root' && authority !== undefined ? { name: config.authority.name ?? 'root', namespace: config.authority.namespace ?? 'MA', keys: [authority], threshold: 1 } : undefined
           }
           if (opts.json === true) printJson(out)
           else {
             process.stdout.write(`peer id        ${out.peerId}\n`)
             if (authority !== undefined) process.stdout.write(`authority key  ${authority}\n`)
+            if (nextKeyHash !== undefined) process.stdout.write(`next key hash  ${nextKeyHash}\n`)
             if (out.anchor !== undefined) process.stdout.write(`trust anchor for other nodes' configs:\n${JSON.stringify(out.anchor, null, 2)}\n`)
           }
         } finally {
