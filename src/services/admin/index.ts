@@ -8,7 +8,7 @@ import type { RevocationSource } from '../proof/revoke.ts'
 import { AdminOperationsService } from './operations.ts'
 import type { AccessPolicy } from '../../core/catalogue/catalogue.ts'
 import type { LogVerification } from '../../core/catalogue/exchange-log.ts'
-import type { Exchange, ExchangeLogView, FetchResult } from '../exchange/index.ts'
+import type { Exchange, ExchangeLogView, FetchResult, ShareRequest } from '../exchange/index.ts'
 
 export { AdminRequestError, AdminRequestTooLargeError, UnknownAdminOpError, AdminRequestTimeoutError } from './errors.ts'
 
@@ -176,15 +176,7 @@ export interface AdminOperations {
 }
 
 /** The file is read by the node itself (same user, same machine as the socket), so no bytes cross the socket. */
-export interface ShareAddRequest {
-  readonly path: string
-  readonly name: string
-  readonly code?: string
-  readonly access?: AccessPolicy
-  readonly mediaType?: string
-  readonly licence?: string
-  readonly description?: string
-}
+export type ShareAddRequest = ShareRequest
 
 export interface ShareRemoveRequest {
   readonly name: string

@@ -50,6 +50,15 @@ describe('citycode CLI', function () {
     assert.match(body.error.message, /under no configured trust anchor \(this node trusts MA\)/)
   })
 
+  it('a --timeout that is not a number of milliseconds is one line naming it, before any network work', () => {
+    const resolver = config({ role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['11'.repeat(32)], threshold: 1 }], bootstrap: [] })
+    for (const args of [['resolve', 'MA.156.1301', '--timeout', 'abc'], ['resolve', 'MA.156.1301', '--timeout', '0'], ['audit', 'MA.156', '--timeout', '-5']]) {
+      const r = cli([...args, '-c', resolver])
+      assert.equal(r.status, 1, args.join(' '))
+      assert.equal(r.stderr, 'error: ConfigError: --timeout must be a positive number of milliseconds\n', args.join(' '))
+    }
+  })
+
   it('a bad config names the bad field and exits non-zero', () => {
     const r = cli(['resolve', 'MA.156.1301', '-c', config({ role: 'mayor' })])
     assert.equal(r.status, 1)

@@ -5,7 +5,7 @@ import { printJson, runHandler } from '../output.ts'
 import { RequestTimeoutError } from '../../../network/errors.ts'
 import { ApplicationPendingError } from '../../../services/errors.ts'
 import type { CitycodeNode } from '../../../services/node/index.ts'
-import { checkBootstrap, configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, timeoutOption, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 /**
@@ -39,13 +39,14 @@ export function registerApply (program: Command): void {
     .option('--json', 'machine-readable output')
     .action(async (opts: ConfigOptions & { timeout: string, json?: boolean }) => {
       await runHandler(async () => {
+        const timeoutMs = timeoutOption(opts.timeout)
         const config = configFrom(opts)
         const parent = config.authority.parent
         if (parent === undefined) throw new ConfigError('authority.parent is required to apply', { field: 'authority.parent' })
         const node = await nodeFromConfig(config)
         try {
           await checkBootstrap(node, config, 'require')
-          const code = await applyOnce(node, parent, applicationFields(config, parent.namespace), Number(opts.timeout))
+          const code = await applyOnce(node, parent, applicationFields(config, parent.namespace), timeoutMs)
           const published = await node.publishOwn()
           if (opts.json === true) printJson({ code, seq: published.record.body.seq, dhtPeers: published.dhtPeers })
           else process.stdout.write(`allocated ${code}; record seq ${published.record.body.seq} stored on ${published.dhtPeers} DHT peers\n`)

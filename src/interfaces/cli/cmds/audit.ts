@@ -5,7 +5,7 @@ import { fileAuditState } from '../audit-state.ts'
 import { ConfigError } from '../../config/load.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { EXIT_FAILURE, EXIT_OK, printJson, runHandler } from '../output.ts'
-import { checkBootstrap, configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig, timeoutOption } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 const short = (hex: string | undefined): string => hex === undefined ? '-' : `${hex.slice(0, 16)}…`
@@ -49,8 +49,7 @@ export function registerAudit (program: Command): void {
     .action(async (input: string, opts: ConfigOptions & { json?: boolean, timeout: string, state?: string }) => {
       await runHandler(async () => {
         const code = parseCodeInput(input).text
-        const timeoutMs = Number(opts.timeout)
-        if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new ConfigError('--timeout must be a positive number of milliseconds', { field: 'timeout' })
+        const timeoutMs = timeoutOption(opts.timeout)
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {

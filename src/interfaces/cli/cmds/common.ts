@@ -1,5 +1,5 @@
 import type { Command } from 'commander'
-import { loadConfig } from '../../config/load.ts'
+import { ConfigError, loadConfig } from '../../config/load.ts'
 import type { NodeConfig } from '../../config/schema.ts'
 import { reachBootstrap, unreachableError } from '../../runtime/bootstrap-check.ts'
 import type { CitycodeNode } from '../../../services/node/index.ts'
@@ -9,6 +9,15 @@ export interface ConfigOptions { config: string, dataDir?: string }
 export function withConfig (cmd: Command): Command {
   return cmd.requiredOption('-c, --config <file>', 'node configuration (see configs/)')
     .option('--data-dir <dir>', 'override dataDir of the config')
+}
+
+/** A `--timeout <ms>` value: a whole positive number of milliseconds, at most `max` when given. */
+export function timeoutOption (text: string, max?: number): number {
+  const ms = Number(text)
+  if (!Number.isSafeInteger(ms) || ms <= 0 || (max !== undefined && ms > max)) {
+    throw new ConfigError(`--timeout must be a positive number of milliseconds${max !== undefined ? `, at most ${max}` : ''}`, { field: 'timeout' })
+  }
+  return ms
 }
 
 export function configFrom (opts: ConfigOptions, overrides: Partial<NodeConfig> = {}): NodeConfig {

@@ -7,7 +7,7 @@ import { openAdmin } from '../../admin/index.ts'
 import { ConfigError } from '../../config/load.ts'
 import { printJson, runHandler } from '../output.ts'
 import { reportVia } from './approve.ts'
-import { configFrom, withConfig } from './common.ts'
+import { configFrom, withConfig, timeoutOption } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 /** `CODE/NAME`: the code (printed form accepted) and the dataset's name. */
@@ -27,8 +27,7 @@ export function registerFetch (program: Command): void {
     .action(async (ref: string, opts: ConfigOptions & { out?: string, timeout: string, json?: boolean }) => {
       await runHandler(async () => {
         const { code, name } = parseDatasetRef(ref)
-        const timeoutMs = Number(opts.timeout)
-        if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_FETCH_TIMEOUT_MS) throw new ConfigError(`--timeout must be a positive number of milliseconds, at most ${MAX_FETCH_TIMEOUT_MS}`, { field: 'timeout' })
+        const timeoutMs = timeoutOption(opts.timeout, MAX_FETCH_TIMEOUT_MS)
         const session = await openAdmin(configFrom(opts))
         try {
           reportVia(session)

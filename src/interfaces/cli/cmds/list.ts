@@ -10,7 +10,7 @@ import type { UnreadLog } from '../../../services/ledger/listings.ts'
 import { ConfigError } from '../../config/load.ts'
 import { closeNode, nodeFromConfig } from '../../runtime/node-from-config.ts'
 import { EXIT_OK, printJson, runHandler } from '../output.ts'
-import { checkBootstrap, configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, withConfig, timeoutOption } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 const LISTINGS = ['children', 'history', 'log'] as const
@@ -54,8 +54,7 @@ export function registerList (program: Command): void {
         if (!(LISTINGS as readonly string[]).includes(listing)) throw new ConfigError(`unknown listing "${listing.slice(0, 32)}": one of ${LISTINGS.join(', ')}`, { field: 'listing' })
         const code = parseCodeInput(input).text
         const limit = parsePageLimit(opts.limit)
-        const timeoutMs = Number(opts.timeout)
-        if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0) throw new ConfigError('--timeout must be a positive number of milliseconds', { field: 'timeout' })
+        const timeoutMs = timeoutOption(opts.timeout)
         const config = configFrom(opts)
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
         try {

@@ -8,7 +8,7 @@ import { openAdmin } from '../../admin/index.ts'
 import { ConfigError } from '../../config/load.ts'
 import { printJson, runHandler } from '../output.ts'
 import { reportVia } from './approve.ts'
-import { configFrom, withConfig } from './common.ts'
+import { configFrom, withConfig, timeoutOption } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 interface ProveOptions extends ConfigOptions { out?: string, qr?: string, json?: boolean, ledger: boolean, timeout: string }
@@ -28,8 +28,7 @@ export function registerProve (program: Command): void {
         const code = parseCodeInput(input).text
         const qrKind = opts.qr === undefined ? undefined : extname(opts.qr).toLowerCase()
         if (qrKind !== undefined && qrKind !== '.svg' && qrKind !== '.png') throw new ConfigError('--qr must name a .svg or .png file', { field: 'qr' })
-        const timeoutMs = Number(opts.timeout)
-        if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_PROVE_TIMEOUT_MS) throw new ConfigError(`--timeout must be a positive number of milliseconds, at most ${MAX_PROVE_TIMEOUT_MS}`, { field: 'timeout' })
+        const timeoutMs = timeoutOption(opts.timeout, MAX_PROVE_TIMEOUT_MS)
         const session = await openAdmin(configFrom(opts))
         try {
           reportVia(session)

@@ -7,7 +7,7 @@ import { recordText, recordView } from '../../present/record-view.ts'
 import { absenceText, absenceView } from '../../present/proof-view.ts'
 import { NotFoundError } from '../../../services/errors.ts'
 import { EXIT_FAILURE, printJson, runHandler } from '../output.ts'
-import { checkBootstrap, configFrom, withConfig } from './common.ts'
+import { checkBootstrap, configFrom, timeoutOption, withConfig } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 export function registerResolve (program: Command): void {
@@ -24,6 +24,7 @@ export function registerResolve (program: Command): void {
         const parsed = parseCodeInput(input)
         checkAllocationRule(parsed)
         const code = parsed.text
+        const timeoutMs = timeoutOption(opts.timeout)
         const config = configFrom(opts)
         checkCovered(code, anchorsOf(config))
         const node = await nodeFromConfig({ ...config, role: 'resolver', dataDir: undefined }, { listen: [] })
@@ -31,7 +32,7 @@ export function registerResolve (program: Command): void {
           await checkBootstrap(node, config, 'require')
           let r
           try {
-            r = await node.resolve(code, { signal: AbortSignal.timeout(Number(opts.timeout)), inclusion: opts.inclusion === true })
+            r = await node.resolve(code, { signal: AbortSignal.timeout(timeoutMs), inclusion: opts.inclusion === true })
           } catch (err) {
             // a proven not-found is an answer, not a failure to get one
             if (!(err instanceof NotFoundError) || err.absence === undefined) throw err

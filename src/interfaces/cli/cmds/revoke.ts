@@ -7,7 +7,7 @@ import { openAdmin } from '../../admin/index.ts'
 import { ConfigError } from '../../config/load.ts'
 import { printJson, runHandler } from '../output.ts'
 import { reportVia } from './approve.ts'
-import { configFrom, withConfig } from './common.ts'
+import { configFrom, withConfig, timeoutOption } from './common.ts'
 import type { ConfigOptions } from './common.ts'
 
 interface RevokeOptions extends ConfigOptions { reason: string, at?: string, out: string, json?: boolean, timeout: string }
@@ -40,8 +40,7 @@ export function registerRevoke (program: Command): void {
       await runHandler(async () => {
         const code = parseCodeInput(input).text
         const revokedAt = parseAt(opts.at)
-        const timeoutMs = Number(opts.timeout)
-        if (!Number.isSafeInteger(timeoutMs) || timeoutMs <= 0 || timeoutMs > MAX_PROVE_TIMEOUT_MS) throw new ConfigError(`--timeout must be a positive number of milliseconds, at most ${MAX_PROVE_TIMEOUT_MS}`, { field: 'timeout' })
+        const timeoutMs = timeoutOption(opts.timeout, MAX_PROVE_TIMEOUT_MS)
         if (opts.reason.length === 0 || opts.reason.length > 256) throw new ConfigError('--reason must be 1 to 256 characters', { field: 'reason' })
         // read the list first: a file that is not one is refused before anything is signed
         const list = existingList(opts.out)
