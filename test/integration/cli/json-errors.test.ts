@@ -45,7 +45,7 @@ describe('--json commands print their errors as JSON on stdout, with the exit co
     await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
     const port = (server.address() as { port: number }).port
     await new Promise<void>(resolve => { server.close(() => { resolve() }) })
-    const r = await cli(['resolve', 'MA.156.1301', '-c', write('dead.json', { role: 'resolver', bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/12D3KooWGRUVh8gw3sG9vU8Ppyd5oqMkwBx28pXPZGAxLmWTmbZM`] }), '--json'])
+    const r = await cli(['resolve', 'MA.156.1301', '-c', write('dead.json', { role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['11'.repeat(32)], threshold: 1 }], bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/12D3KooWGRUVh8gw3sG9vU8Ppyd5oqMkwBx28pXPZGAxLmWTmbZM`] }), '--json'])
     assert.equal(r.status, 1)
     const e = errorOf(r)
     assert.equal(e.name, 'BootstrapUnreachableError')

@@ -71,13 +71,13 @@ describe('startup errors an operator can fix: a port in use, no reachable bootst
     const port = portOf(gone)
     await closed(gone)
     const t0 = Date.now()
-    const r = await cli(['resolve', 'MA.156.1301', '-c', write('dead-bootstrap.json', { role: 'resolver', bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${PEER}`] }), '--timeout', '15000'])
+    const r = await cli(['resolve', 'MA.156.1301', '-c', write('dead-bootstrap.json', { role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['11'.repeat(32)], threshold: 1 }], bootstrap: [`/ip4/127.0.0.1/tcp/${port}/p2p/${PEER}`] }), '--timeout', '15000'])
     assertOneLine(r, new RegExp(`^error: BootstrapUnreachableError: no peer named in the config .*127\\.0\\.0\\.1/tcp/${port}/p2p/${PEER} \\(.*ECONNREFUSED`))
     assert.ok(Date.now() - t0 < 10_000, `took ${Date.now() - t0} ms`)
   })
 
   it('an empty bootstrap list is a warning', async () => {
-    const r = await cli(['resolve', 'MA.156.1301', '-c', write('no-bootstrap.json', { role: 'resolver' }), '--timeout', '1000'])
+    const r = await cli(['resolve', 'MA.156.1301', '-c', write('no-bootstrap.json', { role: 'resolver', anchors: [{ name: 'root', namespace: 'MA', keys: ['11'.repeat(32)], threshold: 1 }] }), '--timeout', '1000'])
     assert.match(r.stderr, /^warning: the config lists no bootstrap peers \(bootstrap\)/m)
   })
 })
