@@ -14,7 +14,7 @@ describe('an unknown command is an error naming the closest command', function (
     const r = await cli(['shar', '--help'])
     assert.equal(r.status, 2, r.stdout + r.stderr)
     assert.equal(r.stdout, '', 'no help printed as if it had worked')
-    assert.equal(r.stderr, "error: UnknownCommandError: 'shar' is not a command of citycode; the closest is 'sim' (run citycode --help for the list)\n")
+    assert.equal(r.stderr, "error: UnknownCommandError: 'shar' is not a command of citycode; the closest is 'share' (run citycode --help for the list)\n")
   })
 
   it('a typo of a command, and of a subcommand, names the one meant', async () => {
@@ -32,7 +32,7 @@ describe('an unknown command is an error naming the closest command', function (
     const { error } = JSON.parse(r.stdout) as { error: { name: string, code: string, details: { command: string, suggestion: string } } }
     assert.equal(error.name, 'UnknownCommandError')
     assert.equal(error.code, 'ERR_UNKNOWN_COMMAND')
-    assert.deepEqual(error.details, { command: 'shar', suggestion: 'sim' })
+    assert.deepEqual(error.details, { command: 'shar', suggestion: 'share' })
   })
 
   it('known commands, help and options still work', async () => {
