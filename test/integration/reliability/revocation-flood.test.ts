@@ -4,6 +4,7 @@ import type { Signer } from '../../../src/core/index.ts'
 import { encodeRevocationAnnouncement } from '../../../src/core/trust/revocation-announcement.ts'
 import { quotaSubtree } from '../../../src/core/trust/revocation-admission.ts'
 import { REVOCATIONS_TOPIC } from '../../../src/network/gossip/revocations.ts'
+import { meshPeers } from '../../../src/network/gossip/mesh.ts'
 import { revokeCertificate } from '../../../src/services/proof/revoke.ts'
 import type { CitycodeNode } from '../../../src/services/node/index.ts'
 import { eventually, startTestNetwork } from '../../utils/citycode-network.ts'
@@ -33,6 +34,9 @@ describe('a flood of valid junk revocations does not switch revocation off', fun
     const observer = await net.add('resolver', { revocations: { capacity: 40, perSubtree: 256 } })
     const witness = net.cities[1]!
     const chain = squatter.identity!.chain
+    // gossip reaches a node only once it is in a mesh of the topic: a flood sent before the
+    // observer's mesh formed would miss it and prove nothing about its store
+    assert.ok(await eventually(() => meshPeers(observer.libp2p.services.pubsub, REVOCATIONS_TOPIC).length > 0 && meshPeers(witness.libp2p.services.pubsub, REVOCATIONS_TOPIC).length > 0, 30_000), 'observer and witness in the revocations mesh')
     const flood: Uint8Array[] = []
     for (let i = 0; i < 300; i++) {
       const cert = issueCertificate({ namespace: `${ns}.${String(10 + i)}`, subject: seededSigner(7000 + i).publicKey, serial: 1000 + i, notBefore: Date.now() - 1000, notAfter: Date.now() + 3_600_000, perms: ['sign'] }, [keyOf(squatter)])
