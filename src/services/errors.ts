@@ -55,3 +55,8 @@ export class SlowPeerError extends CitycodeError {
 export class ApplicationPendingError extends CitycodeError {
   static override readonly code = 'ERR_APPLICATION_PENDING'
 }
+
+/** This node holds no code yet (it has not applied) but was asked to act as a holder. */
+export class NotAllocatedError extends CitycodeError {
+  static override readonly code = 'ERR_NOT_ALLOCATED'
+}

@@ -8,7 +8,7 @@ import type { AdminOperations, Decision, InvitationResult, InviteRequest, NodeSt
 import type { BulkReport } from '../../services/authority/bulk-register.ts'
 import { DEFAULT_PROVE_TIMEOUT_MS } from '../../services/admin/index.ts'
 import * as serviceErrors from '../../services/errors.ts'
-import { NotAllocatedError } from '../../services/node/citycode-node.ts'
+import { NotAllocatedError } from '../../services/errors.ts'
 import * as storageErrors from '../../storage/errors.ts'
 import * as exchangeErrors from '../../core/catalogue/errors.ts'
 import type { AccessPolicy } from '../../core/catalogue/catalogue.ts'

@@ -1,7 +1,7 @@
 import { parseCodeInput } from '../../core/code/check-character.ts'
 import { CitycodeError } from '../../core/errors.ts'
 import type { Authority } from '../authority/index.ts'
-import { NotAllocatedError } from '../node/citycode-node.ts'
+import { NotAllocatedError } from '../errors.ts'
 import { buildBundle } from '../proof/build.ts'
 import { revokeCertificate } from '../proof/revoke.ts'
 import { AdminRequestError } from './errors.ts'

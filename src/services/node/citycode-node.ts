@@ -14,7 +14,7 @@ import { revoke } from '../../core/trust/revocation.ts'
 import type { AuthorityKeyring } from '../../storage/keys.ts'
 import { equalBytes, sha256, toHex } from '../../core/crypto/hash.ts'
 import type { VerifiedAbsence } from '../../core/proof/absence.ts'
-import { NotFoundError } from '../errors.ts'
+import { NotAllocatedError, NotFoundError } from '../errors.ts'
 import { RecordValidator } from '../../core/record/validator.ts'
 import type { VerifiedRecord } from '../../core/record/verify.ts'
 import type { EquivocationEvidence } from '../../core/record/equivocation.ts'
@@ -106,10 +106,8 @@ export interface ApplyOptions {
   onUnreachable?: (err: Error, retryMs: number) => void
 }
 
-/** This node holds no code yet (it has not applied) but was asked to act as a holder. */
-export class NotAllocatedError extends CitycodeError {
-  static override readonly code = 'ERR_NOT_ALLOCATED'
-}
+// kept importable from here, where it was first defined
+export { NotAllocatedError }
 
 /**
  * One city node: libp2p (DHT, gossip, apply and resolve protocols) plus the services its role
