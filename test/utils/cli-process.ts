@@ -97,3 +97,42 @@ export function cliWorkspace (prefix: string): CliWorkspace {
     }
   }
 }
+
+/** A root, the country MA.156 and the city Shijiazhuang, started as CLI processes in `ws`. */
+export interface CliCity {
+  root: CliNode
+  country: CliNode
+  /** The city's config file (its node is not running: the city applied once and holds its code). */
+  cityConfig: string
+  city: string
+  /** The root's trust anchor entry, as `init` printed it. */
+  anchor: unknown
+}
+
+/**
+ * The hierarchy most CLI tests start from: each authority approves its child's key beforehand, the
+ * root and the country run as `node start` processes, the city has applied with `apply`.
+ */
+export async function startCliCity (ws: Pick<CliWorkspace, 'dir' | 'write' | 'children'>, cli: (args: string[]) => Promise<CliRun>, env: NodeJS.ProcessEnv): Promise<CliCity> {
+  const { dir, write, children } = ws
+  const keyOf = async (name: string, role: string): Promise<string> => {
+    const made = await cli(['init', '-c', write(`${name}-keys.json`, { role, dataDir: join(dir, name) }), '--json'])
+    if (made.status !== 0) throw new Error(`init ${name}: ${made.stderr}`)
+    return (JSON.parse(made.stdout) as { authorityKey: string }).authorityKey
+  }
+  const cnKey = await keyOf('cn', 'country')
+  const cityKey = await keyOf('sjz', 'city')
+  const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'auto', preapproved: [{ key: cnKey }] } })
+  const init = await cli(['init', '-c', rootConfig, '--json'])
+  if (init.status !== 0) throw new Error(`init root: ${init.stderr}`)
+  const { anchor } = JSON.parse(init.stdout) as { anchor: unknown }
+  const root = await startCliNode(rootConfig, env, children)
+  const country = await startCliNode(write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN', approval: 'auto', preapproved: [{ key: cityKey }] } }), env, children)
+  const cityConfig = write('sjz.json', { role: 'city', dataDir: join(dir, 'sjz'), bootstrap: [root.addr, country.addr], anchors: [anchor], authority: { parent: { namespace: 'MA.156', addr: country.addr }, name: 'Shijiazhuang', officialCode: '130100' } })
+  const applied = await cli(['apply', '-c', cityConfig, '--json'])
+  if (applied.status !== 0) throw new Error(`apply: ${applied.stderr}`)
+  return { root, country, cityConfig, city: (JSON.parse(applied.stdout) as { code: string }).code, anchor }
+}
+
+/** `register --batch` lines (JSONL) for sub-codes `from`..`to`, bureaus with a phone value. */
+export const bureauLines = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ number: String(from + i).padStart(2, '0'), name: `Bureau ${from + i}`, type: 'bureau', values: { phone: `0311-${from + i}` } })).join('\n') + '\n'

@@ -1,12 +1,10 @@
 import assert from 'node:assert/strict'
-import { join } from 'node:path'
-import { cliWorkspace, runCli, startCliNode } from '../../utils/cli-process.ts'
+import { bureauLines, cliWorkspace, runCli, startCliCity, startCliNode } from '../../utils/cli-process.ts'
 import type { CliRun } from '../../utils/cli-process.ts'
 
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'paged listing test passphrase', DEBUG: '' }
 const SUB_CODES = 300
 
-const jsonl = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ number: String(from + i).padStart(2, '0'), name: `Bureau ${from + i}`, type: 'bureau', values: { phone: `0311-${from + i}` } })).join('\n') + '\n'
 
 interface Listed { listing: string, code: string, logs: Array<{ log: string, size: number, next?: string, error?: string }>, entries: Array<{ log: string, index: number, type: string, code: string, seq?: number }>, next?: string }
 
@@ -18,25 +16,9 @@ describe('citycode list (paged, proven listings)', function () {
   const cli = async (args: string[]): Promise<CliRun> => await runCli(args, env, children, 120_000)
 
   it('pages a city\'s children, a sub-code\'s history and the city\'s log; bad cursors and limits are typed errors', async () => {
-    const keyOf = async (name: string, role: string): Promise<string> => {
-      const made = await cli(['init', '-c', write(`${name}-keys.json`, { role, dataDir: join(dir, name) }), '--json'])
-      assert.equal(made.status, 0, made.stderr)
-      return (JSON.parse(made.stdout) as { authorityKey: string }).authorityKey
-    }
-    const cnKey = await keyOf('cn', 'country')
-    const cityKey = await keyOf('sjz', 'city')
-    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'auto', preapproved: [{ key: cnKey }] } })
-    const init = await cli(['init', '-c', rootConfig, '--json'])
-    assert.equal(init.status, 0, init.stderr)
-    const { anchor } = JSON.parse(init.stdout) as { anchor: unknown }
-    const root = await startCliNode(rootConfig, env, children)
-    const country = await startCliNode(write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN', approval: 'auto', preapproved: [{ key: cityKey }] } }), env, children)
-    const cityConfig = write('sjz.json', { role: 'city', dataDir: join(dir, 'sjz'), bootstrap: [root.addr, country.addr], anchors: [anchor], authority: { parent: { namespace: 'MA.156', addr: country.addr }, name: 'Shijiazhuang', officialCode: '130100' } })
-    const applied = await cli(['apply', '-c', cityConfig, '--json'])
-    assert.equal(applied.status, 0, applied.stderr)
-    const city = (JSON.parse(applied.stdout) as { code: string }).code
+    const { root, cityConfig, city, anchor } = await startCliCity({ dir, write, children }, cli, env)
 
-    const registered = await cli(['register', '-c', cityConfig, '--batch', write('subs.jsonl', jsonl(10, 10 + SUB_CODES - 1)), '--json'])
+    const registered = await cli(['register', '-c', cityConfig, '--batch', write('subs.jsonl', bureauLines(10, 10 + SUB_CODES - 1)), '--json'])
     assert.equal(registered.status, 0, registered.stderr)
     await startCliNode(cityConfig, env, children)
     const resolverConfig = write('resolver.json', { role: 'resolver', bootstrap: [root.addr], anchors: [anchor], authorities: [{ namespace: 'MA', addr: root.addr }] })

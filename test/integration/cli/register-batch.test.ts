@@ -1,13 +1,12 @@
 import assert from 'node:assert/strict'
 import { join } from 'node:path'
-import { cliWorkspace, runCli, startCliNode } from '../../utils/cli-process.ts'
+import { bureauLines, cliWorkspace, runCli, startCliCity, startCliNode } from '../../utils/cli-process.ts'
 import type { CliRun } from '../../utils/cli-process.ts'
 
 const env = { ...process.env, CITYCODE_PASSPHRASE: 'bulk registration test passphrase', DEBUG: '' }
 
 interface Registered { via: string, namespace: string, total: number, registered: number, already: number, outcomes: Array<{ line: number, code: string, status: string }> }
 
-const jsonl = (from: number, to: number): string => Array.from({ length: to - from + 1 }, (_, i) => JSON.stringify({ number: String(from + i).padStart(2, '0'), name: `Bureau ${from + i}`, type: 'bureau', values: { phone: `0311-${from + i}` } })).join('\n') + '\n'
 
 /** Issue #20 part 1 from the operator's side: `citycode register --batch`, on a stopped city and on a running one. */
 describe('citycode register --batch', function () {
@@ -17,26 +16,10 @@ describe('citycode register --batch', function () {
   const cli = async (args: string[]): Promise<CliRun> => await runCli(args, env, children, 120_000)
 
   it('registers a file on the data directory, again on the running node (only the new lines), refuses bad files whole', async () => {
-    const keyOf = async (name: string, role: string): Promise<string> => {
-      const made = await cli(['init', '-c', write(`${name}-keys.json`, { role, dataDir: join(dir, name) }), '--json'])
-      assert.equal(made.status, 0, made.stderr)
-      return (JSON.parse(made.stdout) as { authorityKey: string }).authorityKey
-    }
-    const cnKey = await keyOf('cn', 'country')
-    const cityKey = await keyOf('sjz', 'city')
-    const rootConfig = write('root.json', { role: 'root', dataDir: join(dir, 'root'), authority: { namespace: 'MA', name: 'Test root', approval: 'auto', preapproved: [{ key: cnKey }] } })
-    const init = await cli(['init', '-c', rootConfig, '--json'])
-    assert.equal(init.status, 0, init.stderr)
-    const { anchor } = JSON.parse(init.stdout) as { anchor: unknown }
-    const root = await startCliNode(rootConfig, env, children)
-    const country = await startCliNode(write('cn.json', { role: 'country', dataDir: join(dir, 'cn'), bootstrap: [root.addr], anchors: [anchor], authority: { parent: { namespace: 'MA', addr: root.addr }, name: 'China', officialCode: 'CN', approval: 'auto', preapproved: [{ key: cityKey }] } }), env, children)
-    const cityConfig = write('sjz.json', { role: 'city', dataDir: join(dir, 'sjz'), bootstrap: [root.addr, country.addr], anchors: [anchor], authority: { parent: { namespace: 'MA.156', addr: country.addr }, name: 'Shijiazhuang', officialCode: '130100' } })
-    const applied = await cli(['apply', '-c', cityConfig, '--json'])
-    assert.equal(applied.status, 0, applied.stderr)
-    const city = (JSON.parse(applied.stdout) as { code: string }).code
+    const { root, cityConfig, city, anchor } = await startCliCity({ dir, write, children }, cli, env)
 
     // stopped city: the command opens its data directory
-    const first = await cli(['register', '-c', cityConfig, '--batch', write('first.jsonl', jsonl(10, 40)), '--json'])
+    const first = await cli(['register', '-c', cityConfig, '--batch', write('first.jsonl', bureauLines(10, 40)), '--json'])
     assert.equal(first.status, 0, first.stderr)
     const a = JSON.parse(first.stdout) as Registered
     assert.deepEqual([a.via, a.namespace, a.total, a.registered, a.already], ['data-dir', city, 31, 31, 0])
@@ -53,17 +36,17 @@ describe('citycode register --batch', function () {
     assert.match(second.stdout, /registered 19 sub-codes of \S+, 31 already registered, 50 lines/)
 
     // a bad file: every bad line named, exit 1, nothing written
-    const bad = [jsonl(70, 71).trim(), '{"number":"70","name":"twice"}', 'nonsense', '{"code":"MA.156.9999.01","name":"elsewhere"}', '{"number":"11","name":"Not bureau 11"}'].join('\n')
+    const bad = [bureauLines(70, 71).trim(), '{"number":"70","name":"twice"}', 'nonsense', '{"code":"MA.156.9999.01","name":"elsewhere"}', '{"number":"11","name":"Not bureau 11"}'].join('\n')
     const refused = await cli(['register', '-c', cityConfig, '--batch', write('bad.jsonl', bad), '--json'])
     assert.equal(refused.status, 1)
     const err = JSON.parse(refused.stdout) as { error: { name: string, lines: Array<{ line: number, error: string }> } }
     assert.equal(err.error.name, 'BatchError')
     assert.deepEqual(err.error.lines.map(l => [l.line, l.error]), [[3, 'DuplicateLine'], [4, 'MalformedLine'], [5, 'OutsideNamespaceError']])
     // the same file without its malformed lines still conflicts with an allocation: refused whole, line 70 not written
-    const conflict = await cli(['register', '-c', cityConfig, '--batch', write('conflict.jsonl', [jsonl(70, 71).trim(), '{"number":"11","name":"Not bureau 11"}'].join('\n')), '--json'])
+    const conflict = await cli(['register', '-c', cityConfig, '--batch', write('conflict.jsonl', [bureauLines(70, 71).trim(), '{"number":"11","name":"Not bureau 11"}'].join('\n')), '--json'])
     assert.equal(conflict.status, 1, conflict.stdout)
     assert.deepEqual((JSON.parse(conflict.stdout) as { error: { lines: Array<{ line: number, error: string }> } }).error.lines.map(l => [l.line, l.error]), [[3, 'AllocationError']])
-    const after = await cli(['register', '-c', cityConfig, '--batch', write('after.jsonl', jsonl(70, 70)), '--json'])
+    const after = await cli(['register', '-c', cityConfig, '--batch', write('after.jsonl', bureauLines(70, 70)), '--json'])
     assert.equal(after.status, 0, after.stderr)
     assert.equal((JSON.parse(after.stdout) as Registered).registered, 1, 'line 70 was not written by the refused files')
 
